@@ -1,0 +1,76 @@
+import { ToolMissingError } from '../core/errors.js';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const INSTALL_HINTS: Record<string, string> = {
+  kubectl: 'install kubectl and add it to PATH (https://kubernetes.io/docs/tasks/tools/)',
+  docker: 'install the Docker CLI (Debian: apt-get install docker.io)',
+  git: 'install git (Debian: apt-get install git) or add it to PATH',
+};
+
+/** Run a tool with an argument array (never a shell string) and capture its output. */
+export async function runTool(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExecResult> {
+  const { execa } = await import('execa');
+  const result = await execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    timeout: options.timeoutMs,
+    reject: false,
+    stdin: 'ignore',
+  });
+  if ((result as { code?: string }).code === 'ENOENT' || (result.failed && /ENOENT/.test(String(result.message)) && result.exitCode === undefined)) {
+    throw new ToolMissingError(file, INSTALL_HINTS[file] ?? `install ${file} and add it to PATH`);
+  }
+  return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+export interface StreamedCommand {
+  exitCode: number;
+  /** Set when the command could not start or was killed by a signal. */
+  failure?: string;
+}
+
+/**
+ * Run a command with the terminal's stdin, handing its output to `onOutput` as it comes,
+ * stopping it when `cancel` aborts.
+ */
+export async function runStreaming(
+  command: readonly string[],
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    cancel: AbortSignal;
+    onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
+  },
+): Promise<StreamedCommand> {
+  const { execa } = await import('execa');
+  const [file, ...args] = command;
+  const child = execa(file!, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'inherit',
+    buffer: false,
+    cancelSignal: options.cancel,
+    forceKillAfterDelay: 5000,
+  });
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => options.onOutput('stdout', text));
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => options.onOutput('stderr', text));
+  const result = await child;
+  if ((result as { code?: string }).code === 'ENOENT') {
+    throw new ToolMissingError(file!, `check the command name, or install ${file} and add it to PATH`);
+  }
+  if (result.exitCode === undefined) {
+    return { exitCode: 1, failure: result.signal ? `killed by ${result.signal}` : String(result.shortMessage ?? result.message) };
+  }
+  return { exitCode: result.exitCode };
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../../core/errors.js';
+import { action } from '../main.js';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check node, git, the Docker engine, the registry, kubectl, the ledger and the config')
+    .addHelpText('after', `
+Exits 1 when a required check fails; each failure says how to fix it.
+
+Examples:
+  $ ops doctor
+  $ ops doctor --json | jq '.checks[] | select(.ok | not)'`)
+    .action(
+      action(async (ctx, out, options) => {
+        const { runDoctor } = await import('../../core/doctor.js');
+        const checks = await out.step('checking the environment', () => runDoctor(ctx));
+        const ok = checks.every((c) => c.ok || !c.required);
+        if (options.json) {
+          out.json({ ok, checks });
+        } else {
+          const mark = (c: (typeof checks)[number]) =>
+            c.ok ? out.chalk.green('ok') : c.required ? out.chalk.red('FAIL') : out.chalk.yellow('warn');
+          out.result(await out.table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.name, mark(c), c.ok || !c.fix ? c.detail : `${c.detail}; fix: ${c.fix}`])));
+        }
+        return ok ? ExitCode.ok : ExitCode.failed;
+      }),
+    );
+}

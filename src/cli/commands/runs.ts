@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { action } from '../main.js';
+
+interface ListOptions {
+  kind?: string;
+  status?: string;
+  since?: string;
+  limit: number;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
+}
+
+function formatDuration(ms: number | null): string {
+  if (ms == null) return '-';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function registerRuns(program: Command): void {
+  const runs = program.command('runs').description('list and inspect recorded runs');
+
+  runs
+    .command('list')
+    .description('list runs, newest first')
+    .option('--kind <kind>', 'only runs of this kind (build, deploy, exec, ...)')
+    .option('--status <status>', 'only runs with this status: running, succeeded, failed, interrupted')
+    .option('--since <when>', 'only runs started since a duration ago (2h, 7d) or a date (2026-01-31)')
+    .option('--limit <n>', 'at most this many runs', positiveInt, 20)
+    .addHelpText('after', `
+Examples:
+  $ ops runs list --status failed --since 7d
+  $ ops runs list --kind exec --limit 5 --json`)
+    .action(
+      action<ListOptions>(async (ctx, out, options) => {
+        const { listRuns, parseSince, parseStatus } = await import('../../core/runs.js');
+        const filter = {
+          kind: options.kind,
+          status: parseStatus(options.status),
+          sinceMs: options.since ? parseSince(options.since, ctx.clock.now()) : undefined,
+          limit: options.limit,
+        };
+        const list = listRuns(ctx, filter);
+        if (options.json) return out.json(list);
+        if (list.length === 0) return out.info('no runs recorded yet');
+        out.result(
+          await out.table(
+            ['ID', 'KIND', 'STATUS', 'STARTED', 'DURATION', 'SERVICE', 'GIT', 'EXIT'],
+            list.map((r) => [
+              r.id,
+              r.kind,
+              r.status,
+              r.startedAt.replace('T', ' ').slice(0, 19),
+              formatDuration(r.durationMs),
+              r.service,
+              r.git.sha ? `${r.git.sha.slice(0, 8)}${r.git.dirty ? '*' : ''}` : null,
+              r.exitCode,
+            ]),
+          ),
+        );
+      }),
+    );
+
+  runs
+    .command('show')
+    .description('show one run with its log')
+    .argument('<id>', 'run id', positiveInt)
+    .addHelpText('after', `
+Examples:
+  $ ops runs show 42
+  $ ops runs show 42 --json`)
+    .action(
+      action<object, [number]>(async (ctx, out, options, id) => {
+        const { showRun } = await import('../../core/runs.js');
+        const { run, logs } = showRun(ctx, id);
+        if (options.json) return out.json({ ...run, logs });
+        const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
+        const lines = [
+          field('run', run.id),
+          field('kind', run.kind),
+          field('status', run.status),
+          field('started', run.startedAt),
+          field('finished', run.finishedAt),
+          field('duration', formatDuration(run.durationMs)),
+          field('git', run.git.sha ? `${run.git.sha} on ${run.git.branch ?? '(detached)'}${run.git.dirty ? ' (dirty)' : ''}` : null),
+          field('actor', `${run.actor}@${run.host} pid ${run.pid}${run.ci ? ' (CI)' : ''}`),
+          field('command', run.argv.join(' ')),
+          field('exit code', run.exitCode),
+        ];
+        if (run.service) lines.push(field('service', run.service));
+        if (run.env) lines.push(field('env', run.env));
+        if (run.error) lines.push(field('error', run.error));
+        if (logs.length) lines.push('', out.chalk.bold('log:'), logs.map((l) => l.text).join('').trimEnd());
+        out.result(lines.join('\n'));
+      }),
+    );
+}

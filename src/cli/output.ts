@@ -1,0 +1,100 @@
+import type { ChalkInstance } from 'chalk';
+import type { Output } from '../core/output.js';
+import { redact } from '../core/redact.js';
+
+export interface OutputMode {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+  /** stderr is a TTY and not CI: spinners allowed. */
+  tty: boolean;
+  secrets: string[];
+}
+
+export function colorEnabled(flag: boolean, env: NodeJS.ProcessEnv, stream: NodeJS.WriteStream): boolean {
+  if (!flag || (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || env.TERM === 'dumb') return false;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+/** The CLI's Output: spinners on a TTY, timestamped plain lines elsewhere, nothing on stdout. */
+export class CliOutput implements Output {
+  private constructor(
+    readonly mode: OutputMode,
+    readonly chalk: ChalkInstance,
+  ) {}
+
+  static async create(mode: OutputMode): Promise<CliOutput> {
+    const { Chalk } = await import('chalk');
+    return new CliOutput(mode, new Chalk({ level: mode.color ? 1 : 0 }));
+  }
+
+  private line(text: string): void {
+    const clean = redact(text, this.mode.secrets);
+    process.stderr.write(this.mode.tty ? `${clean}\n` : `${new Date().toISOString()} ${clean}\n`);
+  }
+
+  info(message: string): void {
+    if (!this.mode.quiet && !this.mode.json) this.line(message);
+  }
+
+  warn(message: string): void {
+    this.line(this.chalk.yellow(`warning: ${message}`));
+  }
+
+  debug(message: string): void {
+    if (this.mode.verbose) this.line(this.chalk.dim(message));
+  }
+
+  passthrough(stream: 'stdout' | 'stderr', text: string): void {
+    (stream === 'stdout' ? process.stdout : process.stderr).write(redact(text, this.mode.secrets));
+  }
+
+  async step<T>(text: string, work: () => Promise<T>): Promise<T> {
+    if (this.mode.quiet || this.mode.json) return work();
+    if (!this.mode.tty) {
+      this.line(`${text} ...`);
+      const started = performance.now();
+      try {
+        const result = await work();
+        this.line(`${text}: done (${Math.round(performance.now() - started)} ms)`);
+        return result;
+      } catch (err) {
+        this.line(`${text}: failed`);
+        throw err;
+      }
+    }
+    const { default: ora } = await import('ora');
+    const spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: true }).start();
+    try {
+      const result = await work();
+      spinner.succeed();
+      return result;
+    } catch (err) {
+      spinner.fail();
+      throw err;
+    }
+  }
+
+  /** Write the command's result to stdout. */
+  result(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    process.stdout.write(`${redact(JSON.stringify(value, null, 2), this.mode.secrets)}\n`);
+  }
+
+  /** A table for people; `head` are column titles. */
+  async table(head: string[], rows: Array<Array<string | number | null>>): Promise<string> {
+    const { default: Table } = await import('cli-table3');
+    const table = new Table({
+      head: head.map((h) => this.chalk.bold(h)),
+      style: { head: [], border: [], compact: true },
+      chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
+    });
+    for (const row of rows) table.push(row.map((cell) => (cell == null ? '-' : String(cell))));
+    return table.toString().split('\n').map((l) => l.replace(/^ /, '').trimEnd()).join('\n');
+  }
+}

@@ -1,0 +1,310 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type OpsConfig } from './schema.js';
+
+export interface LoadedConfig {
+  /** Validated configuration, or null when no project config exists. */
+  config: OpsConfig | null;
+  /** Folder holding the project config (the cwd when there is none). */
+  root: string;
+  /** Files that were merged, project file first. */
+  files: string[];
+}
+
+export interface LoadOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** --config: this file and no search. */
+  configFile?: string;
+}
+
+export const PROJECT_CONFIG_NAMES = ['ops.config.yaml', 'ops.config.yml', '.opsrc', '.opsrc.yaml', '.opsrc.yml', '.opsrc.json', 'package.json'];
+
+export function userConfigPath(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'ops', 'config.yaml');
+}
+
+type Raw = Record<string, unknown>;
+
+function parseYamlFile(file: string): Raw | null {
+  const text = readFileSync(file, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const [error] = doc.errors;
+  if (error) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    throw new ConfigError(`${file}:${line}:${col}: invalid YAML: ${error.message.split('\n')[0]}`, 'fix the syntax and rerun');
+  }
+  const data = doc.toJS() as unknown;
+  if (data == null) return null;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(`${file}: expected a mapping of keys at the top level, found ${describe(data)}`, 'see ops.config.example.yaml');
+  }
+  return data as Raw;
+}
+
+function readConfigFile(file: string): Raw | null {
+  if (basename(file) === 'package.json') {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { ops?: Raw };
+    return pkg.ops ?? null;
+  }
+  if (file.endsWith('.json')) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Raw;
+    } catch (err) {
+      throw new ConfigError(`${file}: invalid JSON: ${(err as Error).message}`, 'fix the syntax and rerun');
+    }
+  }
+  return parseYamlFile(file);
+}
+
+/** Walk up from `cwd` to the filesystem root; the first folder with a config file is the project root. */
+async function findProjectConfig(cwd: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  // YAML loading is ours (for line numbers); cosmiconfig finds the file. JSON is parsed here so that
+  // cosmiconfig can skip a package.json without an "ops" key.
+  const found = { loader: (file: string) => ({ file }) };
+  const json = (file: string, content: string) => {
+    try {
+      return JSON.parse(content) as unknown;
+    } catch (err) {
+      throw new ConfigError(`${file}: invalid JSON: ${(err as Error).message}`, 'fix the syntax and rerun');
+    }
+  };
+  const explorer = cosmiconfig('ops', {
+    searchPlaces: PROJECT_CONFIG_NAMES,
+    searchStrategy: 'global',
+    stopDir: '/',
+    cache: false,
+    loaders: { '.yaml': found.loader, '.yml': found.loader, '.json': json, noExt: found.loader },
+  });
+  const result = await explorer.search(cwd);
+  if (!result) return null;
+  // cosmiconfig's global search ends in the user config folder: that file is merged, not the project's.
+  if (dirname(result.filepath) === dirname(userConfigPath(env))) return null;
+  return result.filepath;
+}
+
+function isPlainObject(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of mappings; arrays and scalars from `over` replace those of `under`. */
+export function mergeConfig(under: Raw, over: Raw): Raw {
+  const out: Raw = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeConfig(out[key] as Raw, value) : value;
+  }
+  return out;
+}
+
+/** Environment variables that are not configuration keys. */
+const NON_CONFIG_ENV = new Set(['OPS_RUN_ID', 'OPS_ARTIFACT_DIR']);
+
+function parseEnvValue(text: string): unknown {
+  const doc = parseDocument(text);
+  return doc.errors.length ? text : doc.toJS();
+}
+
+/**
+ * OPS_<KEY>[__<KEY>...]=value sets a config key; each segment matches a key case-insensitively
+ * (OPS_RISK__BLOCK=0.9 sets risk.block; OPS_LEDGER sets ledger).
+ */
+export function applyEnvOverrides(config: Raw, env: NodeJS.ProcessEnv): Raw {
+  let out = config;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('OPS_') || NON_CONFIG_ENV.has(name) || value === undefined) continue;
+    const segments = name.slice(4).split('__');
+    const path = resolveEnvPath(out, segments);
+    if (!path) continue;
+    const patch: Raw = {};
+    let cursor = patch;
+    path.forEach((key, i) => {
+      if (i === path.length - 1) cursor[key] = parseEnvValue(value);
+      else cursor = cursor[key] = {} as Raw;
+    });
+    out = mergeConfig(out, patch);
+  }
+  return out;
+}
+
+function resolveEnvPath(config: Raw, segments: string[]): string[] | null {
+  const path: string[] = [];
+  let schema: unknown = configSchema;
+  let data: unknown = config;
+  for (const segment of segments) {
+    const keys = new Set([...knownKeys(schema, data), ...(isPlainObject(data) ? Object.keys(data) : [])]);
+    const key = [...keys].find((k) => k.toLowerCase() === segment.toLowerCase().replace(/_/g, ''))
+      ?? [...keys].find((k) => k.toLowerCase() === segment.toLowerCase());
+    if (!key) return null;
+    path.push(key);
+    schema = childSchema(schema, key, data);
+    data = isPlainObject(data) ? data[key] : undefined;
+  }
+  return path.length ? path : null;
+}
+
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  valueType?: unknown;
+  element?: unknown;
+  in?: unknown;
+  options?: unknown[];
+  discriminator?: string;
+}
+const defOf = (schema: unknown): ZodDefLike | undefined => (schema as { _zod?: { def: ZodDefLike } })?._zod?.def;
+
+/** Strip wrappers (optional, default, transforms) and pick the union member that matches `data`. */
+function unwrap(schema: unknown, data: unknown): unknown {
+  for (let def = defOf(schema); def; def = defOf(schema)) {
+    if (def.innerType) schema = def.innerType;
+    else if (def.type === 'pipe') schema = def.in;
+    else if (def.type === 'union' && def.options) {
+      const discriminator = def.discriminator;
+      const tag = discriminator && isPlainObject(data) ? data[discriminator] : undefined;
+      const match = def.options.find((option) => {
+        const literal = defOf(defOf(option)?.shape?.[discriminator ?? ''] as unknown) as { values?: unknown[] } | undefined;
+        return literal?.values?.includes(tag);
+      });
+      if (!match) return schema;
+      schema = match;
+    } else return schema;
+  }
+  return schema;
+}
+
+function knownKeys(schema: unknown, data: unknown): string[] {
+  const def = defOf(unwrap(schema, data));
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function childSchema(schema: unknown, key: string | number, data: unknown): unknown {
+  const def = defOf(unwrap(schema, data));
+  if (!def) return undefined;
+  if (def.type === 'object') return def.shape?.[String(key)];
+  if (def.type === 'record') return def.valueType;
+  if (def.type === 'array') return def.element;
+  return undefined;
+}
+
+function schemaAt(path: ReadonlyArray<PropertyKey>, root: Raw): { schema: unknown; data: unknown } {
+  let schema: unknown = configSchema;
+  let data: unknown = root;
+  for (const key of path) {
+    schema = childSchema(schema, key as string | number, data);
+    data = data != null && typeof data === 'object' ? (data as Raw)[key as string] : undefined;
+  }
+  return { schema, data };
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const shown = JSON.stringify(value);
+  return `${typeof value} ${shown.length > 40 ? `${shown.slice(0, 37)}...` : shown}`;
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+function closestKey(candidate: string, keys: string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const key of keys) {
+    const distance = levenshtein(candidate.toLowerCase(), key.toLowerCase());
+    if (!best || distance < best.distance) best = { key, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(candidate.length / 3)) ? best.key : undefined;
+}
+
+let levenshtein: (a: string, b: string) => number;
+
+/** The line of the YAML node at `path`, when the file is YAML and the node exists. */
+function lineOf(file: string, path: ReadonlyArray<PropertyKey>): number | undefined {
+  if (file.endsWith('.json')) return undefined;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, raw: Raw): { path: PropertyKey[]; text: string } {
+  const path = [...issue.path];
+  const { schema, data } = schemaAt(path, raw);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const suggestion = closestKey(key, knownKeys(schema, data));
+    return {
+      path: [...path, key],
+      text: `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+    };
+  }
+  if (issue.code === 'invalid_type') {
+    const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
+    return { path, text: `expected ${expected}, found ${describe(data)}` };
+  }
+  if (issue.code === 'invalid_key') {
+    const reason = issue.issues[0]?.message ?? 'not allowed here';
+    return { path, text: `invalid name "${String(path[path.length - 1])}": expected ${reason}` };
+  }
+  const expected = issue.message
+    .replace(/^Invalid input: /, '')
+    .replace(/^Invalid discriminator value\. Expected /, 'expected one of ')
+    .replace(/'/g, '"');
+  return { path, text: `${expected}, found ${describe(data)}` };
+}
+
+export function validateConfig(raw: Raw, files: string[]): OpsConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  // A typo explains the "missing key" issues that come with it: report unknown keys first.
+  const first = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0];
+  const { path, text } = issueMessage(first!, raw);
+  const file = files.find((f) => schemaPathIn(f, path)) ?? files[0] ?? 'configuration';
+  const line = files.length ? lineOf(file, path) : undefined;
+  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+  const shown = relative(process.cwd(), file);
+  const where = `${shown && !shown.startsWith('..') ? shown : file}${line ? `:${line}` : ''}`;
+  throw new ConfigError(`${where}: ${formatPath(path) || '(top level)'}: ${text}${more}`, 'fix the file and rerun (every key is described in ops.config.example.yaml)');
+}
+
+/** Whether the file defines the first key of `path` (to blame the right file of a merge). */
+function schemaPathIn(file: string, path: ReadonlyArray<PropertyKey>): boolean {
+  try {
+    const data = readConfigFile(file);
+    return data != null && path.length > 0 && String(path[0]) in data;
+  } catch {
+    return false;
+  }
+}
+
+export async function loadConfig(options: LoadOptions): Promise<LoadedConfig> {
+  levenshtein ??= (await import('fastest-levenshtein')).distance;
+  let projectFile: string | null;
+  if (options.configFile) {
+    projectFile = resolve(options.cwd, options.configFile);
+    if (!existsSync(projectFile)) throw new ConfigError(`config file ${projectFile} does not exist`, 'check the --config path');
+  } else {
+    projectFile = await findProjectConfig(options.cwd, options.env);
+  }
+  const userFile = userConfigPath(options.env);
+  const files = [projectFile, existsSync(userFile) ? userFile : null].filter((f): f is string => f !== null);
+  const root = projectFile ? dirname(projectFile) : options.cwd;
+  if (!projectFile) return { config: null, root, files };
+
+  const project = readConfigFile(projectFile) ?? {};
+  const user = files.includes(userFile) ? (readConfigFile(userFile) ?? {}) : {};
+  const merged = applyEnvOverrides(mergeConfig(user, project), options.env);
+  return { config: validateConfig(merged, files), root, files };
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/** Names of services, environments and projects: they end up in labels, tags and lock names. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const name = z.string().regex(NAME_PATTERN, 'a lowercase name of letters, digits and dashes (like "web-api")');
+
+/** A Docker image reference without tag: [registry[:port]/]path, lowercase. */
+export const IMAGE_REPOSITORY_PATTERN =
+  /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const imageRepository = z
+  .string()
+  .regex(IMAGE_REPOSITORY_PATTERN, 'an image repository such as "registry.local:5000/team/web" (no tag)');
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** "500ms", "30s", "10m", "1h", or a number of seconds; parsed to milliseconds. */
+const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "30s", "10m" or "500ms"'),
+  ])
+  .transform((value) => {
+    if (typeof value === 'number') return value * 1000;
+    const [, amount, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });
+
+const probability = z.number().min(0).max(1);
+
+const healthCheck = z.strictObject({
+  http: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/'),
+      port: z.number().int().min(1).max(65535),
+      expectStatus: z.number().int().min(100).max(599).default(200),
+    })
+    .optional(),
+  timeout: duration.default(60_000),
+  interval: duration.default(1_000),
+});
+
+const service = z.strictObject({
+  context: z.string().default('.'),
+  dockerfile: z.string().default('Dockerfile'),
+  image: imageRepository,
+  target: z.string().optional(),
+  buildArgs: z.record(z.string(), z.string()).default({}),
+  ports: z.array(z.string().regex(/^\d+:\d+$/, 'a "host:container" port pair such as "8080:8080"')).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  resources: z.strictObject({ memory: z.string().regex(/^\d+[kmg]?$/i).optional(), cpus: z.number().positive().optional() }).optional(),
+  health: healthCheck.optional(),
+  dependsOn: z.array(name).default([]),
+});
+
+const dockerEnvironment = z.strictObject({
+  target: z.literal('docker'),
+  host: z.string().optional(),
+});
+
+const kubernetesEnvironment = z.strictObject({
+  target: z.literal('kubernetes'),
+  context: z.string().optional(),
+  namespace: name.default('default'),
+  manifests: z.string().optional(),
+  deadline: duration.default(600_000),
+  autoRollback: z.boolean().default(true),
+});
+
+const environment = z.discriminatedUnion('target', [dockerEnvironment, kubernetesEnvironment]);
+
+const watchSource = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('docker'), service: name, env: name }),
+  z.strictObject({ type: z.literal('kubernetes'), service: name, env: name, selector: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('http'),
+    service: name,
+    env: name,
+    url: z.url(),
+    expectStatus: z.number().int().default(200),
+    latencyMs: z.number().positive().optional(),
+    timeout: duration.default(5_000),
+    failures: z.number().int().min(1).default(3),
+  }),
+  z.strictObject({
+    type: z.literal('prometheus'),
+    service: name,
+    env: name,
+    url: z.url(),
+    query: z.string().min(1),
+    threshold: z.number().optional(),
+    anomaly: z.boolean().default(false),
+  }),
+]);
+
+const metricGate = z.strictObject({
+  metric: z.string().min(1),
+  threshold: z.number().optional(),
+  minDelta: z.number().optional(),
+  relative: z.boolean().default(false),
+  greaterIsBetter: z.boolean().default(true),
+});
+
+export const configSchema = z.strictObject({
+  project: name,
+  ledger: z.string().optional(),
+  registry: z.strictObject({ url: z.string().min(1), insecure: z.boolean().default(false) }).optional(),
+  services: z.record(name, service).default({}),
+  environments: z.record(name, environment).default({}),
+  risk: z
+    .strictObject({
+      warn: probability.default(0.5),
+      block: probability.default(0.8),
+    })
+    .prefault({}),
+  watch: z
+    .strictObject({
+      interval: duration.default(30_000),
+      groupWindow: duration.default(300_000),
+      correlationWindow: duration.default(3_600_000),
+      resolveAfter: duration.default(300_000),
+      sources: z.array(watchSource).default([]),
+    })
+    .prefault({}),
+  models: z.strictObject({ gates: z.record(name, z.array(metricGate)).default({}) }).prefault({}),
+});
+
+export type OpsConfig = z.infer<typeof configSchema>;
+export type ServiceConfig = OpsConfig['services'][string];
+export type EnvironmentConfig = OpsConfig['environments'][string];

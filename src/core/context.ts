@@ -1,0 +1,121 @@
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { Ledger } from '../ledger/index.js';
+import * as docker from '../adapters/docker.js';
+import * as exec from '../adapters/exec.js';
+import * as git from '../adapters/git.js';
+import * as http from '../adapters/http.js';
+import { loadConfig } from './config/load.js';
+import type { OpsConfig } from './config/schema.js';
+import { ConfigError } from './errors.js';
+import type { Clock, Output } from './output.js';
+import { isPidAlive } from './process.js';
+import { secretValuesFromEnv } from './redact.js';
+
+export const RUN_STALE_AFTER_MS = 120_000;
+
+/** Everything that talks to the outside world; tests may swap any of it. */
+export interface Adapters {
+  git: typeof git;
+  docker: typeof docker;
+  exec: typeof exec;
+  http: typeof http;
+}
+
+export const realAdapters: Adapters = { git, docker, exec, http };
+
+export interface Context {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The project root: the folder of the project config, or the cwd without one. */
+  root: string;
+  config: OpsConfig | null;
+  configFiles: string[];
+  ledgerPath: string;
+  /** Opens (and migrates) the ledger on first use; marks runs of dead processes interrupted. */
+  ledger(): Ledger;
+  requireConfig(): OpsConfig;
+  adapters: Adapters;
+  output: Output;
+  clock: Clock;
+  interactive: boolean;
+  ci: boolean;
+  actor: string;
+  host: string;
+  argv: string[];
+  /** Values to scrub from anything stored or printed. */
+  secrets: string[];
+  /** Aborted on SIGINT/SIGTERM. */
+  cancel: AbortSignal;
+  /** Ids of the runs this process has open, marked interrupted if it is stopped. */
+  activeRuns: Set<number>;
+}
+
+export interface ContextOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  argv: string[];
+  configFile?: string;
+  ledgerFile?: string;
+  output: Output;
+  clock: Clock;
+  interactive: boolean;
+  cancel: AbortSignal;
+  adapters?: Adapters;
+}
+
+export function isCI(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.CI) && env.CI !== 'false' && env.CI !== '0';
+}
+
+export async function createContext(options: ContextOptions): Promise<Context> {
+  const { config, root, files } = await loadConfig({ cwd: options.cwd, env: options.env, configFile: options.configFile });
+  // Flag and environment paths are relative to the cwd, the config's to the project root.
+  const explicitLedger = options.ledgerFile ?? options.env.OPS_LEDGER;
+  const ledgerPath = explicitLedger ? resolve(options.cwd, explicitLedger) : resolve(root, config?.ledger ?? '.ops/ledger.db');
+  const host = hostname();
+  let ledger: Ledger | undefined;
+
+  const ctx: Context = {
+    cwd: options.cwd,
+    env: options.env,
+    root,
+    config,
+    configFiles: files,
+    ledgerPath,
+    ledger() {
+      if (!ledger) {
+        ledger = Ledger.open(ledgerPath);
+        const marked = ledger.runs.sweepAbandoned(host, isPidAlive, options.clock.now(), RUN_STALE_AFTER_MS);
+        if (marked.length) options.output.debug(`marked ${marked.length} abandoned run(s) interrupted: ${marked.join(', ')}`);
+      }
+      return ledger;
+    },
+    requireConfig() {
+      if (!config) {
+        throw new ConfigError(`no ops config found in ${options.cwd} or any parent folder`, 'run `ops init` to create ops.config.yaml, or pass --config <file>');
+      }
+      return config;
+    },
+    adapters: options.adapters ?? realAdapters,
+    output: options.output,
+    clock: options.clock,
+    interactive: options.interactive,
+    ci: isCI(options.env),
+    actor: options.env.OPS_ACTOR ?? options.env.GITHUB_ACTOR ?? options.env.GITLAB_USER_LOGIN ?? safeUsername(),
+    host,
+    argv: options.argv,
+    secrets: secretValuesFromEnv(options.env),
+    cancel: options.cancel,
+    activeRuns: new Set(),
+  };
+  return ctx;
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

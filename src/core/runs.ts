@@ -1,0 +1,134 @@
+import type { Run, RunFilter, RunLogLine, RunStatus } from '../ledger/index.js';
+import { RUN_STATUSES } from '../ledger/index.js';
+import type { Context } from './context.js';
+import { ExitCode, OpsError, UsageError } from './errors.js';
+import { redact } from './redact.js';
+
+const HEARTBEAT_INTERVAL_MS = 15_000;
+const LOG_FLUSH_INTERVAL_MS = 500;
+/** Past this, a run's stored log keeps only a note; the terminal still shows everything. */
+const MAX_LOG_BYTES = 8 * 1024 * 1024;
+
+export interface RunSpec {
+  kind: string;
+  service?: string;
+  env?: string;
+  params?: Record<string, unknown>;
+}
+
+export interface RunOutcome {
+  status: Exclude<RunStatus, 'running'>;
+  exitCode: number;
+  error?: string;
+  metrics?: Record<string, unknown>;
+}
+
+export interface ActiveRun {
+  id: number;
+  /** Buffer output for the run's log; secrets are redacted before it is stored. */
+  log(stream: string, text: string): void;
+}
+
+/**
+ * Record `work` as a run: git state, heartbeat while it lasts, its redacted log and its outcome.
+ * A thrown error finishes the run as failed and is rethrown.
+ */
+export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun) => Promise<RunOutcome>): Promise<RunOutcome & { runId: number }> {
+  const git = await ctx.adapters.git.gitState(ctx.root);
+  const ledger = ctx.ledger();
+  const id = ledger.runs.insert(
+    {
+      kind: spec.kind,
+      service: spec.service,
+      env: spec.env,
+      gitSha: git?.sha,
+      gitBranch: git?.branch,
+      gitDirty: git?.dirty,
+      actor: ctx.actor,
+      host: ctx.host,
+      pid: process.pid,
+      ci: ctx.ci,
+      argv: ctx.argv.map((arg) => redact(arg, ctx.secrets)),
+      params: spec.params,
+    },
+    ctx.clock.now(),
+  );
+  ctx.activeRuns.add(id);
+
+  let pending: Array<{ stream: string; text: string; at: number }> = [];
+  let storedBytes = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    ledger.db.transaction(() => {
+      for (const line of batch) ledger.runs.appendLog(id, line.stream, line.text, line.at);
+    })();
+  };
+  const heartbeat = setInterval(() => ledger.runs.heartbeat(id, ctx.clock.now()), HEARTBEAT_INTERVAL_MS).unref();
+  const flusher = setInterval(flush, LOG_FLUSH_INTERVAL_MS).unref();
+
+  const run: ActiveRun = {
+    id,
+    log(stream, text) {
+      if (storedBytes > MAX_LOG_BYTES) return;
+      storedBytes += text.length;
+      const stored = storedBytes > MAX_LOG_BYTES ? `[log truncated after ${MAX_LOG_BYTES} bytes]` : redact(text, ctx.secrets);
+      pending.push({ stream, text: stored, at: ctx.clock.now() });
+    },
+  };
+
+  try {
+    const outcome = await work(run);
+    flush();
+    ledger.runs.finish(id, outcome, ctx.clock.now());
+    return { ...outcome, runId: id };
+  } catch (err) {
+    flush();
+    ledger.runs.finish(id, { status: 'failed', exitCode: 1, error: redact((err as Error).message ?? String(err), ctx.secrets) }, ctx.clock.now());
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+    clearInterval(flusher);
+    ctx.activeRuns.delete(id);
+  }
+}
+
+/** Mark this process's open runs interrupted (called from signal handlers; synchronous). */
+export function interruptActiveRuns(ctx: Context, signal: string): void {
+  if (ctx.activeRuns.size === 0) return;
+  const ledger = ctx.ledger();
+  for (const id of ctx.activeRuns) {
+    ledger.runs.finish(id, { status: 'interrupted', exitCode: 130, error: `interrupted by ${signal}` }, ctx.clock.now());
+  }
+  ctx.activeRuns.clear();
+}
+
+const SINCE_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `--since`: a duration back from now ("2h", "7d") or an ISO date. */
+export function parseSince(value: string, nowMs: number): number {
+  const relative = /^(\d+)([smhdw])$/.exec(value);
+  if (relative) return nowMs - Number(relative[1]) * SINCE_UNITS_MS[relative[2]!]!;
+  const absolute = Date.parse(value);
+  if (Number.isNaN(absolute)) throw new UsageError(`--since "${value}" is neither a duration nor a date`, 'use a duration like 2h or 7d, or a date like 2026-01-31');
+  return absolute;
+}
+
+export function parseStatus(value: string | undefined): RunStatus | undefined {
+  if (value === undefined) return undefined;
+  if (!(RUN_STATUSES as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown status "${value}"`, `use one of ${RUN_STATUSES.join(', ')}`);
+  }
+  return value as RunStatus;
+}
+
+export function listRuns(ctx: Context, filter: RunFilter): Run[] {
+  return ctx.ledger().runs.list(filter);
+}
+
+export function showRun(ctx: Context, id: number): { run: Run; logs: RunLogLine[] } {
+  const run = ctx.ledger().runs.get(id);
+  if (!run) throw new OpsError(`run ${id} does not exist`, ExitCode.failed, 'list runs with `ops runs list`');
+  return { run, logs: ctx.ledger().runs.logs(id) };
+}

@@ -1,0 +1,35 @@
+import { openDatabase, type Db } from './db.js';
+import { SCHEMA_VERSION } from './migrations.js';
+import { RunStore } from './runs.js';
+
+export { SCHEMA_VERSION } from './migrations.js';
+export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
+export { RUN_STATUSES } from './runs.js';
+
+export class Ledger {
+  readonly runs: RunStore;
+
+  private constructor(
+    readonly path: string,
+    readonly db: Db,
+  ) {
+    this.runs = new RunStore(db);
+  }
+
+  static open(path: string): Ledger {
+    return new Ledger(path, openDatabase(path));
+  }
+
+  schemaVersion(): { current: number; supported: number } {
+    return { current: this.db.pragma('user_version', { simple: true }) as number, supported: SCHEMA_VERSION };
+  }
+
+  /** `PRAGMA integrity_check`: ['ok'] when healthy, else the problems SQLite found. */
+  integrityCheck(): string[] {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

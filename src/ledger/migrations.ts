@@ -1,0 +1,206 @@
+/**
+ * Ordered schema migrations; `PRAGMA user_version` is the index of the last one applied.
+ * Append only: never edit a migration that has shipped.
+ */
+export const migrations: readonly string[] = [
+  // 1: the whole domain, so later features extend rather than fight it.
+  `
+  CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('running','succeeded','failed','interrupted')),
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    heartbeat_at  INTEGER NOT NULL,
+    service       TEXT,
+    env           TEXT,
+    git_sha       TEXT,
+    git_branch    TEXT,
+    git_dirty     INTEGER,
+    actor         TEXT    NOT NULL,
+    host          TEXT    NOT NULL,
+    pid           INTEGER NOT NULL,
+    ci            INTEGER NOT NULL DEFAULT 0,
+    argv          TEXT    NOT NULL,
+    exit_code     INTEGER,
+    error         TEXT,
+    params        TEXT,
+    metrics       TEXT
+  );
+  CREATE INDEX runs_kind ON runs (kind, id);
+  CREATE INDEX runs_status ON runs (status, id);
+  CREATE INDEX runs_started ON runs (started_at);
+
+  CREATE TABLE run_logs (
+    id      INTEGER PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    at      INTEGER NOT NULL,
+    stream  TEXT    NOT NULL,
+    text    TEXT    NOT NULL
+  );
+  CREATE INDEX run_logs_run ON run_logs (run_id, id);
+
+  CREATE TABLE artifacts (
+    digest      TEXT PRIMARY KEY,
+    size_bytes  INTEGER NOT NULL,
+    media_type  TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE run_artifacts (
+    run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name    TEXT    NOT NULL,
+    digest  TEXT    NOT NULL REFERENCES artifacts (digest),
+    PRIMARY KEY (run_id, name)
+  );
+
+  CREATE TABLE builds (
+    id            INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL REFERENCES runs (id),
+    service       TEXT    NOT NULL,
+    image         TEXT    NOT NULL,
+    tags          TEXT    NOT NULL,
+    image_id      TEXT,
+    repo_digest   TEXT,
+    input_digest  TEXT    NOT NULL,
+    cached        INTEGER NOT NULL DEFAULT 0,
+    size_bytes    INTEGER,
+    duration_ms   INTEGER,
+    git_sha       TEXT,
+    git_branch    TEXT,
+    git_dirty     INTEGER,
+    status        TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+  CREATE INDEX builds_service ON builds (service, id);
+  CREATE INDEX builds_input ON builds (input_digest);
+
+  CREATE TABLE releases (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER REFERENCES runs (id),
+    service        TEXT    NOT NULL,
+    env            TEXT    NOT NULL,
+    revision       INTEGER NOT NULL,
+    image          TEXT    NOT NULL,
+    digest         TEXT,
+    config_hash    TEXT,
+    git_sha        TEXT,
+    actor          TEXT    NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN ('pending','deployed','superseded','failed','rolled_back')),
+    description    TEXT,
+    rollback_to    INTEGER,
+    risk_score_id  INTEGER REFERENCES risk_scores (id),
+    accepted_risk  TEXT,
+    created_at     INTEGER NOT NULL,
+    finished_at    INTEGER,
+    duration_ms    INTEGER,
+    UNIQUE (service, env, revision)
+  );
+
+  CREATE TABLE locks (
+    name          TEXT PRIMARY KEY,
+    owner_pid     INTEGER NOT NULL,
+    owner_host    TEXT    NOT NULL,
+    run_id        INTEGER,
+    acquired_at   INTEGER NOT NULL,
+    heartbeat_at  INTEGER NOT NULL
+  );
+
+  CREATE TABLE datasets (
+    digest      TEXT PRIMARY KEY,
+    path        TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('file','dir')),
+    size_bytes  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+
+  CREATE TABLE models (
+    name        TEXT PRIMARY KEY,
+    description TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE model_versions (
+    id               INTEGER PRIMARY KEY,
+    model            TEXT    NOT NULL REFERENCES models (name),
+    version          INTEGER NOT NULL,
+    run_id           INTEGER REFERENCES runs (id),
+    artifact_digest  TEXT    REFERENCES artifacts (digest),
+    params           TEXT,
+    metrics          TEXT,
+    created_at       INTEGER NOT NULL,
+    UNIQUE (model, version)
+  );
+  CREATE TABLE model_aliases (
+    model       TEXT    NOT NULL REFERENCES models (name),
+    alias       TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (model, alias)
+  );
+  CREATE TABLE alias_events (
+    id            INTEGER PRIMARY KEY,
+    model         TEXT    NOT NULL REFERENCES models (name),
+    alias         TEXT    NOT NULL,
+    from_version  INTEGER,
+    to_version    INTEGER,
+    actor         TEXT    NOT NULL,
+    reason        TEXT,
+    forced        INTEGER NOT NULL DEFAULT 0,
+    at            INTEGER NOT NULL
+  );
+  CREATE INDEX alias_events_model ON alias_events (model, alias, at);
+
+  CREATE TABLE lineage_edges (
+    src_type    TEXT NOT NULL,
+    src_id      TEXT NOT NULL,
+    dst_type    TEXT NOT NULL,
+    dst_id      TEXT NOT NULL,
+    relation    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (src_type, src_id, dst_type, dst_id, relation)
+  );
+  CREATE INDEX lineage_dst ON lineage_edges (dst_type, dst_id);
+
+  CREATE TABLE incidents (
+    id             INTEGER PRIMARY KEY,
+    fingerprint    TEXT    NOT NULL,
+    service        TEXT    NOT NULL,
+    env            TEXT,
+    condition      TEXT    NOT NULL,
+    resource       TEXT,
+    state          TEXT    NOT NULL CHECK (state IN ('open','acknowledged','resolved')),
+    title          TEXT    NOT NULL,
+    signal_count   INTEGER NOT NULL DEFAULT 1,
+    opened_at      INTEGER NOT NULL,
+    last_seen_at   INTEGER NOT NULL,
+    resolved_at    INTEGER,
+    cause          TEXT,
+    cause_release  INTEGER REFERENCES releases (id),
+    recurrence_of  INTEGER REFERENCES incidents (id)
+  );
+  CREATE INDEX incidents_fingerprint ON incidents (fingerprint, state);
+  CREATE INDEX incidents_state ON incidents (state, id);
+  CREATE TABLE incident_events (
+    id           INTEGER PRIMARY KEY,
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    at           INTEGER NOT NULL,
+    kind         TEXT    NOT NULL,
+    data         TEXT
+  );
+  CREATE INDEX incident_events_incident ON incident_events (incident_id, id);
+
+  CREATE TABLE risk_scores (
+    id                INTEGER PRIMARY KEY,
+    run_id            INTEGER REFERENCES runs (id),
+    service           TEXT,
+    env               TEXT,
+    commit_range      TEXT,
+    probability       REAL    NOT NULL,
+    level             TEXT    NOT NULL,
+    reasons           TEXT    NOT NULL,
+    model_version_id  INTEGER REFERENCES model_versions (id),
+    created_at        INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = migrations.length;

@@ -1,0 +1,202 @@
+import type { Db } from './db.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted'];
+
+export interface NewRun {
+  kind: string;
+  service?: string | null;
+  env?: string | null;
+  gitSha?: string | null;
+  gitBranch?: string | null;
+  gitDirty?: boolean | null;
+  actor: string;
+  host: string;
+  pid: number;
+  ci: boolean;
+  argv: readonly string[];
+  params?: Record<string, unknown> | null;
+}
+
+export interface Run {
+  id: number;
+  kind: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  service: string | null;
+  env: string | null;
+  git: { sha: string | null; branch: string | null; dirty: boolean | null };
+  actor: string;
+  host: string;
+  pid: number;
+  ci: boolean;
+  argv: string[];
+  exitCode: number | null;
+  error: string | null;
+  params: Record<string, unknown> | null;
+  metrics: Record<string, unknown> | null;
+}
+
+export interface RunLogLine {
+  at: string;
+  stream: string;
+  text: string;
+}
+
+export interface RunFilter {
+  kind?: string;
+  status?: RunStatus;
+  sinceMs?: number;
+  limit: number;
+}
+
+interface RunRow {
+  id: number;
+  kind: string;
+  status: RunStatus;
+  started_at: number;
+  finished_at: number | null;
+  service: string | null;
+  env: string | null;
+  git_sha: string | null;
+  git_branch: string | null;
+  git_dirty: number | null;
+  actor: string;
+  host: string;
+  pid: number;
+  ci: number;
+  argv: string;
+  exit_code: number | null;
+  error: string | null;
+  params: string | null;
+  metrics: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    startedAt: iso(row.started_at),
+    finishedAt: row.finished_at == null ? null : iso(row.finished_at),
+    durationMs: row.finished_at == null ? null : row.finished_at - row.started_at,
+    service: row.service,
+    env: row.env,
+    git: { sha: row.git_sha, branch: row.git_branch, dirty: row.git_dirty == null ? null : row.git_dirty === 1 },
+    actor: row.actor,
+    host: row.host,
+    pid: row.pid,
+    ci: row.ci === 1,
+    argv: JSON.parse(row.argv) as string[],
+    exitCode: row.exit_code,
+    error: row.error,
+    params: row.params == null ? null : JSON.parse(row.params),
+    metrics: row.metrics == null ? null : JSON.parse(row.metrics),
+  };
+}
+
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  insert(run: NewRun, nowMs: number): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO runs (kind, status, started_at, heartbeat_at, service, env, git_sha, git_branch, git_dirty,
+                           actor, host, pid, ci, argv, params)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        run.kind,
+        nowMs,
+        nowMs,
+        run.service ?? null,
+        run.env ?? null,
+        run.gitSha ?? null,
+        run.gitBranch ?? null,
+        run.gitDirty == null ? null : Number(run.gitDirty),
+        run.actor,
+        run.host,
+        run.pid,
+        Number(run.ci),
+        JSON.stringify(run.argv),
+        json(run.params),
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  heartbeat(id: number, nowMs: number): void {
+    this.db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`).run(nowMs, id);
+  }
+
+  /** Finish a run that is still running; a run already finished (e.g. interrupted) keeps its status. */
+  finish(
+    id: number,
+    outcome: { status: Exclude<RunStatus, 'running'>; exitCode: number; error?: string | null; metrics?: Record<string, unknown> | null },
+    nowMs: number,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, exit_code = ?, error = ?, metrics = coalesce(?, metrics), finished_at = ?
+         WHERE id = ? AND status = 'running'`,
+      )
+      .run(outcome.status, outcome.exitCode, outcome.error ?? null, json(outcome.metrics), nowMs, id);
+  }
+
+  appendLog(id: number, stream: string, text: string, nowMs: number): void {
+    this.db.prepare(`INSERT INTO run_logs (run_id, at, stream, text) VALUES (?, ?, ?, ?)`).run(id, nowMs, stream, text);
+  }
+
+  get(id: number): Run | undefined {
+    const row = this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  logs(id: number): RunLogLine[] {
+    const rows = this.db.prepare(`SELECT at, stream, text FROM run_logs WHERE run_id = ? ORDER BY id`).all(id) as Array<{
+      at: number;
+      stream: string;
+      text: string;
+    }>;
+    return rows.map((r) => ({ at: iso(r.at), stream: r.stream, text: r.text }));
+  }
+
+  list(filter: RunFilter): Run[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    if (filter.sinceMs != null) (where.push('started_at >= ?'), args.push(filter.sinceMs));
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit) as RunRow[]).map(toRun);
+  }
+
+  /**
+   * Mark runs whose process is gone as interrupted: on this host when the pid no longer exists,
+   * anywhere when the heartbeat is older than `staleAfterMs`. Returns the ids marked.
+   */
+  sweepAbandoned(host: string, isAlive: (pid: number) => boolean, nowMs: number, staleAfterMs: number): number[] {
+    // A plain read first: the common case (nothing abandoned) takes no write lock.
+    const running = this.db
+      .prepare(`SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'`)
+      .all() as Array<{ id: number; host: string; pid: number; heartbeat_at: number }>;
+    const dead = running.filter(
+      (r) => nowMs - r.heartbeat_at > staleAfterMs || (r.host === host && r.pid !== process.pid && !isAlive(r.pid)),
+    );
+    if (dead.length === 0) return [];
+    const mark = this.db.prepare(
+      `UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`,
+    );
+    return this.db
+      .transaction(() =>
+        dead.filter((r) => mark.run(nowMs, 'the process running it died (found by a later ops invocation)', r.id).changes === 1),
+      )
+      .immediate()
+      .map((r) => r.id);
+  }
+
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/core/config/load.js';
+import { ConfigError } from '../src/core/errors.js';
+import { cleanEnv, runOps } from './helpers/ops.js';
+
+const VALID = `project: shop
+services:
+  web:
+    context: web
+    image: 127.0.0.1:5000/shop/web
+    ports: ["8080:8080"]
+    health:
+      http: { path: /health, port: 8080 }
+      timeout: 30s
+environments:
+  local:
+    target: docker
+  prod:
+    target: kubernetes
+    namespace: shop
+`;
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-config-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+async function configError(files: Record<string, string>): Promise<string> {
+  const dir = project(files);
+  const err = await loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: dir } }).then(
+    () => assert.fail('expected a config error'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigError, String(err));
+  return err.message;
+}
+
+describe('configuration', () => {
+  it('is found from a subfolder, whose ancestor becomes the project root, with defaults applied', async () => {
+    const dir = project({ 'ops.config.yaml': VALID, 'web/src/.keep': '' });
+    const loaded = await loadConfig({ cwd: join(dir, 'web', 'src'), env: { XDG_CONFIG_HOME: join(dir, 'xdg') } });
+    assert.equal(loaded.root, dir);
+    assert.equal(loaded.config!.project, 'shop');
+    assert.equal(loaded.config!.services.web!.dockerfile, 'Dockerfile');
+    assert.equal(loaded.config!.services.web!.health!.timeout, 30_000);
+    assert.equal(loaded.config!.risk.block, 0.8);
+    const prod = loaded.config!.environments.prod!;
+    assert.equal(prod.target === 'kubernetes' && prod.deadline, 600_000);
+  });
+
+  it('merges the XDG user file under the project file, OPS_* over both', async () => {
+    const dir = project({
+      'ops.config.yaml': VALID,
+      'xdg/ops/config.yaml': 'risk:\n  warn: 0.3\n  block: 0.6\nregistry:\n  url: user.example:5000\n',
+    });
+    const loaded = await loadConfig({ cwd: dir, env: { XDG_CONFIG_HOME: join(dir, 'xdg'), OPS_RISK__BLOCK: '0.95', OPS_RUN_ID: '7' } });
+    assert.equal(loaded.config!.risk.warn, 0.3);
+    assert.equal(loaded.config!.risk.block, 0.95);
+    assert.equal(loaded.config!.registry!.url, 'user.example:5000');
+    assert.equal(loaded.files.length, 2);
+  });
+
+  it('accepts .opsrc.json and the "ops" key of package.json', async () => {
+    const rc = project({ '.opsrc.json': JSON.stringify({ project: 'rc' }) });
+    assert.equal((await loadConfig({ cwd: rc, env: { XDG_CONFIG_HOME: rc } })).config!.project, 'rc');
+    const pkg = project({ 'package.json': JSON.stringify({ name: 'x', ops: { project: 'pkg' } }) });
+    assert.equal((await loadConfig({ cwd: pkg, env: { XDG_CONFIG_HOME: pkg } })).config!.project, 'pkg');
+  });
+
+  it('names file, line and key for malformed YAML', async () => {
+    const message = await configError({ 'ops.config.yaml': 'project: shop\nservices:\n  web: [unclosed\n' });
+    assert.match(message, /ops\.config\.yaml:\d+:\d+: invalid YAML/);
+  });
+
+  it('suggests the nearest key for a typo', async () => {
+    const message = await configError({ 'ops.config.yaml': VALID.replace('ports:', 'prots:') });
+    assert.match(message, /ops\.config\.yaml:6: services\.web\.prots: unknown key "prots" \(did you mean "ports"\?\)/);
+  });
+
+  it('says what was expected and what was found for a wrong type', async () => {
+    const message = await configError({ 'ops.config.yaml': VALID.replace('ports: ["8080:8080"]', 'ports: 8080') });
+    assert.match(message, /services\.web\.ports: expected a list, found number 8080/);
+    const target = await configError({ 'ops.config.yaml': VALID.replace('target: docker', 'target: dokcer') });
+    assert.match(target, /environments\.local\.target: expected one of "docker" \| "kubernetes", found string "dokcer"/);
+    const name = await configError({ 'ops.config.yaml': VALID.replace('  web:', '  Web_App:') });
+    assert.match(name, /services\.Web_App: .*lowercase name/);
+  });
+
+  it('the CLI prints one line, exits 2 and writes nothing on a bad config', async () => {
+    const dir = project({ 'ops.config.yaml': VALID.replace('image:', 'imagee:') });
+    const result = await runOps(['runs', 'list'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /^error: ops\.config\.yaml:\d+: services\.web\.imagee: unknown key "imagee" \(did you mean "image"\?\)/);
+    assert.deepEqual(readdirSync(dir).sort(), ['ops.config.yaml']);
+  });
+
+  it('a missing --config file is a usage error', async () => {
+    const dir = project({});
+    const result = await runOps(['--config', 'nope.yaml', 'runs', 'list'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: config file .*nope\.yaml does not exist; check the --config path\n$/);
+  });
+
+  it('the ledger path follows flag > OPS_LEDGER > config > default', async () => {
+    const dir = project({ 'ops.config.yaml': `${VALID}ledger: state/from-config.db\n` });
+    const show = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const r = await runOps([...args, 'doctor', '--json'], { cwd: dir, env: cleanEnv(env) });
+      return JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'ledger').detail as string;
+    };
+    assert.match(await show([]), /state\/from-config\.db/);
+    assert.match(await show([], { OPS_LEDGER: join(dir, 'env.db') }), /env\.db/);
+    assert.match(await show(['--ledger', join(dir, 'flag.db')], { OPS_LEDGER: join(dir, 'env.db') }), /flag\.db/);
+  });
+});

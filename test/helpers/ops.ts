@@ -1,0 +1,51 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const OPS_BIN = join(PROJECT_ROOT, 'bin', 'ops.js');
+
+export interface OpsResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** An environment without the caller's colour, CI and OPS_* settings, with its own XDG config dir. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('OPS_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'NODE_TEST_CONTEXT'].includes(key)) env[key] = value;
+  }
+  return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'ops-xdg-')), ...extra };
+}
+
+/** Run the real `ops` binary and collect its output. */
+export function runOps(args: string[], options: RunOptions = {}): Promise<OpsResult> {
+  return runProcess(process.execPath, [OPS_BIN, ...args], options);
+}
+
+export function runProcess(file: string, args: string[], options: RunOptions = {}): Promise<OpsResult> {
+  return new Promise((resolve, reject) => {
+    const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? cleanEnv(), uid: options.uid, gid: options.gid };
+    const child = spawn(file, args, spawnOptions);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin!.end(options.input ?? '');
+  });
+}

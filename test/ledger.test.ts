@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { Ledger, SCHEMA_VERSION } from '../src/ledger/index.js';
+import { cleanEnv, runOps } from './helpers/ops.js';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'ops-ledger-'));
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** One clear line on stderr, no stack trace. */
+function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.match(lines[0]!, /^error: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+describe('ledger', () => {
+  it('creates a 0600 WAL database at the latest schema with a 30 s busy timeout', () => {
+    const path = join(tempDir(), '.ops', 'ledger.db');
+    const ledger = Ledger.open(path);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(ledger.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(ledger.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.ok((ledger.db.pragma('busy_timeout', { simple: true }) as number) >= 30_000);
+    assert.deepEqual(ledger.schemaVersion(), { current: SCHEMA_VERSION, supported: SCHEMA_VERSION });
+    const tables = (ledger.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+    for (const table of ['runs', 'run_logs', 'artifacts', 'builds', 'releases', 'locks', 'datasets', 'model_versions', 'model_aliases', 'alias_events', 'lineage_edges', 'incidents', 'incident_events', 'risk_scores']) {
+      assert.ok(tables.includes(table), `missing table ${table}`);
+    }
+    ledger.close();
+  });
+
+  it('runs list uses an index, not a full scan', () => {
+    const ledger = Ledger.open(join(tempDir(), 'l.db'));
+    const plan = (sql: string) => (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.doesNotMatch(plan(`SELECT * FROM runs WHERE kind = 'x' ORDER BY id DESC LIMIT 50`), /^SCAN runs$|USE TEMP B-TREE/);
+    assert.doesNotMatch(plan(`SELECT * FROM runs WHERE status = 'failed' ORDER BY id DESC LIMIT 50`), /^SCAN runs$|USE TEMP B-TREE/);
+    assert.match(plan(`SELECT id FROM runs WHERE status = 'running'`), /USING (COVERING )?INDEX runs_status/);
+    ledger.close();
+  });
+
+  it('8 processes writing 500 runs each into one ledger lose nothing', { timeout: 300_000 }, async () => {
+    const path = join(tempDir(), 'shared.db');
+    const writer = new URL('./fixtures/ledger-writer.js', import.meta.url).pathname;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [writer, path, '500', String(i)], { env: cleanEnv() });
+          let stderr = '';
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('close', (code) => resolve({ code, stderr }));
+        }),
+      ),
+    );
+    for (const r of results) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /locked|BUSY/i);
+    }
+    const ledger = Ledger.open(path);
+    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'succeeded'`).get() as { n: number }).n, 4000);
+    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM run_logs`).get() as { n: number }).n, 4000);
+    assert.equal((ledger.db.prepare(`SELECT count(DISTINCT pid) AS n FROM runs`).get() as { n: number }).n, 8);
+    assert.deepEqual(ledger.integrityCheck(), ['ok']);
+    ledger.close();
+  });
+
+  it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async () => {
+    const dir = tempDir();
+    const ledgerPath = join(dir, 'l.db');
+    const env = cleanEnv();
+    const child = spawn(process.execPath, [new URL('../../bin/ops.js', import.meta.url).pathname, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+
+    const list = await runOps(['--ledger', ledgerPath, 'runs', 'list', '--json'], { cwd: dir, env });
+    assert.equal(list.code, 0, list.stderr);
+    const [run] = JSON.parse(list.stdout);
+    assert.equal(run.status, 'interrupted');
+    assert.match(run.error, /died/);
+    const ledger = Ledger.open(ledgerPath);
+    assert.deepEqual(ledger.integrityCheck(), ['ok']);
+    ledger.close();
+  });
+
+  it('SIGINT marks the current run interrupted and exits 130', async () => {
+    const dir = tempDir();
+    const ledgerPath = join(dir, 'l.db');
+    const env = cleanEnv();
+    const child = spawn(process.execPath, [new URL('../../bin/ops.js', import.meta.url).pathname, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 130);
+    const ledger = Ledger.open(ledgerPath);
+    const run = ledger.runs.get(1)!;
+    assert.equal(run.status, 'interrupted');
+    assert.equal(run.exitCode, 130);
+    assert.match(run.error!, /SIGINT/);
+    ledger.close();
+  });
+
+  it('refuses a ledger from a newer schema and leaves it byte for byte unchanged', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'new.db');
+    const db = new Database(path);
+    db.exec('CREATE TABLE future (x)');
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    const before = sha256(path);
+    const result = await runOps(['--ledger', path, 'runs', 'list'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /schema version \d+, newer than this ops understands.*upgrade ops/);
+    assert.equal(sha256(path), before);
+    assert.equal(result.stdout, '');
+  });
+
+  it('reports a corrupt ledger in one line and does not touch it', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'corrupt.db');
+    writeFileSync(path, Buffer.alloc(8192, 7));
+    const before = sha256(path);
+    const result = await runOps(['--ledger', path, 'runs', 'list'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /not a valid SQLite database.*move it aside/);
+    assert.equal(sha256(path), before);
+  });
+
+  it('reports a path that is a folder in one line', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'ledger.db'));
+    const result = await runOps(['--ledger', join(dir, 'ledger.db'), 'runs', 'list'], { cwd: dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /cannot open ledger/);
+  });
+
+  it('reports unreadable and read-only ledgers in one line', { skip: process.getuid?.() !== 0 && 'needs root to run ops as another user' }, async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const path = join(dir, 'l.db');
+    Ledger.open(path).close();
+    const before = sha256(path);
+    // root reads anything: run ops as nobody against a file owned by root.
+    const asNobody = { uid: 65534, gid: 65534, cwd: dir, env: cleanEnv({ HOME: dir, XDG_CONFIG_HOME: dir }) };
+    chmodSync(join(dir, 'l.db'), 0o600);
+    const unreadable = await runOps(['--ledger', path, 'runs', 'list'], asNobody);
+    assert.equal(unreadable.code, 2, unreadable.stderr);
+    assertOneLineError(unreadable.stderr, /ledger .*l\.db/);
+
+    chmodSync(path, 0o644);
+    for (const f of ['l.db-wal', 'l.db-shm']) {
+      try {
+        chmodSync(join(dir, f), 0o644);
+      } catch {
+        /* not present */
+      }
+    }
+    const readOnly = await runOps(['--ledger', path, 'exec', '--', 'true'], asNobody);
+    assert.equal(readOnly.code, 2, readOnly.stderr);
+    assertOneLineError(readOnly.stderr, /read-only|cannot open ledger/);
+    assert.equal(sha256(path), before);
+    chownSync(dir, 0, 0);
+  });
+});
