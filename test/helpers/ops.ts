@@ -49,3 +49,35 @@ export function runProcess(file: string, args: string[], options: RunOptions = {
     child.stdin!.end(options.input ?? '');
   });
 }
+
+/**
+ * Run `ops` on a real pseudo-terminal (util-linux `script`), answering each prompt that matches.
+ * Returns everything the terminal showed.
+ */
+export function runOpsInTerminal(args: string[], cwd: string, answers: Array<[RegExp, string]>, timeoutMs = 20_000): Promise<OpsResult> {
+  const quoted = [process.execPath, OPS_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { cwd, env: cleanEnv({ TERM: 'xterm' }) });
+  const pending = [...answers];
+  let screen = '';
+  let sinceLastAnswer = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`no prompt matched ${pending[0]?.[0]} within ${timeoutMs} ms; the terminal showed:\n${screen}`));
+    }, timeoutMs);
+    child.stdout!.on('data', (data: Buffer) => {
+      screen += data.toString();
+      sinceLastAnswer += data.toString();
+      const next = pending[0];
+      if (next && next[0].test(sinceLastAnswer)) {
+        pending.shift();
+        sinceLastAnswer = '';
+        setTimeout(() => child.stdin!.write(next[1]), 50);
+      }
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: screen, stderr: '' });
+    });
+  });
+}
