@@ -10,11 +10,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+const packageRoot = new URL('../', import.meta.url);
+const { version } = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8'));
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  process.stdout.write(`${pkg.version}\n`);
+  process.stdout.write(`${version}\n`);
 } else {
-  const { main } = await import('../dist/src/cli/main.js');
-  process.exitCode = await main(process.argv);
+  const { main } = await import('../dist/bundle/main.js');
+  process.exitCode = await main(process.argv, { version, packageRoot: packageRoot.pathname });
 }

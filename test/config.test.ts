@@ -89,7 +89,7 @@ describe('configuration', () => {
     const message = await configError({ 'ops.config.yaml': VALID.replace('ports: ["8080:8080"]', 'ports: 8080') });
     assert.match(message, /services\.web\.ports: expected a list, found number 8080/);
     const target = await configError({ 'ops.config.yaml': VALID.replace('target: docker', 'target: dokcer') });
-    assert.match(target, /environments\.local\.target: expected one of "docker" \| "kubernetes", found string "dokcer"/);
+    assert.match(target, /environments\.local\.target: expected one of "docker", "kubernetes", found string "dokcer"/);
     const name = await configError({ 'ops.config.yaml': VALID.replace('  web:', '  Web_App:') });
     assert.match(name, /services\.Web_App: .*lowercase name/);
   });

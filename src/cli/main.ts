@@ -109,10 +109,23 @@ Exit codes:
   4    input needed but the session is not interactive
   130  interrupted (SIGINT/SIGTERM)`;
 
-export async function main(argv: string[]): Promise<number> {
+export interface Installation {
+  version: string;
+  /** Folder holding package.json and templates/. */
+  packageRoot: string;
+}
+
+let installation: Installation;
+
+/** A file shipped with ops (templates/...). */
+export function packageFile(relativePath: string): string {
+  return `${installation.packageRoot.replace(/\/?$/, '/')}${relativePath}`;
+}
+
+export async function main(argv: string[], install: Installation): Promise<number> {
   const { Command, CommanderError, Option } = await import('commander');
-  const { readFileSync } = await import('node:fs');
-  const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  installation = install;
+  const { version } = install;
   exitCode = ExitCode.ok;
 
   const program = new Command('ops')

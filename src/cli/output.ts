@@ -1,4 +1,8 @@
-import type { ChalkInstance } from 'chalk';
+/** The styles ops uses; chalk when colour is on, plain text otherwise (chalk is not even loaded). */
+export type Styles = Record<'red' | 'green' | 'yellow' | 'bold' | 'dim' | 'cyan', (text: string) => string>;
+
+const plain = (text: string) => text;
+const PLAIN_STYLES: Styles = { red: plain, green: plain, yellow: plain, bold: plain, dim: plain, cyan: plain };
 import type { Output } from '../core/output.js';
 import { redact } from '../core/redact.js';
 
@@ -22,12 +26,13 @@ export function colorEnabled(flag: boolean, env: NodeJS.ProcessEnv, stream: Node
 export class CliOutput implements Output {
   private constructor(
     readonly mode: OutputMode,
-    readonly chalk: ChalkInstance,
+    readonly chalk: Styles,
   ) {}
 
   static async create(mode: OutputMode): Promise<CliOutput> {
+    if (!mode.color) return new CliOutput(mode, PLAIN_STYLES);
     const { Chalk } = await import('chalk');
-    return new CliOutput(mode, new Chalk({ level: mode.color ? 1 : 0 }));
+    return new CliOutput(mode, new Chalk({ level: 1 }));
   }
 
   private line(text: string): void {
@@ -86,15 +91,11 @@ export class CliOutput implements Output {
     process.stdout.write(`${redact(JSON.stringify(value, null, 2), this.mode.secrets)}\n`);
   }
 
-  /** A table for people; `head` are column titles. */
+  /** Aligned columns for people; `head` are column titles. */
   async table(head: string[], rows: Array<Array<string | number | null>>): Promise<string> {
-    const { default: Table } = await import('cli-table3');
-    const table = new Table({
-      head: head.map((h) => this.chalk.bold(h)),
-      style: { head: [], border: [], compact: true },
-      chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ' },
-    });
-    for (const row of rows) table.push(row.map((cell) => (cell == null ? '-' : String(cell))));
-    return table.toString().split('\n').map((l) => l.replace(/^ /, '').trimEnd()).join('\n');
+    const [{ default: textTable }, { stripVTControlCharacters }] = await Promise.all([import('text-table'), import('node:util')]);
+    const cells = rows.map((row) => row.map((cell) => (cell == null ? '-' : String(cell))));
+    return textTable([head.map((h) => this.chalk.bold(h)), ...cells], { hsep: '  ', stringLength: (s) => stripVTControlCharacters(s).length });
   }
+
 }

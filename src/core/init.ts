@@ -117,13 +117,13 @@ export interface InitResult {
 }
 
 /** Write ops.config.yaml (validated first) and ignore .ops/ in git. */
-export function writeInit(ctx: Context, answers: InitAnswers, options: { force: boolean; templatePath: string }): InitResult {
+export async function writeInit(ctx: Context, answers: InitAnswers, options: { force: boolean; templatePath: string }): Promise<InitResult> {
   const configPath = join(ctx.cwd, 'ops.config.yaml');
   if (existsSync(configPath) && !options.force) {
     throw new InputNeededError(`${configPath} already exists`, '--force to overwrite it');
   }
   const text = renderConfig(answers, readFileSync(options.templatePath, 'utf8'));
-  validateConfig(parseYaml(text) as Record<string, unknown>, []);
+  await validateConfig(parseYaml(text) as Record<string, unknown>, []);
   writeFileSync(configPath, text, { mode: 0o644 });
 
   const gitignore = join(ctx.cwd, '.gitignore');

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { fileURLToPath } from 'node:url';
 import { InputNeededError } from '../../core/errors.js';
-import { action } from '../main.js';
+import { action, packageFile } from '../main.js';
 
 interface InitOptions {
   project?: string;
@@ -14,8 +13,6 @@ interface InitOptions {
   kubeContext?: string;
   force?: boolean;
 }
-
-const TEMPLATE = fileURLToPath(new URL('../../../../templates/ops.config.yaml', import.meta.url));
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -70,10 +67,10 @@ Examples:
           if (target === 'kubernetes') namespace = await input({ message: 'Namespace', default: namespace ?? project }, io);
         }
 
-        const result = writeInit(
+        const result = await writeInit(
           ctx,
           { project, registry, services, env: options.env, target, namespace, kubeContext: options.kubeContext },
-          { force, templatePath: TEMPLATE },
+          { force, templatePath: packageFile('templates/ops.config.yaml') },
         );
         if (options.json) return out.json(result);
         out.info(`wrote ${result.configPath} (${result.services.length ? `services: ${result.services.join(', ')}` : 'no services found: add them under services:'})`);

@@ -12,7 +12,7 @@ const imageRepository = z
   .regex(IMAGE_REPOSITORY_PATTERN, 'an image repository such as "registry.local:5000/team/web" (no tag)');
 
 const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-/** "500ms", "30s", "10m", "1h", or a number of seconds; parsed to milliseconds. */
+/** "500ms", "30s", "10m", "1h", or a number of seconds; parsed to milliseconds (defaults too). */
 const duration = z
   .union([
     z.number().nonnegative(),
@@ -34,8 +34,8 @@ const healthCheck = z.strictObject({
       expectStatus: z.number().int().min(100).max(599).default(200),
     })
     .optional(),
-  timeout: duration.default(60_000),
-  interval: duration.default(1_000),
+  timeout: duration.default('60s'),
+  interval: duration.default('1s'),
 });
 
 const service = z.strictObject({
@@ -61,7 +61,7 @@ const kubernetesEnvironment = z.strictObject({
   context: z.string().optional(),
   namespace: name.default('default'),
   manifests: z.string().optional(),
-  deadline: duration.default(600_000),
+  deadline: duration.default('10m'),
   autoRollback: z.boolean().default(true),
 });
 
@@ -74,17 +74,17 @@ const watchSource = z.discriminatedUnion('type', [
     type: z.literal('http'),
     service: name,
     env: name,
-    url: z.url(),
+    url: z.string().url(),
     expectStatus: z.number().int().default(200),
     latencyMs: z.number().positive().optional(),
-    timeout: duration.default(5_000),
+    timeout: duration.default('5s'),
     failures: z.number().int().min(1).default(3),
   }),
   z.strictObject({
     type: z.literal('prometheus'),
     service: name,
     env: name,
-    url: z.url(),
+    url: z.string().url(),
     query: z.string().min(1),
     threshold: z.number().optional(),
     anomaly: z.boolean().default(false),
@@ -110,17 +110,17 @@ export const configSchema = z.strictObject({
       warn: probability.default(0.5),
       block: probability.default(0.8),
     })
-    .prefault({}),
+    .default({}),
   watch: z
     .strictObject({
-      interval: duration.default(30_000),
-      groupWindow: duration.default(300_000),
-      correlationWindow: duration.default(3_600_000),
-      resolveAfter: duration.default(300_000),
+      interval: duration.default('30s'),
+      groupWindow: duration.default('5m'),
+      correlationWindow: duration.default('1h'),
+      resolveAfter: duration.default('5m'),
       sources: z.array(watchSource).default([]),
     })
-    .prefault({}),
-  models: z.strictObject({ gates: z.record(name, z.array(metricGate)).default({}) }).prefault({}),
+    .default({}),
+  models: z.strictObject({ gates: z.record(name, z.array(metricGate)).default({}) }).default({}),
 });
 
 export type OpsConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,47 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger } from '../src/ledger/index.js';
+import { compare, OPS, PROJECT_ROOT, type Comparison } from './lib.js';
+
+const CACHE = join(PROJECT_ROOT, 'bench', '.cache');
+const RUNS = 1_000_000;
+
+/** A ledger with a million finished runs, built once and cached. */
+function millionRunLedger(): string {
+  const path = join(CACHE, 'runs-1m.db');
+  if (existsSync(path)) return path;
+  mkdirSync(CACHE, { recursive: true });
+  const building = `${path}.building`;
+  rmSync(building, { force: true });
+  const ledger = Ledger.open(building);
+  const insert = ledger.db.prepare(
+    `INSERT INTO runs (kind, status, started_at, finished_at, heartbeat_at, git_sha, git_branch, git_dirty, actor, host, pid, ci, argv, exit_code)
+     VALUES (?, ?, ?, ?, ?, ?, 'main', 0, 'bench', 'bench-host', ?, 1, '["build"]', ?)`,
+  );
+  const kinds = ['build', 'deploy', 'train', 'exec', 'watch'];
+  const start = Date.now() - RUNS * 60_000;
+  ledger.db.transaction(() => {
+    for (let i = 0; i < RUNS; i++) {
+      const failed = i % 17 === 0;
+      const at = start + i * 60_000;
+      insert.run(kinds[i % kinds.length], failed ? 'failed' : 'succeeded', at, at + 1234, at + 1234, (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40), 1000 + (i % 50000), failed ? 1 : 0);
+    }
+  })();
+  ledger.db.pragma('wal_checkpoint(TRUNCATE)');
+  ledger.close();
+  renameSync(building, path);
+  return path;
+}
+
+export function foundationBenchmarks(): Comparison[] {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.CI;
+  const version = { label: 'ops --version', argv: [...OPS, '--version'], env };
+  const bareNode = { label: 'node -e 0', argv: [process.execPath, '-e', '0'], env };
+  const ledger = millionRunLedger();
+  const cwd = CACHE;
+  return [
+    compare('startup', version, bareNode, 1.3),
+    compare('runs list on 1,000,000 runs', { label: 'ops runs list --limit 50', argv: [...OPS, '--ledger', ledger, 'runs', 'list', '--limit', '50'], env, cwd }, { ...version, cwd }, 1.5),
+  ];
+}

@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const OPS = [process.execPath, `${PROJECT_ROOT}bin/ops.js`];
+
+export interface Command {
+  label: string;
+  argv: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Comparison {
+  name: string;
+  subject: string;
+  baseline: string;
+  subjectMedianMs: number;
+  baselineMedianMs: number;
+  ratio: number;
+  goal: number;
+  pass: boolean;
+}
+
+function timeOnce(command: Command): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command.argv[0]!, command.argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${command.label} exited ${result.status}: ${result.stderr?.toString().trim()}`);
+  return elapsed;
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Run both commands alternately (so machine noise hits both alike) and compare medians. */
+export function compare(name: string, subject: Command, baseline: Command, goal: number, runs = 30, warmup = 3): Comparison {
+  for (let i = 0; i < warmup; i++) (timeOnce(subject), timeOnce(baseline));
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    a.push(timeOnce(subject));
+    b.push(timeOnce(baseline));
+  }
+  const subjectMedianMs = median(a);
+  const baselineMedianMs = median(b);
+  const ratio = subjectMedianMs / baselineMedianMs;
+  return { name, subject: subject.label, baseline: baseline.label, subjectMedianMs, baselineMedianMs, ratio, goal, pass: ratio <= goal };
+}
+
+export function report(results: Comparison[]): void {
+  for (const r of results) {
+    process.stdout.write(
+      `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.subject} ${r.subjectMedianMs.toFixed(1)} ms vs ${r.baseline} ${r.baselineMedianMs.toFixed(1)} ms, median ratio ${r.ratio.toFixed(2)} (goal <= ${r.goal})\n`,
+    );
+  }
+}
