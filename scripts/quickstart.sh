@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The README's first quick-start command: installs what ops needs on Debian 12 (when root), builds
+# ops, and runs it on the bundled sample service in a scratch repository.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=${OPS_QUICKSTART_DIR:-/tmp/ops-quickstart}
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing and starting the Docker engine, the base image and a registry on 127.0.0.1:5000"
+bash "$here/scripts/setup.sh"
+
+step "installing ops"
+cd "$here"
+npm ci --no-fund --no-audit
+npm run build --silent
+ops() { node "$here/bin/ops.js" "$@"; }
+
+step "copying the sample service to $work (a new git repository)"
+rm -rf "$work"
+cp -r "$here/examples/sample" "$work"
+cd "$work"
+git init -q -b main
+git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid add -A
+git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -m "sample service"
+
+step "ops init --no-input --registry 127.0.0.1:5000"
+ops init --no-input --registry 127.0.0.1:5000
+cat ops.config.yaml
+
+step "ops doctor"
+ops doctor
+
+step "done: try 'cd $work && node $here/bin/ops.js --help'"
