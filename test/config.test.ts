@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -121,5 +121,36 @@ describe('configuration', () => {
     assert.match(await show([]), /state\/from-config\.db/);
     assert.match(await show([], { OPS_LEDGER: join(dir, 'env.db') }), /env\.db/);
     assert.match(await show(['--ledger', join(dir, 'flag.db')], { OPS_LEDGER: join(dir, 'env.db') }), /flag\.db/);
+  });
+
+  it('a cached config is never stale: an edit of the same size, OPS_* and the user file all show', async () => {
+    const dir = project({ 'ops.config.yaml': `${VALID}risk:\n  warn: 0.3\n` });
+    const env = cleanEnv();
+    const warn = async (extra: NodeJS.ProcessEnv = {}) => {
+      const r = await runOps(['doctor', '--json'], { cwd: dir, env: { ...env, ...extra } });
+      return JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'config').detail as string;
+    };
+    // In-process loads share one cache file too (keyed by this build of the loader).
+    const readWarn = async (extra: NodeJS.ProcessEnv = {}) => (await loadConfig({ cwd: dir, env: { ...env, ...extra } })).config!.risk.warn;
+    assert.match(await warn(), /project shop/);
+    assert.equal(readdirSync(join(env.XDG_CACHE_HOME!, 'ops', 'config')).length, 1);
+    // Same size, new content, a later mtime.
+    writeFileSync(join(dir, 'ops.config.yaml'), `${VALID.replace('project: shop', 'project: shoq')}risk:\n  warn: 0.3\n`);
+    const later = new Date(Date.now() + 2000);
+    utimesSync(join(dir, 'ops.config.yaml'), later, later);
+    assert.match(await warn(), /project shoq/);
+    assert.equal(await readWarn({ OPS_RISK__WARN: '0.4' }), 0.4);
+    assert.equal(await readWarn(), 0.3);
+    mkdirSync(join(env.XDG_CONFIG_HOME!, 'ops'), { recursive: true });
+    writeFileSync(join(env.XDG_CONFIG_HOME!, 'ops', 'config.yaml'), 'risk:\n  block: 0.99\n');
+    const withUser = await loadConfig({ cwd: dir, env });
+    assert.equal(withUser.config!.risk.block, 0.99);
+  });
+
+  it('an invalid config is never cached', async () => {
+    const dir = project({ 'ops.config.yaml': VALID.replace('image:', 'imagee:') });
+    const env = cleanEnv();
+    for (let i = 0; i < 2; i++) assert.equal((await runOps(['runs', 'list'], { cwd: dir, env })).code, 2);
+    assert.throws(() => readdirSync(join(env.XDG_CACHE_HOME!, 'ops', 'config')));
   });
 });

@@ -1,8 +1,21 @@
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LedgerError } from '../core/errors.js';
 import { SCHEMA_VERSION, migrations } from './migrations.js';
+
+const require = createRequire(import.meta.url);
+/** The addon's path, so that opening skips the `bindings` package's search of a dozen folders. */
+let nativeBinding: string | undefined;
+function addonPath(): string | undefined {
+  try {
+    nativeBinding ??= require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    // A non-standard install: let better-sqlite3 search.
+  }
+  return nativeBinding;
+}
 
 export type Db = Database.Database;
 
@@ -49,7 +62,7 @@ export function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
     ensureFile(path);
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS, nativeBinding: addonPath() });
     const found = schemaVersion(db);
     if (found > SCHEMA_VERSION) {
       db.close();

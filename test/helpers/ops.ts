@@ -28,7 +28,7 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('OPS_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'NODE_TEST_CONTEXT'].includes(key)) env[key] = value;
   }
-  return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'ops-xdg-')), ...extra };
+  return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'ops-xdg-')), XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'ops-cache-')), ...extra };
 }
 
 /** Run the real `ops` binary and collect its output. */

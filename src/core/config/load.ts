@@ -4,6 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { cosmiconfigSync } from 'cosmiconfig';
 import type { ZodIssue } from 'zod';
 import { ConfigError } from '../errors.js';
+import { configCache } from './cache.js';
 import type { OpsConfig } from './schema.js';
 
 // The schema (zod) and the YAML parsers load only when there is a config file to read.
@@ -302,10 +303,16 @@ export async function loadConfig(options: LoadOptions): Promise<LoadedConfig> {
   const root = projectFile ? dirname(projectFile) : options.cwd;
   if (!projectFile) return { config: null, root, files };
 
+  const cache = configCache(root, files, options.env);
+  const cached = cache.read();
+  if (cached) return { config: cached, root, files };
+
   schemaModule ??= await import('./schema.js');
   jsYaml ??= await import('js-yaml');
   const project = readConfigFile(projectFile) ?? {};
   const user = files.includes(userFile) ? (readConfigFile(userFile) ?? {}) : {};
   const merged = applyEnvOverrides(mergeConfig(user, project), options.env);
-  return { config: await validateConfig(merged, files), root, files };
+  const config = await validateConfig(merged, files);
+  cache.write(config);
+  return { config, root, files };
 }
