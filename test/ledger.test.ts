@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Ledger, SCHEMA_VERSION } from '../src/ledger/index.js';
-import { cleanEnv, runOps } from './helpers/ops.js';
+import { cleanEnv, OPS_BIN, runOps } from './helpers/ops.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ops-ledger-'));
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -19,6 +19,16 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
   assert.match(lines[0]!, /^error: /);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+/** `ops exec` of a long command, resolved once the command has started (so the run is recorded). */
+async function startLongRun() {
+  const dir = tempDir();
+  const ledgerPath = join(dir, 'l.db');
+  const env = cleanEnv();
+  const child = spawn(process.execPath, [OPS_BIN, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+  return { dir, ledgerPath, env, child };
 }
 
 describe('ledger', () => {
@@ -72,11 +82,7 @@ describe('ledger', () => {
   });
 
   it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async () => {
-    const dir = tempDir();
-    const ledgerPath = join(dir, 'l.db');
-    const env = cleanEnv();
-    const child = spawn(process.execPath, [new URL('../../bin/ops.js', import.meta.url).pathname, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+    const { dir, ledgerPath, env, child } = await startLongRun();
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('close', resolve));
 
@@ -91,11 +97,7 @@ describe('ledger', () => {
   });
 
   it('SIGINT marks the current run interrupted and exits 130', async () => {
-    const dir = tempDir();
-    const ledgerPath = join(dir, 'l.db');
-    const env = cleanEnv();
-    const child = spawn(process.execPath, [new URL('../../bin/ops.js', import.meta.url).pathname, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+    const { ledgerPath, child } = await startLongRun();
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('close', resolve));
     assert.equal(code, 130);

@@ -2,14 +2,14 @@ import type { Context } from './context.js';
 import { UsageError } from './errors.js';
 import { withRun } from './runs.js';
 
-export interface ExecResult {
+export interface RecordedExec {
   runId: number;
   status: string;
   exitCode: number;
 }
 
 /** Run a command as a recorded run: its output is streamed, stored (redacted), and its exit code kept. */
-export async function execRecorded(ctx: Context, command: string[], kind: string): Promise<ExecResult> {
+export async function execRecorded(ctx: Context, command: string[], kind: string): Promise<RecordedExec> {
   if (command.length === 0) throw new UsageError('no command given', 'put the command after --, e.g. `ops exec -- npm test`');
   const outcome = await withRun(ctx, { kind, params: { command } }, async (run) => {
     ctx.output.debug(`running ${JSON.stringify(command)} as run ${run.id}`);
