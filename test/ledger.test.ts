@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { RUN_STALE_AFTER_MS } from '../src/core/context.js';
 import { Ledger, SCHEMA_VERSION } from '../src/ledger/index.js';
 import { cleanEnv, OPS_BIN, runOps } from './helpers/ops.js';
 
@@ -96,16 +97,32 @@ describe('ledger', () => {
     ledger.close();
   });
 
-  it('SIGINT marks the current run interrupted and exits 130', async () => {
-    const { ledgerPath, child } = await startLongRun();
-    child.kill('SIGINT');
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    assert.equal(code, 130);
-    const ledger = Ledger.open(ledgerPath);
-    const run = ledger.runs.get(1)!;
-    assert.equal(run.status, 'interrupted');
-    assert.equal(run.exitCode, 130);
-    assert.match(run.error!, /SIGINT/);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} marks the current run interrupted and exits 130`, async () => {
+      const { ledgerPath, child } = await startLongRun();
+      child.kill(signal);
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(code, 130);
+      const ledger = Ledger.open(ledgerPath);
+      const run = ledger.runs.get(1)!;
+      assert.equal(run.status, 'interrupted');
+      assert.equal(run.exitCode, 130);
+      assert.match(run.error!, new RegExp(signal));
+      ledger.close();
+    });
+  }
+
+  it('a run whose heartbeat is older than 2 minutes is interrupted, on any host', () => {
+    const ledger = Ledger.open(join(tempDir(), 'l.db'));
+    const base = { kind: 'exec', actor: 'a', pid: 424242, ci: false, argv: [] };
+    const now = Date.now();
+    const stale = ledger.runs.insert({ ...base, host: 'other-host' }, now - 121_000);
+    const fresh = ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
+    // Another host's pid cannot be checked here: only the heartbeat counts.
+    const marked = ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
+    assert.deepEqual(marked, [stale]);
+    assert.equal(ledger.runs.get(stale)!.status, 'interrupted');
+    assert.equal(ledger.runs.get(fresh)!.status, 'running');
     ledger.close();
   });
 
