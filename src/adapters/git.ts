@@ -48,3 +48,29 @@ export function gitVersion(): Promise<string> {
     return `${version.major}.${version.minor}.${version.patch}`;
   });
 }
+
+/**
+ * A hash of everything that makes the work tree differ from HEAD: the diff of tracked files and the
+ * content of untracked, unignored ones. Two different dirty trees never share it.
+ */
+export function gitDirtyHash(cwd: string): Promise<string> {
+  return withGit(cwd, async (git) => {
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const top = (await git.revparse(['--show-toplevel'])).trim();
+    await git.cwd(top);
+    const hash = createHash('sha256');
+    hash.update(await git.raw(['diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff']));
+    const untracked = (await git.raw(['ls-files', '--others', '--exclude-standard', '-z'])).split('\0').filter(Boolean).sort();
+    for (const file of untracked) {
+      hash.update(`\0untracked\0${file}\0`);
+      try {
+        hash.update(readFileSync(join(top, file)));
+      } catch {
+        // Removed since the listing, or unreadable: its name still counts.
+      }
+    }
+    return hash.digest('hex');
+  });
+}

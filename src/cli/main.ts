@@ -4,6 +4,7 @@ import { ExitCode, OpsError } from '../core/errors.js';
 import { systemClock } from '../core/output.js';
 import { secretValuesFromEnv } from '../core/redact.js';
 import { CliOutput, colorEnabled } from './output.js';
+import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerInit } from './commands/init.js';
@@ -89,6 +90,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>) {
         clock: systemClock,
         interactive: options.input !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !ci,
         cancel: controller.signal,
+        secrets,
       });
       exitCode = (await handler(ctx, out, options, ...positional)) ?? ExitCode.ok;
     } catch (err) {
@@ -144,6 +146,7 @@ export async function main(argv: string[], install: Installation): Promise<numbe
 Examples:
   $ ops init                 create ops.config.yaml for this project
   $ ops doctor               check the tools, the engine and the ledger
+  $ ops build --push         build every service, tagged by git state, and push
   $ ops runs list --limit 20 the latest recorded runs
 ${EXIT_CODES_HELP}
 
@@ -153,6 +156,7 @@ Docs: README.md in the ops repository.`)
   registerInit(program);
   registerDoctor(program);
   registerRuns(program);
+  registerBuild(program);
   registerExec(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

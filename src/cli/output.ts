@@ -56,13 +56,13 @@ export class CliOutput implements Output {
     (stream === 'stdout' ? process.stdout : process.stderr).write(redact(text, this.mode.secrets));
   }
 
-  async step<T>(text: string, work: () => Promise<T>): Promise<T> {
-    if (this.mode.quiet || this.mode.json) return work();
+  async step<T>(text: string, work: (update: (detail: string) => void) => Promise<T>): Promise<T> {
+    if (this.mode.quiet || this.mode.json) return work(() => {});
     if (!this.mode.tty) {
       this.line(`${text} ...`);
       const started = performance.now();
       try {
-        const result = await work();
+        const result = await work((detail) => this.line(`${text}: ${detail}`));
         this.line(`${text}: done (${Math.round(performance.now() - started)} ms)`);
         return result;
       } catch (err) {
@@ -73,7 +73,9 @@ export class CliOutput implements Output {
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: true }).start();
     try {
-      const result = await work();
+      const result = await work((detail) => {
+        spinner.text = `${text}: ${redact(detail, this.mode.secrets)}`;
+      });
       spinner.succeed();
       return result;
     } catch (err) {

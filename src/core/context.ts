@@ -62,6 +62,8 @@ export interface ContextOptions {
   interactive: boolean;
   cancel: AbortSignal;
   adapters?: Adapters;
+  /** The list of values to redact, shared with the output so that secrets found later are scrubbed there too. */
+  secrets?: string[];
 }
 
 export function isCI(env: NodeJS.ProcessEnv): boolean {
@@ -105,7 +107,7 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     actor: options.env.OPS_ACTOR ?? options.env.GITHUB_ACTOR ?? options.env.GITLAB_USER_LOGIN ?? safeUsername(),
     host,
     argv: options.argv,
-    secrets: secretValuesFromEnv(options.env),
+    secrets: options.secrets ?? secretValuesFromEnv(options.env),
     cancel: options.cancel,
     activeRuns: new Set(),
   };

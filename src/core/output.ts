@@ -8,8 +8,11 @@ export interface Output {
   debug(message: string): void;
   /** Pass a child process's output through to the terminal (secrets redacted). */
   passthrough(stream: 'stdout' | 'stderr', text: string): void;
-  /** A named step: a spinner on a TTY, a plain line in CI, resolved or failed with the promise. */
-  step<T>(text: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * A named step: a spinner on a TTY, plain lines in CI, resolved or failed with the promise.
+   * `update` names the current sub-step (the spinner's text, or one more plain line).
+   */
+  step<T>(text: string, work: (update: (detail: string) => void) => Promise<T>): Promise<T>;
 }
 
 export interface Clock {

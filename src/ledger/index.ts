@@ -1,19 +1,23 @@
 import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { BuildStore } from './builds.js';
 import { RunStore } from './runs.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
 export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
+export type { BuildRecord, StoredBuild } from './builds.js';
 
 export class Ledger {
   readonly runs: RunStore;
+  readonly builds: BuildStore;
 
   private constructor(
     readonly path: string,
     readonly db: Db,
   ) {
     this.runs = new RunStore(db);
+    this.builds = new BuildStore(db);
   }
 
   static open(path: string): Ledger {

@@ -11,7 +11,7 @@ export function memoryOutput(): Output & { lines: string[] } {
     warn: (m) => void lines.push(`warning: ${m}`),
     debug: () => {},
     passthrough: (_s, text) => void lines.push(text),
-    step: (_text, work) => work(),
+    step: (_text, work) => work(() => {}),
   };
 }
 

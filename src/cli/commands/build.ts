@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { ExitCode } from '../../core/errors.js';
+import { action } from '../main.js';
+
+interface BuildFlags {
+  tag?: string[];
+  push?: boolean;
+  cache: boolean;
+  parallel: number;
+  dryRun?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function concurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('expected a whole number from 1 to 32');
+  return n;
+}
+
+function size(bytes: number | null): string {
+  if (bytes == null) return '-';
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('build service images through the Docker engine, tagged by git state, skipped when their inputs are unchanged')
+    .argument('[service...]', 'services to build (default: all in the config)')
+    .option('-t, --tag <tag>', 'an extra tag (repeatable)', collect)
+    .option('--push', 'push every tag to the registry and record the digest')
+    .option('--no-cache', 'build even when an image with the same input digest exists, without the engine cache')
+    .option('--parallel <n>', 'build this many services at once', concurrency, 1)
+    .option('-n, --dry-run', 'print what would be built and its tags; computes the input digest only')
+    .addHelpText('after', `
+Tags: <image>:<short sha>, or <image>:<short sha>-dirty-<8 hex> with uncommitted changes.
+An image whose input digest (context files after .dockerignore, Dockerfile, build args, target)
+matches an existing image is not rebuilt: it is reported as cached and only tagged.
+Registry credentials: OPS_REGISTRY_USERNAME/OPS_REGISTRY_PASSWORD, or ~/.docker/config.json.
+
+Examples:
+  $ ops build
+  $ ops build web --push
+  $ ops build --parallel 2 --tag release-42 --json
+  $ ops build --dry-run`)
+    .action(
+      action<BuildFlags, [string[]]>(async (ctx, out, options, services) => {
+        const { planBuilds, runBuilds } = await import('../../core/build/index.js');
+        const config = ctx.requireConfig();
+        const { plans, git } = await planBuilds(ctx, config, { services, extraTags: options.tag ?? [] });
+
+        if (options.dryRun) {
+          const planned = plans.map((p) => ({ service: p.service, image: p.config.image, tags: p.tags, inputDigest: p.inputDigest, files: p.entries.length, status: 'planned' }));
+          if (options.json) return out.json(planned);
+          out.result(await out.table(['SERVICE', 'TAGS', 'INPUT DIGEST', 'FILES'], planned.map((p) => [p.service, p.tags.join(' '), p.inputDigest.slice(0, 19), p.files])));
+          return;
+        }
+
+        const { results } = await runBuilds(ctx, plans, git, { services, extraTags: options.tag ?? [], push: Boolean(options.push), noCache: !options.cache, parallel: options.parallel });
+        for (const failed of results.filter((r) => r.status === 'failed')) {
+          process.stderr.write(`${out.chalk.red('error:')} ${failed.service}: build failed${failed.failedStep ? ` at ${failed.failedStep}` : ''}: ${failed.error}\n`);
+          for (const line of failed.logTail ?? []) process.stderr.write(`  ${line}\n`);
+        }
+        if (options.json) {
+          out.json(results.map(({ service, image, tags, digest, inputDigest, cached, sizeBytes, durationMs, status }) => ({ service, image, tags, digest, inputDigest, cached, sizeBytes, durationMs, status })));
+        } else {
+          out.result(
+            await out.table(
+              ['SERVICE', 'STATUS', 'TAGS', 'DIGEST', 'SIZE', 'DURATION'],
+              results.map((r) => [r.service, r.status, r.tags.map((t) => t.slice(t.lastIndexOf(':') + 1)).join(' '), r.digest ? r.digest.slice(r.digest.indexOf('@') + 1, r.digest.indexOf('@') + 20) : null, size(r.sizeBytes), `${(r.durationMs / 1000).toFixed(1)}s`]),
+            ),
+          );
+        }
+        return results.some((r) => r.status === 'failed') ? ExitCode.failed : ExitCode.ok;
+      }),
+    );
+}
