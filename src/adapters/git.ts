@@ -5,6 +5,11 @@ export interface GitState {
   sha: string | null;
   branch: string | null;
   dirty: boolean;
+  /**
+   * With uncommitted changes: a hash of every changed or untracked path with its work-tree content,
+   * so two different dirty trees never share it. Null when clean.
+   */
+  dirtyHash: string | null;
 }
 
 /** Run `work` with a simple-git client; a missing git binary becomes one clear error. */
@@ -21,23 +26,54 @@ async function withGit<T>(cwd: string, work: (git: SimpleGit) => Promise<T>): Pr
   }
 }
 
-/** Commit, branch and dirtiness of the work tree at `cwd`; null outside a repository. */
+/**
+ * Commit, branch and changes of the work tree at `cwd`, from one `git status` call; null outside
+ * a repository. (One call matters: simple-git waits 50 ms after any git command that prints nothing.)
+ */
 export function gitState(cwd: string): Promise<GitState | null> {
   return withGit(cwd, async (git) => {
-    if (!(await git.checkIsRepo())) return null;
-    const status = await git.status();
-    const sha = await git.revparse(['--verify', '-q', 'HEAD']).catch(() => null);
-    return { sha: sha?.trim() || null, branch: status.current ?? null, dirty: !status.isClean() };
+    let status: string;
+    try {
+      status = await git.raw(['status', '--porcelain=v2', '--branch', '--untracked-files=all', '-z']);
+    } catch (err) {
+      if (/not a git repository/i.test(String((err as Error).message))) return null;
+      throw err;
+    }
+    const { createHash } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    let sha: string | null = null;
+    let branch: string | null = null;
+    const changes: string[] = [];
+    const fields = status.split('\0');
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      if (field.startsWith('# branch.oid ')) sha = field.slice(13) === '(initial)' ? null : field.slice(13);
+      else if (field.startsWith('# branch.head ')) branch = field.slice(14) === '(detached)' ? null : field.slice(14);
+      else if (field.startsWith('1 ') || field.startsWith('u ')) changes.push(`${field.slice(0, 4)}\0${field.split(' ').slice(field.startsWith('1 ') ? 8 : 10).join(' ')}`);
+      else if (field.startsWith('2 ')) changes.push(`${field.slice(0, 4)}\0${field.split(' ').slice(9).join(' ')}\0${fields[++i]}`);
+      else if (field.startsWith('? ')) changes.push(`?\0${field.slice(2)}`);
+    }
+    if (changes.length === 0) return { sha, branch, dirty: false, dirtyHash: null };
+    const hash = createHash('sha256');
+    for (const change of changes.sort()) {
+      hash.update(`${change}\0`);
+      try {
+        hash.update(readFileSync(join(cwd, change.split('\0')[1]!)));
+      } catch {
+        hash.update('(absent)');
+      }
+    }
+    return { sha, branch, dirty: true, dirtyHash: hash.digest('hex') };
   });
 }
 
-/** URL of the `origin` remote (or the first remote), or null. */
+/** URL of the `origin` remote, or null. */
 export function gitRemoteUrl(cwd: string): Promise<string | null> {
   return withGit(cwd, async (git) => {
-    if (!(await git.checkIsRepo())) return null;
-    const remotes = await git.getRemotes(true);
-    const remote = remotes.find((r) => r.name === 'origin') ?? remotes[0];
-    return remote?.refs.fetch || null;
+    // --default makes git print a line even without the key (see gitState on empty output).
+    const url = (await git.raw(['config', '--default', '', '--get', 'remote.origin.url']).catch(() => '')).trim();
+    return url || null;
   });
 }
 
@@ -46,31 +82,5 @@ export function gitVersion(): Promise<string> {
     const version = await git.version();
     if (!version.installed) throw new ToolMissingError('git', 'install git (Debian: apt-get install git) or add it to PATH');
     return `${version.major}.${version.minor}.${version.patch}`;
-  });
-}
-
-/**
- * A hash of everything that makes the work tree differ from HEAD: the diff of tracked files and the
- * content of untracked, unignored ones. Two different dirty trees never share it.
- */
-export function gitDirtyHash(cwd: string): Promise<string> {
-  return withGit(cwd, async (git) => {
-    const { createHash } = await import('node:crypto');
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const top = (await git.revparse(['--show-toplevel'])).trim();
-    await git.cwd(top);
-    const hash = createHash('sha256');
-    hash.update(await git.raw(['diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff']));
-    const untracked = (await git.raw(['ls-files', '--others', '--exclude-standard', '-z'])).split('\0').filter(Boolean).sort();
-    for (const file of untracked) {
-      hash.update(`\0untracked\0${file}\0`);
-      try {
-        hash.update(readFileSync(join(top, file)));
-      } catch {
-        // Removed since the listing, or unreadable: its name still counts.
-      }
-    }
-    return hash.digest('hex');
   });
 }

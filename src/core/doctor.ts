@@ -86,8 +86,7 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
       needsEngine,
       async () => {
         try {
-          const docker = await ctx.adapters.docker.dockerClient({ host: dockerHost }, ctx.env);
-          const info = await ctx.adapters.docker.engineInfo(docker);
+          const info = await ctx.adapters.docker.engineInfo({ host: dockerHost }, ctx.env);
           return { ok: true, detail: `Docker ${info.version} (API ${info.apiVersion}, ${info.os})` };
         } catch (err) {
           return failure(err, 'start the Docker engine (`dockerd`, or `systemctl start docker`), or set DOCKER_HOST');

@@ -11,6 +11,8 @@ const MAX_LOG_BYTES = 8 * 1024 * 1024;
 
 export interface RunSpec {
   kind: string;
+  /** Git facts the caller already has (saves asking git again). */
+  git?: { sha: string | null; branch: string | null; dirty: boolean } | null;
   service?: string;
   env?: string;
   params?: Record<string, unknown>;
@@ -34,7 +36,7 @@ export interface ActiveRun {
  * A thrown error finishes the run as failed and is rethrown.
  */
 export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun) => Promise<RunOutcome>): Promise<RunOutcome & { runId: number }> {
-  const git = await ctx.adapters.git.gitState(ctx.root);
+  const git = spec.git !== undefined ? spec.git : await ctx.adapters.git.gitState(ctx.root);
   const ledger = ctx.ledger();
   const id = ledger.runs.insert(
     {

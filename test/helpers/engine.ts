@@ -36,12 +36,12 @@ export async function dockerEngine(t: TestContext): Promise<Docker | undefined> 
   engine ??= (async () => {
     const docker = await dockerClient();
     try {
-      await engineInfo(docker, 2000);
+      await engineInfo({}, process.env, 2000);
       return docker;
     } catch {
       const failure = await setup(['packages', 'engine']);
       if (failure instanceof Error) return failure.message;
-      await engineInfo(docker, 5000);
+      await engineInfo({}, process.env, 5000);
       return docker;
     }
   })().catch((err: Error) => err.message);

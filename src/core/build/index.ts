@@ -57,15 +57,13 @@ interface GitFacts {
 }
 
 async function gitFacts(ctx: Context, fallbackDigest: string): Promise<GitFacts> {
-  const state = await ctx.adapters.git.gitState(ctx.root);
-  const source = await ctx.adapters.git.gitRemoteUrl(ctx.root);
+  const [state, source] = await Promise.all([ctx.adapters.git.gitState(ctx.root), ctx.adapters.git.gitRemoteUrl(ctx.root)]);
   if (!state?.sha) {
     // No commit to name the image after: the content is the name.
     return { sha: null, branch: state?.branch ?? null, dirty: Boolean(state?.dirty), source, tag: `nogit-${fallbackDigest.slice(7, 15)}` };
   }
   const short = state.sha.slice(0, 7);
-  const tag = state.dirty ? `${short}-dirty-${(await ctx.adapters.git.gitDirtyHash(ctx.root)).slice(0, 8)}` : short;
-  return { ...state, source, tag };
+  return { ...state, source, tag: state.dirtyHash ? `${short}-dirty-${state.dirtyHash.slice(0, 8)}` : short };
 }
 
 function insideRoot(root: string, path: string): boolean {
@@ -114,20 +112,20 @@ const STEP_LINE = /^Step \d+\/\d+ : /;
 
 async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitFacts, options: BuildOptions, update: (detail: string) => void): Promise<BuildResult> {
   const started = ctx.clock.now();
-  const docker = await ctx.adapters.docker.dockerClient({}, ctx.env);
+  const engine = {};
   const base = { service: plan.service, image: plan.config.image, tags: plan.tags, inputDigest: plan.inputDigest };
   const log = (text: string) => run.log(`build:${plan.service}`, text);
 
   let imageId: string | undefined;
   let cached = false;
   if (!options.noCache) {
-    [imageId] = await ctx.adapters.docker.findImagesByLabel(docker, INPUT_DIGEST_LABEL, plan.inputDigest);
+    [imageId] = await ctx.adapters.docker.findImagesByLabel(engine, ctx.env, INPUT_DIGEST_LABEL, plan.inputDigest);
     cached = imageId !== undefined;
   }
 
   if (imageId) {
     update(`${plan.service}: unchanged inputs, reusing ${imageId.slice(7, 19)}`);
-    for (const tag of plan.tags) await ctx.adapters.docker.tagImage(docker, imageId, tag);
+    for (const tag of plan.tags) await ctx.adapters.docker.tagImage(engine, ctx.env, imageId, tag);
   } else {
     const lines: string[] = [];
     let step: string | undefined;
@@ -159,7 +157,8 @@ async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitF
     if (git.sha) labels['org.opencontainers.image.revision'] = git.sha;
     if (git.source) labels['org.opencontainers.image.source'] = git.source;
     const events = await ctx.adapters.docker.buildImage(
-      docker,
+      engine,
+      ctx.env,
       contextTar(plan.contextDir, plan.entries),
       { tags: plan.tags, dockerfile: plan.dockerfile, buildArgs: plan.config.buildArgs, target: plan.config.target, labels, noCache: options.noCache },
       onEvent,
@@ -188,13 +187,13 @@ async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitF
     for (const reference of plan.tags) {
       const at = reference.lastIndexOf(':');
       update(`${plan.service}: pushing ${reference}`);
-      const pushed = await ctx.adapters.docker.pushImage(docker, reference.slice(0, at), reference.slice(at + 1), auth, (event) => {
+      const pushed = await ctx.adapters.docker.pushImage(engine, ctx.env, reference.slice(0, at), reference.slice(at + 1), auth, (event) => {
         if (event.status && !event.progress) log(`${event.id ? `${event.id}: ` : ''}${event.status}\n`);
       });
       digest = `${plan.config.image}@${pushed}`;
     }
   }
-  const image = await ctx.adapters.docker.inspectImage(docker, imageId!);
+  const image = await ctx.adapters.docker.inspectImage(engine, ctx.env, imageId!);
   return {
     ...base,
     digest,
@@ -226,7 +225,7 @@ export async function runBuilds(ctx: Context, plans: BuildPlan[], git: GitFacts,
     for (const [name, value] of Object.entries(plan.config.buildArgs)) if (isSecretName(name) && value) ctx.secrets.push(value);
   }
   let results: BuildResult[] = [];
-  const outcome = await withRun(ctx, { kind: 'build', service: plans.length === 1 ? plans[0]!.service : undefined, params: { services: plans.map((p) => p.service), push: options.push, noCache: options.noCache } }, async (run) => {
+  const outcome = await withRun(ctx, { kind: 'build', git, service: plans.length === 1 ? plans[0]!.service : undefined, params: { services: plans.map((p) => p.service), push: options.push, noCache: options.noCache } }, async (run) => {
     results = await ctx.output.step('build', (update) =>
       pool(plans, options.parallel, async (plan) => {
         let result: BuildResult;
