@@ -1,7 +1,17 @@
 // `npm run bench`: every performance goal, each measured side by side against its baseline.
+import { buildBenchmarks } from './build.js';
 import { foundationBenchmarks } from './foundation.js';
-import { report } from './lib.js';
+import { report, type Comparison } from './lib.js';
 
-const results = foundationBenchmarks();
-report(results);
+// `npm run bench -- build` runs one group; no argument runs them all.
+const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks };
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
+const results: Comparison[] = [];
+for (const name of chosen) {
+  const group = groups[name];
+  if (!group) throw new Error(`unknown benchmark group ${name}: ${Object.keys(groups).join(', ')}`);
+  const measured = group();
+  report(measured);
+  results.push(...measured);
+}
 process.exitCode = results.every((r) => r.pass) ? 0 : 1;

@@ -89,6 +89,14 @@ export class BuildStore {
     );
   }
 
+  /** The newest build that produced (or reused) an image from these inputs. */
+  byInputDigest(inputDigest: string): StoredBuild | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM builds WHERE input_digest = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`)
+      .get(inputDigest) as BuildRow | undefined;
+    return row && toBuild(row);
+  }
+
   forRun(runId: number): StoredBuild[] {
     return (this.db.prepare(`SELECT * FROM builds WHERE run_id = ? ORDER BY id`).all(runId) as BuildRow[]).map(toBuild);
   }

@@ -6,7 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { EngineEvent } from '../../adapters/docker.js';
-import { contextTar, inputDigest, listContext, type ContextEntry } from './context.js';
+import { contextTar, scanContext, type ContextEntry } from './context.js';
 
 export const INPUT_DIGEST_LABEL = 'ops.input-digest';
 /** A tag: Docker's grammar. */
@@ -97,8 +97,7 @@ export async function planBuilds(ctx: Context, config: OpsConfig, options: Pick<
       throw new UsageError(`service ${service}: Dockerfile ${dockerfilePath} does not exist`, `create it, or fix services.${service}.dockerfile in the config`);
     }
     const dockerfile = relative(contextDir, dockerfilePath).split(sep).join('/');
-    const entries = listContext(contextDir, dockerfile);
-    const digest = inputDigest({ contextDir, dockerfile, buildArgs: svc.buildArgs, target: svc.target }, entries);
+    const { entries, digest } = scanContext({ contextDir, dockerfile, buildArgs: svc.buildArgs, target: svc.target });
     return { service, config: svc, contextDir, dockerfile, entries, inputDigest: digest, tags: [] as string[] };
   });
 
@@ -119,14 +118,19 @@ async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitF
   let imageId: string | undefined;
   let cached = false;
   if (!options.noCache) {
-    [imageId] = await ctx.adapters.docker.findImagesByLabel(engine, ctx.env, INPUT_DIGEST_LABEL, plan.inputDigest);
+    // The ledger knows the image these inputs made; the engine is asked only whether it still has it.
+    const known = ctx.ledger().builds.byInputDigest(plan.inputDigest);
+    const image = known?.imageId ? await ctx.adapters.docker.inspectImage(engine, ctx.env, known.imageId) : null;
+    imageId = image?.id ?? (await ctx.adapters.docker.findImagesByLabel(engine, ctx.env, INPUT_DIGEST_LABEL, plan.inputDigest))[0];
     cached = imageId !== undefined;
+    if (imageId) {
+      update(`${plan.service}: unchanged inputs, reusing ${imageId.slice(7, 19)}`);
+      const present = new Set(image?.repoTags ?? []);
+      for (const tag of plan.tags) if (!present.has(tag)) await ctx.adapters.docker.tagImage(engine, ctx.env, imageId, tag);
+    }
   }
 
-  if (imageId) {
-    update(`${plan.service}: unchanged inputs, reusing ${imageId.slice(7, 19)}`);
-    for (const tag of plan.tags) await ctx.adapters.docker.tagImage(engine, ctx.env, imageId, tag);
-  } else {
+  if (!imageId) {
     const lines: string[] = [];
     let step: string | undefined;
     let pending = '';
