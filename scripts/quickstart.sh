@@ -26,8 +26,19 @@ git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -
 step "ops init --no-input --registry 127.0.0.1:5000"
 ops init --no-input --registry 127.0.0.1:5000
 cat ops.config.yaml
+git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid add -A
+git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -m "ops config"
 
 step "ops doctor"
 ops doctor
+
+step "ops build --push (the sample service, tagged by git state, pushed to 127.0.0.1:5000)"
+ops build --push
+
+step "ops build again: unchanged inputs, so the engine build is skipped"
+ops build
+
+step "ops runs list"
+ops runs list
 
 step "done: try 'cd $work && node $here/bin/ops.js --help'"
