@@ -4,22 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import type { BuildResult } from '../src/core/build/index.js';
 import { Ledger } from '../src/ledger/index.js';
 import { baseImage, dockerEngine, registry } from './helpers/engine.js';
 import { gitRepo, type GitRepo } from './helpers/git.js';
 import { cleanEnv, OPS_BIN, runOps } from './helpers/ops.js';
 
-interface Built {
-  service: string;
-  image: string;
-  tags: string[];
-  digest: string | null;
-  inputDigest: string;
-  cached: boolean;
-  sizeBytes: number | null;
-  durationMs: number;
-  status: string;
-}
+/** What `ops build --json` prints for each service. */
+type Built = Pick<BuildResult, 'service' | 'image' | 'tags' | 'digest' | 'inputDigest' | 'cached' | 'sizeBytes' | 'durationMs' | 'status'>;
 
 /** A repository with one service whose content is unique to this test (so no other test's image is a cache hit). */
 function project(t: TestContext, options: { registry?: string; dockerfile?: string; buildArgs?: Record<string, string>; services?: string } = {}): GitRepo {

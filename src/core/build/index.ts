@@ -14,8 +14,6 @@ const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const FAILURE_TAIL_LINES = 20;
 
 export interface BuildOptions {
-  services: string[];
-  extraTags: string[];
   push: boolean;
   noCache: boolean;
   parallel: number;
@@ -72,7 +70,7 @@ function insideRoot(root: string, path: string): boolean {
 }
 
 /** Resolve services, contexts, Dockerfiles and tags, and hash the inputs: everything before the engine. */
-export async function planBuilds(ctx: Context, config: OpsConfig, options: Pick<BuildOptions, 'services' | 'extraTags'>): Promise<{ plans: BuildPlan[]; git: GitFacts }> {
+export async function planBuilds(ctx: Context, config: OpsConfig, options: { services: string[]; extraTags: string[] }): Promise<{ plans: BuildPlan[]; git: GitFacts }> {
   const known = Object.keys(config.services);
   if (known.length === 0) throw new UsageError('no services in the config', 'add one under services: (see ops.config.example.yaml), or run `ops init`');
   const names = options.services.length ? options.services : known;
