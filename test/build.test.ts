@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { BuildResult } from '../src/core/build/index.js';
@@ -170,6 +170,27 @@ describe('ops build', () => {
     const [run] = ledger.runs.list({ kind: 'build', limit: 1 });
     assert.equal(ledger.builds.forRun(run!.id)[0]!.repoDigest, `${built!.image}@${served}`);
     ledger.close();
+  });
+
+  it('an image already pushed from the same inputs is a cache hit in the registry', async (t) => {
+    if (!(await ready(t))) return;
+    const addr = await registry(t);
+    if (!addr) return;
+    const repo = project(t, { registry: addr });
+    const first = await build(repo, ['--push']);
+    assert.equal(first.code, 0, first.stderr);
+    // Another machine: no local image, no ledger.
+    const docker = (await dockerEngine(t))!;
+    await docker.getImage(first.built[0]!.tags[0]!).remove({ force: true });
+    rmSync(join(repo.dir, '.ops'), { recursive: true, force: true });
+    const second = await build(repo, ['--push', '--tag', 'second-tag']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.built[0]!.status, 'cached');
+    assert.equal(second.built[0]!.digest, first.built[0]!.digest);
+    await assert.rejects(docker.getImage(first.built[0]!.tags[0]!).inspect(), /no such image/i);
+    const repository = first.built[0]!.image.slice(addr.length + 1);
+    const tagged = await fetch(`http://${addr}/v2/${repository}/manifests/second-tag`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    assert.equal(`${first.built[0]!.image}@${tagged.headers.get('docker-content-digest')}`, first.built[0]!.digest);
   });
 
   it('a secret-looking build arg never reaches the stored log or the output', async (t) => {

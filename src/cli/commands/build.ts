@@ -58,7 +58,7 @@ Examples:
           return;
         }
 
-        const { results } = await runBuilds(ctx, plans, git, { push: Boolean(options.push), noCache: !options.cache, parallel: options.parallel });
+        const { results } = await runBuilds(ctx, config, plans, git, { push: Boolean(options.push), noCache: !options.cache, parallel: options.parallel });
         for (const failed of results.filter((r) => r.status === 'failed')) {
           process.stderr.write(`${out.chalk.red('error:')} ${failed.service}: build failed${failed.failedStep ? ` at ${failed.failedStep}` : ''}: ${failed.error}\n`);
           for (const line of failed.logTail ?? []) process.stderr.write(`  ${line}\n`);

@@ -6,6 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { EngineEvent } from '../../adapters/docker.js';
+import type { RegistryRef } from '../../adapters/registry.js';
 import { contextTar, scanContext, type ContextEntry } from './context.js';
 
 export const INPUT_DIGEST_LABEL = 'ops.input-digest';
@@ -104,10 +105,19 @@ export async function planBuilds(ctx: Context, config: OpsConfig, options: { ser
   return { plans, git };
 }
 
+/** The registry part of an image repository, when it names one (docker.io otherwise). */
+function registryOf(image: string, config: OpsConfig): RegistryRef | null {
+  const [first, ...rest] = image.split('/');
+  if (rest.length === 0 || !/[.:]|^localhost$/.test(first!)) return null;
+  const configured = config.registry && config.registry.url.replace(/^https?:\/\//, '').replace(/\/+$/, '') === first;
+  const insecure = configured ? config.registry!.insecure : /^(localhost|127\.)/.test(first!);
+  return { host: first!, repository: rest.join('/'), insecure };
+}
+
 /** "Step 3/7 : RUN npm ci" from the classic builder's stream. */
 const STEP_LINE = /^Step \d+\/\d+ : /;
 
-async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitFacts, options: BuildOptions, update: (detail: string) => void): Promise<BuildResult> {
+async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: BuildPlan, git: GitFacts, options: BuildOptions, update: (detail: string) => void): Promise<BuildResult> {
   const started = ctx.clock.now();
   const engine = {};
   const base = { service: plan.service, image: plan.config.image, tags: plan.tags, inputDigest: plan.inputDigest };
@@ -125,6 +135,20 @@ async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitF
       update(`${plan.service}: unchanged inputs, reusing ${imageId.slice(7, 19)}`);
       const present = new Set(image?.repoTags ?? []);
       for (const tag of plan.tags) if (!present.has(tag)) await ctx.adapters.docker.tagImage(engine, ctx.env, imageId, tag);
+    }
+  }
+
+  // Not here, but perhaps already pushed (by another machine) from the same inputs: when the goal is
+  // a pushed image, reuse it there. (Without --push the goal is a local image: build it.)
+  const remote = registryOf(plan.config.image, config);
+  if (!imageId && !options.noCache && options.push && remote) {
+    const auth = await ctx.adapters.docker.registryAuth(remote.host, ctx.env);
+    const [first, ...others] = plan.tags.map((t) => t.slice(t.lastIndexOf(':') + 1));
+    const found = await ctx.adapters.registry.remoteImage(remote, first!, auth);
+    if (found && found.labels[INPUT_DIGEST_LABEL] === plan.inputDigest) {
+      update(`${plan.service}: unchanged inputs, already in ${remote.host}`);
+      for (const tag of others) await ctx.adapters.registry.putTag(remote, tag, found, auth);
+      return { ...base, digest: `${plan.config.image}@${found.digest}`, cached: true, sizeBytes: null, durationMs: ctx.clock.now() - started, status: 'cached', imageId: found.imageId };
     }
   }
 
@@ -184,8 +208,7 @@ async function buildOne(ctx: Context, run: ActiveRun, plan: BuildPlan, git: GitF
 
   let digest: string | null = null;
   if (options.push) {
-    const registryHost = plan.config.image.includes('/') && /[.:]|^localhost$/.test(plan.config.image.split('/')[0]!) ? plan.config.image.split('/')[0]! : 'docker.io';
-    const auth = await ctx.adapters.docker.registryAuth(registryHost, ctx.env);
+    const auth = await ctx.adapters.docker.registryAuth(remote?.host ?? 'docker.io', ctx.env);
     for (const reference of plan.tags) {
       const at = reference.lastIndexOf(':');
       update(`${plan.service}: pushing ${reference}`);
@@ -221,7 +244,7 @@ async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Pr
 }
 
 /** Build (or reuse), tag, optionally push, and record each planned service, as one run. */
-export async function runBuilds(ctx: Context, plans: BuildPlan[], git: GitFacts, options: BuildOptions): Promise<{ runId: number; results: BuildResult[] }> {
+export async function runBuilds(ctx: Context, config: OpsConfig, plans: BuildPlan[], git: GitFacts, options: BuildOptions): Promise<{ runId: number; results: BuildResult[] }> {
   // Build arguments named like secrets are scrubbed from everything stored or printed.
   for (const plan of plans) {
     for (const [name, value] of Object.entries(plan.config.buildArgs)) if (isSecretName(name) && value) ctx.secrets.push(value);
@@ -232,7 +255,7 @@ export async function runBuilds(ctx: Context, plans: BuildPlan[], git: GitFacts,
       pool(plans, options.parallel, async (plan) => {
         let result: BuildResult;
         try {
-          result = await buildOne(ctx, run, plan, git, options, update);
+          result = await buildOne(ctx, config, run, plan, git, options, update);
         } catch (err) {
           // One service's failure never hides the others' results.
           result = { service: plan.service, image: plan.config.image, tags: plan.tags, digest: null, inputDigest: plan.inputDigest, cached: false, sizeBytes: null, durationMs: 0, status: 'failed', error: (err as Error).message };
