@@ -8,7 +8,7 @@ import type { BuildResult } from '../src/core/build/index.js';
 import { Ledger } from '../src/ledger/index.js';
 import { baseImage, dockerEngine, registry } from './helpers/engine.js';
 import { gitRepo, type GitRepo } from './helpers/git.js';
-import { cleanEnv, OPS_BIN, runOps } from './helpers/ops.js';
+import { cleanEnv, OPS_BIN, runOps, runOpsInTerminal } from './helpers/ops.js';
 
 /** What `ops build --json` prints for each service. */
 type Built = Pick<BuildResult, 'service' | 'image' | 'tags' | 'digest' | 'inputDigest' | 'cached' | 'sizeBytes' | 'durationMs' | 'status'>;
@@ -219,6 +219,19 @@ describe('ops build', () => {
     assert.equal(result.code, 1);
     const byService = Object.fromEntries(result.built.map((b) => [b.service, b.status]));
     assert.deepEqual(byService, { app: 'built', broken: 'failed' });
+  });
+
+  it('on a terminal a spinner names the current step; in CI plain lines do', async (t) => {
+    if (!(await ready(t))) return;
+    // A unique RUN line, so the engine's layer cache cannot skip the step.
+    const repo = project(t, { dockerfile: `FROM ops/busybox:latest\nRUN sleep 1 && echo ${randomBytes(4).toString('hex')}\nCOPY . /app\n` });
+    const terminal = await runOpsInTerminal(['build'], repo.dir, []);
+    assert.equal(terminal.code, 0, terminal.stdout);
+    assert.match(terminal.stdout, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏](\x1b\[\d+m)? build: app: Step 2\/\d+ : RUN sleep 1/);
+    assert.match(terminal.stdout, /✔(\x1b\[\d+m)? build/);
+    const ci = await runOps(['build', '--no-cache'], { cwd: repo.dir, env: cleanEnv({ CI: 'true' }) });
+    assert.match(ci.stderr, /^\S+Z build: app: Step 2\/\d+ : RUN sleep 1 && echo [0-9a-f]{8}$/m);
+    assert.doesNotMatch(ci.stderr, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✔]/);
   });
 
   it('SIGINT during a build marks the run interrupted', async (t) => {

@@ -76,7 +76,8 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>) {
         quiet: Boolean(options.quiet),
         verbose: Boolean(options.verbose),
         color: colorEnabled(options.color, env, process.stdout) && colorEnabled(options.color, env, process.stderr),
-        tty: Boolean(process.stderr.isTTY) && !ci,
+        // A terminal that reports no width (some pseudo-terminals) cannot host a spinner.
+        tty: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0 && !ci,
         secrets,
       });
       const cwd = options.cwd ? (await import('node:path')).resolve(options.cwd) : process.cwd();

@@ -72,9 +72,12 @@ export class CliOutput implements Output {
     }
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: true }).start();
+    // One line only: ora redraws by clearing as many lines as the text took.
+    const width = Math.max(20, (process.stderr.columns ?? 80) - 4);
     try {
       const result = await work((detail) => {
-        spinner.text = `${text}: ${redact(detail, this.mode.secrets)}`;
+        const line = `${text}: ${redact(detail, this.mode.secrets)}`.replace(/\s+/g, ' ');
+        spinner.text = line.length > width ? `${line.slice(0, width - 1)}…` : line;
       });
       spinner.succeed();
       return result;

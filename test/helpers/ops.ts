@@ -56,7 +56,8 @@ export function runProcess(file: string, args: string[], options: RunOptions = {
  */
 export function runOpsInTerminal(args: string[], cwd: string, answers: Array<[RegExp, string]>, timeoutMs = 20_000): Promise<OpsResult> {
   const quoted = [process.execPath, OPS_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { cwd, env: cleanEnv({ TERM: 'xterm' }) });
+  // `script` makes a terminal of no size; give it a real one, as a terminal emulator would.
+  const child = spawn('script', ['-qfec', `stty cols 120 rows 40; exec ${quoted}`, '/dev/null'], { cwd, env: cleanEnv({ TERM: 'xterm' }) });
   const pending = [...answers];
   let screen = '';
   let sinceLastAnswer = '';
