@@ -3,6 +3,8 @@ export type Styles = Record<'red' | 'green' | 'yellow' | 'bold' | 'dim' | 'cyan'
 
 const plain = (text: string) => text;
 const PLAIN_STYLES: Styles = { red: plain, green: plain, yellow: plain, bold: plain, dim: plain, cyan: plain };
+import { stripVTControlCharacters } from 'node:util';
+import textTable from 'text-table';
 import type { Output } from '../core/output.js';
 import { redact } from '../core/redact.js';
 
@@ -98,7 +100,6 @@ export class CliOutput implements Output {
 
   /** Aligned columns for people; `head` are column titles. */
   async table(head: string[], rows: Array<Array<string | number | null>>): Promise<string> {
-    const [{ default: textTable }, { stripVTControlCharacters }] = await Promise.all([import('text-table'), import('node:util')]);
     const cells = rows.map((row) => row.map((cell) => (cell == null ? '-' : String(cell))));
     return textTable([head.map((h) => this.chalk.bold(h)), ...cells], { hsep: '  ', stringLength: (s) => stripVTControlCharacters(s).length });
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { listRuns, parseSince, parseStatus, showRun } from '../../core/runs.js';
 import { action } from '../main.js';
 
 interface ListOptions {
@@ -38,7 +39,6 @@ Examples:
   $ ops runs list --kind exec --limit 5 --json`)
     .action(
       action<ListOptions>(async (ctx, out, options) => {
-        const { listRuns, parseSince, parseStatus } = await import('../../core/runs.js');
         const filter = {
           kind: options.kind,
           status: parseStatus(options.status),
@@ -76,7 +76,6 @@ Examples:
   $ ops runs show 42 --json`)
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
-        const { showRun } = await import('../../core/runs.js');
         const { run, logs } = showRun(ctx, id);
         if (options.json) return out.json({ ...run, logs });
         const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
