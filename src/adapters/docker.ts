@@ -127,15 +127,12 @@ export interface LocalImage {
   id: string;
   sizeBytes: number;
   repoTags: string[];
-  repoDigests: string[];
-  labels: Record<string, string>;
 }
 
 export async function inspectImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, ref: string): Promise<LocalImage | null> {
   try {
-    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[]; RepoDigests?: string[]; Config?: { Labels?: Record<string, string> } }>(
-      endpoint, env, 'GET', `/images/${encodeURIComponent(ref)}/json`);
-    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {} };
+    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[] }>(endpoint, env, 'GET', `/images/${encodeURIComponent(ref)}/json`);
+    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [] };
   } catch (err) {
     if ((err as EngineError).statusCode === 404) return null;
     throw err;

@@ -1,4 +1,5 @@
 import type { RegistryAuth } from './docker.js';
+import { registryApiUrl } from './http.js';
 
 /** What a registry holds under a tag: enough to reuse an image without pulling it. */
 export interface RemoteImage {
@@ -32,7 +33,7 @@ function headers(auth: RegistryAuth | undefined, extra: Record<string, string> =
   return out;
 }
 
-const base = (ref: RegistryRef) => `${ref.insecure ? 'http' : 'https'}://${ref.host}/v2/${ref.repository}`;
+const base = (ref: RegistryRef) => `${registryApiUrl(ref.host, ref.insecure)}${ref.repository}`;
 
 /**
  * The image under `tag`, or null when the registry does not have it (or will not say: token auth

@@ -44,9 +44,3 @@ export class InputNeededError extends OpsError {
     super(message, ExitCode.inputNeeded, `pass ${flag}, or run in an interactive terminal`);
   }
 }
-
-export class InterruptedError extends OpsError {
-  constructor(signal: string) {
-    super(`interrupted by ${signal}`, ExitCode.interrupted);
-  }
-}

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
-import type { EngineEvent } from '../../adapters/docker.js';
+import type { DockerEndpoint, EngineEvent } from '../../adapters/docker.js';
 import type { RegistryRef } from '../../adapters/registry.js';
 import { contextTar, scanContext, type ContextEntry } from './context.js';
 
@@ -119,7 +119,8 @@ const STEP_LINE = /^Step \d+\/\d+ : /;
 
 async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: BuildPlan, git: GitFacts, options: BuildOptions, update: (detail: string) => void): Promise<BuildResult> {
   const started = ctx.clock.now();
-  const engine = {};
+  // DOCKER_HOST, or the local socket.
+  const engine: DockerEndpoint = {};
   const base = { service: plan.service, image: plan.config.image, tags: plan.tags, inputDigest: plan.inputDigest };
   const log = (text: string) => run.log(`build:${plan.service}`, text);
 

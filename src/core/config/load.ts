@@ -55,19 +55,18 @@ function parseYamlFile(file: string): Raw | null {
   return data as Raw;
 }
 
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigError(`${file}: invalid JSON: ${(err as Error).message}`, 'fix the syntax and rerun');
+  }
+}
+
 function readConfigFile(file: string): Raw | null {
-  if (basename(file) === 'package.json') {
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { ops?: Raw };
-    return pkg.ops ?? null;
-  }
-  if (file.endsWith('.json')) {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Raw;
-    } catch (err) {
-      throw new ConfigError(`${file}: invalid JSON: ${(err as Error).message}`, 'fix the syntax and rerun');
-    }
-  }
-  return parseYamlFile(file);
+  if (!file.endsWith('.json')) return parseYamlFile(file);
+  const data = parseJson(file, readFileSync(file, 'utf8')) as Raw;
+  return basename(file) === 'package.json' ? ((data.ops as Raw | undefined) ?? null) : data;
 }
 
 /** Walk up from `cwd` to the filesystem root; the first folder with a config file is the project root. */
@@ -76,19 +75,12 @@ function findProjectConfig(cwd: string, env: NodeJS.ProcessEnv): string | null {
   // YAML loading is ours (for line numbers); cosmiconfig finds the file. JSON is parsed here so that
   // cosmiconfig can skip a package.json without an "ops" key.
   const found = { loader: (file: string) => ({ file }) };
-  const json = (file: string, content: string) => {
-    try {
-      return JSON.parse(content) as unknown;
-    } catch (err) {
-      throw new ConfigError(`${file}: invalid JSON: ${(err as Error).message}`, 'fix the syntax and rerun');
-    }
-  };
   const explorer = cosmiconfigSync('ops', {
     searchPlaces: PROJECT_CONFIG_NAMES,
     searchStrategy: 'global',
     stopDir: '/',
     cache: false,
-    loaders: { '.yaml': found.loader, '.yml': found.loader, '.json': json, noExt: found.loader },
+    loaders: { '.yaml': found.loader, '.yml': found.loader, '.json': parseJson, noExt: found.loader },
   });
   const result = explorer.search(cwd);
   if (!result) return null;
