@@ -37,35 +37,42 @@ export class EngineError extends Error {
   }
 }
 
-/** One Engine API call with a JSON (or empty) answer. */
-function engineCall<T>(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, method: string, path: string, timeoutMs = 10_000): Promise<T> {
+/** One Engine API call: the raw answer body, or an EngineError for a 4xx/5xx. */
+function engineRequest(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{ body: Buffer; contentType: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ ...target(endpoint, env), method, path, headers: { Accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
+    const req = request({ ...target(endpoint, env), method, path, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const raw = Buffer.concat(chunks);
         if ((res.statusCode ?? 500) >= 400) {
+          const text = raw.toString('utf8');
           let message = text;
           try {
             message = (JSON.parse(text) as { message?: string }).message ?? text;
           } catch {
             /* plain text error */
           }
-          reject(new EngineError(`${method} ${path}: ${message.trim()}`, res.statusCode));
+          reject(new EngineError(`${method} ${path.split('?')[0]}: ${message.trim()}`, res.statusCode));
           return;
         }
-        try {
-          resolve((text && res.headers['content-type']?.includes('json') ? JSON.parse(text) : text) as T);
-        } catch (err) {
-          reject(err);
-        }
+        resolve({ body: raw, contentType: String(res.headers['content-type'] ?? '') });
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`the Docker engine gave no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
+}
+
+/** One Engine API call with a JSON (or empty) answer. */
+async function engineCall<T>(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, method: string, path: string, timeoutMs = 10_000, body?: unknown): Promise<T> {
+  const answer = await engineRequest(endpoint, env, method, path, body, timeoutMs);
+  const text = answer.body.toString('utf8');
+  return (text && answer.contentType.includes('json') ? JSON.parse(text) : text) as T;
 }
 
 export interface EngineInfo {
@@ -127,12 +134,21 @@ export interface LocalImage {
   id: string;
   sizeBytes: number;
   repoTags: string[];
+  repoDigests: string[];
+  /** The image's HEALTHCHECK, when it has one. */
+  hasHealthcheck: boolean;
 }
 
 export async function inspectImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, ref: string): Promise<LocalImage | null> {
   try {
-    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[] }>(endpoint, env, 'GET', `/images/${encodeURIComponent(ref)}/json`);
-    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [] };
+    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[]; RepoDigests?: string[]; Config?: { Healthcheck?: { Test?: string[] } } }>(
+      endpoint,
+      env,
+      'GET',
+      `/images/${encodeURIComponent(ref)}/json`,
+    );
+    const test = info.Config?.Healthcheck?.Test ?? [];
+    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], hasHealthcheck: test.length > 0 && test[0] !== 'NONE' };
   } catch (err) {
     if ((err as EngineError).statusCode === 404) return null;
     throw err;
@@ -193,4 +209,162 @@ export async function registryAuth(registryHost: string, env: NodeJS.ProcessEnv)
   } catch {
     return undefined;
   }
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  /** Container port -> host port; an empty host port asks the engine for a free one. */
+  ports: Array<{ container: number; host: string }>;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  init: boolean;
+  stopTimeoutSeconds: number;
+}
+
+/** Create and start a container; resolves with its id. */
+export async function runContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, spec: ContainerSpec): Promise<string> {
+  const exposed = Object.fromEntries(spec.ports.map((p) => [`${p.container}/tcp`, {}]));
+  const bindings = Object.fromEntries(spec.ports.map((p) => [`${p.container}/tcp`, [{ HostPort: p.host }]]));
+  const created = await engineCall<{ Id: string }>(endpoint, env, 'POST', `/containers/create?name=${encodeURIComponent(spec.name)}`, 30_000, {
+    Image: spec.image,
+    Labels: spec.labels,
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    ExposedPorts: exposed,
+    StopTimeout: spec.stopTimeoutSeconds,
+    HostConfig: {
+      Init: spec.init,
+      PortBindings: bindings,
+      RestartPolicy: { Name: 'unless-stopped' },
+      ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+      ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
+    },
+  });
+  try {
+    await engineCall(endpoint, env, 'POST', `/containers/${created.Id}/start`, 30_000);
+  } catch (err) {
+    await removeContainer(endpoint, env, created.Id).catch(() => undefined);
+    throw err;
+  }
+  return created.Id;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  status: string;
+  running: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  restartCount: number;
+  error: string;
+  startedAt: string;
+  /** "starting", "healthy" or "unhealthy" for containers with a HEALTHCHECK. */
+  health?: string;
+  /** The last health probe's output. */
+  healthLog?: string;
+  /** Container port (number) -> published host port. */
+  hostPorts: Record<string, number>;
+}
+
+interface ContainerJson {
+  Id: string;
+  Name: string;
+  Image: string;
+  RestartCount: number;
+  Config: { Image: string; Labels?: Record<string, string> };
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    OOMKilled: boolean;
+    Error: string;
+    StartedAt: string;
+    Health?: { Status: string; Log?: Array<{ Output: string; ExitCode: number }> };
+  };
+  NetworkSettings: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
+}
+
+export async function inspectContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<ContainerState | null> {
+  let info: ContainerJson;
+  try {
+    info = await engineCall<ContainerJson>(endpoint, env, 'GET', `/containers/${encodeURIComponent(id)}/json`);
+  } catch (err) {
+    if ((err as EngineError).statusCode === 404) return null;
+    throw err;
+  }
+  const hostPorts: Record<string, number> = {};
+  for (const [key, binds] of Object.entries(info.NetworkSettings.Ports ?? {})) {
+    const bound = binds?.find((b) => b.HostPort);
+    if (bound) hostPorts[key.split('/')[0]!] = Number(bound.HostPort);
+  }
+  const log = info.State.Health?.Log ?? [];
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    image: info.Config.Image,
+    imageId: info.Image,
+    labels: info.Config.Labels ?? {},
+    status: info.State.Status,
+    running: info.State.Running,
+    exitCode: info.State.ExitCode,
+    oomKilled: info.State.OOMKilled,
+    restartCount: info.RestartCount,
+    error: info.State.Error,
+    startedAt: info.State.StartedAt,
+    health: info.State.Health?.Status,
+    healthLog: log.length ? log[log.length - 1]!.Output.trim() : undefined,
+    hostPorts,
+  };
+}
+
+/** Containers (running or not) carrying every one of `labels`, oldest first. */
+export async function listContainers(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, labels: Record<string, string>): Promise<Array<{ id: string; name: string; labels: Record<string, string>; state: string; created: number }>> {
+  const filters = encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
+  const found = await engineCall<Array<{ Id: string; Names: string[]; Labels: Record<string, string>; State: string; Created: number }>>(
+    endpoint,
+    env,
+    'GET',
+    `/containers/json?all=1&filters=${filters}`,
+  );
+  return found
+    .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels, state: c.State, created: c.Created }))
+    .sort((a, b) => a.created - b.created);
+}
+
+/** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after the container's stop timeout. */
+export async function stopContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string, timeoutMs = 60_000): Promise<void> {
+  await engineCall(endpoint, env, 'POST', `/containers/${encodeURIComponent(id)}/stop`, timeoutMs);
+}
+
+export async function startContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<void> {
+  await engineCall(endpoint, env, 'POST', `/containers/${encodeURIComponent(id)}/start`, 30_000);
+}
+
+export async function removeContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<void> {
+  try {
+    await engineCall(endpoint, env, 'DELETE', `/containers/${encodeURIComponent(id)}?force=1&v=1`, 30_000);
+  } catch (err) {
+    if ((err as EngineError).statusCode !== 404) throw err;
+  }
+}
+
+/** The last `tail` lines of a container's stdout and stderr, interleaved as written. */
+export async function containerLogs(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string, tail = 20): Promise<string[]> {
+  const { body } = await engineRequest(endpoint, env, 'GET', `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&tail=${tail}`);
+  // Without a TTY the engine multiplexes: 8-byte frame headers (stream, 0, 0, 0, uint32 size).
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= body.length && body[offset]! <= 2 && body[offset + 1] === 0) {
+    const size = body.readUInt32BE(offset + 4);
+    parts.push(body.subarray(offset + 8, offset + 8 + size).toString('utf8'));
+    offset += 8 + size;
+  }
+  const text = offset === 0 ? body.toString('utf8') : parts.join('');
+  return text.split('\n').filter((line) => line.trim() !== '');
 }

@@ -16,7 +16,7 @@ const INSTALL_HINTS: Record<string, string> = {
 export async function runTool(
   file: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
 ): Promise<ExecResult> {
   const { execa } = await import('execa');
   const result = await execa(file, args, {
@@ -24,7 +24,7 @@ export async function runTool(
     env: options.env,
     timeout: options.timeoutMs,
     reject: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
   });
   if ((result as { code?: string }).code === 'ENOENT' || (result.failed && /ENOENT/.test(String(result.message)) && result.exitCode === undefined)) {
     throw new ToolMissingError(file, INSTALL_HINTS[file] ?? `install ${file} and add it to PATH`);

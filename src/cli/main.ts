@@ -5,6 +5,7 @@ import { systemClock } from '../core/output.js';
 import { secretValuesFromEnv } from '../core/redact.js';
 import { CliOutput, colorEnabled } from './output.js';
 import { registerBuild } from './commands/build.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerInit } from './commands/init.js';
@@ -158,6 +159,7 @@ Docs: README.md in the ops repository.`)
   registerDoctor(program);
   registerRuns(program);
   registerBuild(program);
+  registerDeploy(program);
   registerExec(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -5,6 +5,7 @@ import * as docker from '../adapters/docker.js';
 import * as exec from '../adapters/exec.js';
 import * as git from '../adapters/git.js';
 import * as http from '../adapters/http.js';
+import * as kubectl from '../adapters/kubectl.js';
 import * as registry from '../adapters/registry.js';
 import { loadConfig } from './config/load.js';
 import type { OpsConfig } from './config/schema.js';
@@ -21,10 +22,11 @@ export interface Adapters {
   docker: typeof docker;
   exec: typeof exec;
   http: typeof http;
+  kubectl: typeof kubectl;
   registry: typeof registry;
 }
 
-export const realAdapters: Adapters = { git, docker, exec, http, registry };
+export const realAdapters: Adapters = { git, docker, exec, http, kubectl, registry };
 
 export interface Context {
   cwd: string;

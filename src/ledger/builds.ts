@@ -97,8 +97,15 @@ export class BuildStore {
     return row && toBuild(row);
   }
 
+  /** The service's newest build that left an image. */
+  latestForService(service: string): StoredBuild | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM builds WHERE service = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`)
+      .get(service) as BuildRow | undefined;
+    return row && toBuild(row);
+  }
+
   forRun(runId: number): StoredBuild[] {
     return (this.db.prepare(`SELECT * FROM builds WHERE run_id = ? ORDER BY id`).all(runId) as BuildRow[]).map(toBuild);
   }
-
 }

@@ -1,16 +1,22 @@
 import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { BuildStore } from './builds.js';
+import { LockStore } from './locks.js';
+import { ReleaseStore } from './releases.js';
 import { RunStore } from './runs.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
 export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
+export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
+export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
   readonly runs: RunStore;
   readonly builds: BuildStore;
+  readonly releases: ReleaseStore;
+  readonly locks: LockStore;
 
   private constructor(
     readonly path: string,
@@ -18,6 +24,8 @@ export class Ledger {
   ) {
     this.runs = new RunStore(db);
     this.builds = new BuildStore(db);
+    this.releases = new ReleaseStore(db);
+    this.locks = new LockStore(db);
   }
 
   static open(path: string): Ledger {

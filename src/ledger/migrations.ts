@@ -201,6 +201,14 @@ export const migrations: readonly string[] = [
     created_at        INTEGER NOT NULL
   );
   `,
+  // 2: what a release ran on, its risk verdict (a score or "not scored") and its error.
+  `
+  ALTER TABLE releases ADD COLUMN target TEXT;
+  ALTER TABLE releases ADD COLUMN risk TEXT;
+  ALTER TABLE releases ADD COLUMN error TEXT;
+  ALTER TABLE releases ADD COLUMN details TEXT;
+  CREATE INDEX releases_service_env ON releases (service, env, revision);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../core/errors.js';
 import { action } from '../main.js';
+import { collect } from '../format.js';
 
 interface BuildFlags {
   tag?: string[];
@@ -10,8 +11,6 @@ interface BuildFlags {
   parallel: number;
   dryRun?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function concurrency(value: string): number {
   const n = Number(value);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { listRuns, parseSince, parseStatus, showRun } from '../../core/runs.js';
 import { action } from '../main.js';
+import { formatDuration, positiveInt } from '../format.js';
 
 interface ListOptions {
   kind?: string;
@@ -10,18 +10,6 @@ interface ListOptions {
   limit: number;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0');
-  return n;
-}
-
-function formatDuration(ms: number | null): string {
-  if (ms == null) return '-';
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-}
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs').description('list and inspect recorded runs');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../duration.js';
 
 /** Names of services, environments and projects: they end up in labels, tags and lock names. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -11,18 +12,10 @@ const imageRepository = z
   .string()
   .regex(IMAGE_REPOSITORY_PATTERN, 'an image repository such as "registry.local:5000/team/web" (no tag)');
 
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 /** "500ms", "30s", "10m", "1h", or a number of seconds; parsed to milliseconds (defaults too). */
 const duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "30s", "10m" or "500ms"'),
-  ])
-  .transform((value) => {
-    if (typeof value === 'number') return value * 1000;
-    const [, amount, unit] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value)!;
-    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
-  });
+  .union([z.number().nonnegative(), z.string().regex(DURATION_PATTERN, 'a duration such as "30s", "10m" or "500ms"')])
+  .transform((value) => parseDuration(value)!);
 
 const probability = z.number().min(0).max(1);
 
@@ -48,6 +41,9 @@ const service = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   resources: z.strictObject({ memory: z.string().regex(/^\d+[kmg]?$/i).optional(), cpus: z.number().positive().optional() }).optional(),
   health: healthCheck.optional(),
+  /** Run an init process as PID 1 (docker --init), so the app gets SIGTERM and zombies are reaped. */
+  init: z.boolean().default(true),
+  stopTimeout: duration.default('10s'),
   dependsOn: z.array(name).default([]),
 });
 

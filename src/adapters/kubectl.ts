@@ -1,0 +1,30 @@
+import { OpsError } from '../core/errors.js';
+import { runTool, type ExecResult } from './exec.js';
+
+/** Where kubectl points: a kubeconfig context (default: the current one) and a namespace. */
+export interface KubeTarget {
+  context?: string;
+  namespace: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Run kubectl with an argument array against the target's context and namespace. */
+export function kubectl(target: KubeTarget, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  const scope = [...(target.context ? ['--context', target.context] : []), '--namespace', target.namespace];
+  return runTool('kubectl', [...scope, ...args], { env: target.env, input: options.input, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+}
+
+/** The first line kubectl wrote to stderr, without its "error: " prefix. */
+export function kubectlError(result: ExecResult): string {
+  const line = result.stderr.split('\n').find((l) => l.trim() !== '') ?? `kubectl exited with code ${result.exitCode}`;
+  return line.replace(/^(error|Error from server[^:]*):\s*/, '').trim();
+}
+
+/** `kubectl ... -o json`, parsed; a failure is an OpsError naming what kubectl said. */
+export async function kubectlJson<T>(target: KubeTarget, args: readonly string[]): Promise<T> {
+  const result = await kubectl(target, [...args, '-o', 'json']);
+  if (result.exitCode !== 0) throw new OpsError(`kubectl ${args.join(' ')}: ${kubectlError(result)}`, 1, 'check the kubeconfig context and that the cluster answers (`ops doctor`)');
+  return JSON.parse(result.stdout) as T;
+}

@@ -1,0 +1,187 @@
+import type { Command } from 'commander';
+import type { DeployResult } from '../../core/deploy/index.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import type { Release } from '../../ledger/index.js';
+import { action } from '../main.js';
+import type { CliOutput } from '../output.js';
+import { durationFlag, formatDuration, positiveInt } from '../format.js';
+
+interface DeployFlags {
+  env?: string;
+  image?: string;
+  build?: boolean;
+  lockTimeout: number;
+  acceptRisk?: string;
+  dryRun?: boolean;
+}
+
+const EXIT_CODES = `
+Exit codes: 0 deployed, 1 failed (unhealthy, rolled back, lock held), 2 bad input,
+3 blocked by the risk gate, 4 input needed, 130 interrupted.`;
+
+function requireEnv(env: string | undefined): asserts env is string {
+  if (!env) throw new UsageError('which environment? --env is required', 'pass --env <env> (see environments: in the config)');
+}
+
+function riskText(release: Pick<Release, 'risk'>): string {
+  const risk = release.risk;
+  if (risk.status !== 'scored') return 'not scored';
+  return `${risk.probability?.toFixed(2)} ${risk.level ?? ''}${risk.accepted ? ' (accepted)' : ''}`.trim();
+}
+
+function reportFailure(out: CliOutput, result: DeployResult): void {
+  process.stderr.write(`${out.chalk.red('error:')} ${result.service} r${result.revision} to ${result.env} failed: ${result.error}\n`);
+  if (result.logTail?.length) {
+    process.stderr.write('last log lines:\n');
+    for (const line of result.logTail) process.stderr.write(`  ${line}\n`);
+  }
+}
+
+async function printResult(out: CliOutput, result: DeployResult, json: boolean | undefined): Promise<number> {
+  if (result.status !== 'deployed') reportFailure(out, result);
+  if (json) out.json(result);
+  else {
+    out.result(
+      await out.table(
+        ['SERVICE', 'ENV', 'REVISION', 'STATUS', 'IMAGE', 'DURATION', 'RISK'],
+        [[result.service, result.env, result.revision, result.status, result.image, formatDuration(result.durationMs), riskText(result)]],
+      ),
+    );
+  }
+  return result.status === 'deployed' ? ExitCode.ok : ExitCode.failed;
+}
+
+export function registerDeploy(program: Command): void {
+  const deploy = program
+    .command('deploy')
+    .description('ship an image to an environment, wait for it to be healthy, keep its release history')
+    .argument('<service>', 'the service to deploy')
+    // Not requiredOption: commander would demand it of the subcommands' parent too.
+    .option('-e, --env <env>', 'the environment (from environments: in the config)')
+    .option('--image <ref>', 'the image to deploy (default: the service\'s last successful build)')
+    .option('--build', 'build the service first and deploy that image (pushed for kubernetes)')
+    .option('--lock-timeout <duration>', 'wait this long for another deploy of the service to finish', durationFlag, 0)
+    .option('--accept-risk <reason>', 'deploy even above risk.block; the reason is recorded with the release')
+    .option('-n, --dry-run', 'show the rendered manifests and `kubectl diff` (or the Docker plan); changes nothing')
+    .addHelpText('after', `
+Docker target: the new container starts beside the old one and must be healthy (HEALTHCHECK, or
+health.http in the config) before the old one is removed. Kubernetes target: kubectl apply, then
+the rollout is watched; CrashLoopBackOff, image pull errors and the progress deadline fail it, and
+autoRollback runs \`kubectl rollout undo\`.
+One deploy per service and environment runs at a time (a lock in the ledger).
+${EXIT_CODES}
+
+Examples:
+  $ ops deploy web --env local
+  $ ops deploy web --env staging --build
+  $ ops deploy web --env prod --image registry.local:5000/web:1a2b3c4 --lock-timeout 5m
+  $ ops deploy web --env prod --dry-run
+  $ ops deploy history web --env prod
+  $ ops deploy rollback web --env prod --to 3`)
+    .action(
+      action<DeployFlags, [string]>(async (ctx, out, options, service) => {
+        requireEnv(options.env);
+        const core = await import('../../core/deploy/index.js');
+        const request = {
+          service,
+          env: options.env,
+          image: options.image,
+          build: options.build,
+          lockTimeoutMs: options.lockTimeout,
+          acceptRisk: options.acceptRisk,
+          confirmRisk: async (message: string) => {
+            const { confirm } = await import('@inquirer/prompts');
+            return confirm({ message, default: false });
+          },
+        };
+        if (options.dryRun) {
+          const plan = await core.dryRun(ctx, request);
+          if (options.json) return out.json({ ...plan, manifests: plan.manifests?.documents });
+          const lines = [`${plan.service} to ${plan.env} (${plan.target}): ${plan.image}`, `now running: ${plan.current ? `r${plan.current.revision} ${plan.current.image}` : 'nothing'}`];
+          if (plan.manifests) {
+            const { manifestsYaml } = await import('../../core/deploy/kubernetes.js');
+            lines.push(`--- manifests from ${plan.manifests.source}`, manifestsYaml(plan.manifests).trimEnd(), '--- kubectl diff', plan.diff?.trimEnd() || '(no changes)');
+          }
+          out.result(lines.join('\n'));
+          return;
+        }
+        return printResult(out, await core.deploy(ctx, request), options.json);
+      }),
+    );
+
+  deploy
+    .command('rollback')
+    .description('deploy an earlier revision\'s image again, as a new revision "rollback to N"')
+    .argument('<service>', 'the service')
+    .option('-e, --env <env>', 'the environment (required)')
+    .option('--to <revision>', 'the revision to return to (default: the one before the current)', positiveInt)
+    .option('--lock-timeout <duration>', 'wait this long for another deploy to finish', durationFlag, 0)
+    .addHelpText('after', `${EXIT_CODES}
+
+Examples:
+  $ ops deploy rollback web --env prod
+  $ ops deploy rollback web --env prod --to 3 --json`)
+    .action(
+      action<{ env?: string; to?: number; lockTimeout: number }, [string]>(async (ctx, out, options, service) => {
+        requireEnv(options.env);
+        const { rollback } = await import('../../core/deploy/index.js');
+        return printResult(out, await rollback(ctx, { service, env: options.env, to: options.to, lockTimeoutMs: options.lockTimeout }), options.json);
+      }),
+    );
+
+  deploy
+    .command('history')
+    .description('list the releases of a service in an environment, newest first')
+    .argument('<service>', 'the service')
+    .option('-e, --env <env>', 'the environment (required)')
+    .option('--limit <n>', 'at most this many releases', positiveInt, 20)
+    .addHelpText('after', `
+Statuses: pending, deployed, superseded, failed, rolled_back.
+
+Examples:
+  $ ops deploy history web --env prod
+  $ ops deploy history web --env prod --limit 5 --json`)
+    .action(
+      action<{ env?: string; limit: number }, [string]>(async (ctx, out, options, service) => {
+        requireEnv(options.env);
+        const { history } = await import('../../core/deploy/index.js');
+        const releases = history(ctx, service, options.env, options.limit);
+        if (options.json) return out.json(releases);
+        if (releases.length === 0) return out.info(`no releases of ${service} in ${options.env} yet`);
+        out.result(
+          await out.table(
+            ['REVISION', 'UPDATED', 'STATUS', 'IMAGE', 'DURATION', 'RISK', 'BY', 'DESCRIPTION'],
+            releases.map((r) => [r.revision, r.createdAt.replace('T', ' ').slice(0, 19), r.status, r.image, formatDuration(r.durationMs), riskText(r), r.actor, r.error ? `${r.description}: ${r.error}` : r.description]),
+          ),
+        );
+      }),
+    );
+
+  deploy
+    .command('status')
+    .description('what runs now in an environment, and its health')
+    .argument('[service]', 'one service (default: every deployed service)')
+    .option('-e, --env <env>', 'the environment (required)')
+    .addHelpText('after', `
+Examples:
+  $ ops deploy status --env local
+  $ ops deploy status web --env prod --json`)
+    .action(
+      action<{ env?: string }, [string | undefined]>(async (ctx, out, options, service) => {
+        requireEnv(options.env);
+        const { status } = await import('../../core/deploy/index.js');
+        const found = await status(ctx, options.env, service);
+        if (options.json) return out.json(found);
+        if (found.length === 0) return out.info(`nothing deployed to ${options.env} yet`);
+        const rows = found.map((s) => {
+          const live = s.live;
+          const health =
+            'deployments' in live
+              ? live.deployments.map((d) => `${d.name} ${d.available}/${d.desired} available`).join(', ') || 'no deployments'
+              : `${live.container ?? 'no container'} ${live.state}${live.health ? ` (${live.health})` : ''}`;
+          return [s.service, s.release ? `r${s.release.revision}` : '-', s.release?.image ?? '-', s.release?.createdAt.replace('T', ' ').slice(0, 19) ?? '-', health];
+        });
+        out.result(await out.table(['SERVICE', 'REVISION', 'IMAGE', 'DEPLOYED', 'LIVE'], rows));
+      }),
+    );
+}

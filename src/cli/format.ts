@@ -1,0 +1,24 @@
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../core/duration.js';
+
+export function formatDuration(ms: number | null): string {
+  if (ms == null) return '-';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
+}
+
+/** A duration flag: "0", "30s", "5m", "1h", "500ms". */
+export function durationFlag(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 0, 30s, 5m or 1h');
+  return ms;
+}
+
+export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -1,0 +1,67 @@
+import type { Context } from '../context.js';
+import { OpsError } from '../errors.js';
+import { isPidAlive } from '../process.js';
+import type { LockHolder, LockOwner } from '../../ledger/index.js';
+
+/** A lock whose heartbeat is older than this is taken over, wherever its owner ran. */
+export const LOCK_STALE_AFTER_MS = 120_000;
+const HEARTBEAT_INTERVAL_MS = 15_000;
+const RETRY_INTERVAL_MS = 250;
+
+export interface HeldLock {
+  name: string;
+  release(): void;
+}
+
+export function describeHolder(holder: LockHolder, nowMs: number): string {
+  const age = Math.round((nowMs - holder.acquiredAt) / 1000);
+  return `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}, held for ${age} s`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/**
+ * Take the named lock in the ledger, waiting up to `timeoutMs` (0: fail at once). A lock left by a
+ * dead process is taken over with a warning. While held, a heartbeat keeps it fresh.
+ */
+export async function acquireLock(ctx: Context, name: string, runId: number | null, timeoutMs: number): Promise<HeldLock> {
+  const locks = ctx.ledger().locks;
+  const owner: LockOwner = { pid: process.pid, host: ctx.host, runId };
+  const deadline = ctx.clock.now() + timeoutMs;
+  let waiting = false;
+  for (;;) {
+    const attempt = locks.tryAcquire(name, owner, ctx.clock.now(), isPidAlive, LOCK_STALE_AFTER_MS);
+    if (attempt.acquired) {
+      if (attempt.tookOverFrom) {
+        ctx.output.warn(`took over lock ${name} from ${describeHolder(attempt.tookOverFrom, ctx.clock.now())}: ${attempt.staleReason}`);
+      }
+      break;
+    }
+    if (ctx.clock.now() >= deadline || ctx.cancel.aborted) {
+      throw new OpsError(
+        `another deploy holds ${name}: ${describeHolder(attempt.holder, ctx.clock.now())}`,
+        1,
+        timeoutMs ? 'try again when it has finished' : 'wait for it, or pass --lock-timeout 5m to wait here',
+      );
+    }
+    if (!waiting) {
+      ctx.output.info(`waiting for lock ${name}, held by ${describeHolder(attempt.holder, ctx.clock.now())}`);
+      waiting = true;
+    }
+    await sleep(RETRY_INTERVAL_MS, ctx.cancel);
+  }
+  const heartbeat = setInterval(() => {
+    if (!locks.heartbeat(name, owner, ctx.clock.now())) ctx.output.warn(`lock ${name} was taken over by another process`);
+  }, HEARTBEAT_INTERVAL_MS).unref();
+  return {
+    name,
+    release() {
+      clearInterval(heartbeat);
+      locks.release(name, owner);
+    },
+  };
+}

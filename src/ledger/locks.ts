@@ -1,0 +1,87 @@
+import type { Db } from './db.js';
+
+export interface LockHolder {
+  name: string;
+  pid: number;
+  host: string;
+  runId: number | null;
+  acquiredAt: number;
+  heartbeatAt: number;
+}
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  runId: number | null;
+}
+
+export type LockAttempt =
+  | { acquired: true; tookOverFrom?: LockHolder; staleReason?: string }
+  | { acquired: false; holder: LockHolder };
+
+interface LockRow {
+  name: string;
+  owner_pid: number;
+  owner_host: string;
+  run_id: number | null;
+  acquired_at: number;
+  heartbeat_at: number;
+}
+
+const toHolder = (row: LockRow): LockHolder => ({
+  name: row.name,
+  pid: row.owner_pid,
+  host: row.owner_host,
+  runId: row.run_id,
+  acquiredAt: row.acquired_at,
+  heartbeatAt: row.heartbeat_at,
+});
+
+export class LockStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Take `name` if it is free, or held by an owner that is gone: a dead pid on this host, or a
+   * heartbeat older than `staleAfterMs` anywhere. Check and take happen in one immediate transaction,
+   * so of two processes racing exactly one wins.
+   */
+  tryAcquire(name: string, owner: LockOwner, nowMs: number, isAlive: (pid: number) => boolean, staleAfterMs: number): LockAttempt {
+    return this.db
+      .transaction((): LockAttempt => {
+        const row = this.db.prepare(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+        let staleReason: string | undefined;
+        if (row) {
+          const holder = toHolder(row);
+          if (nowMs - holder.heartbeatAt > staleAfterMs) staleReason = `its heartbeat is ${Math.round((nowMs - holder.heartbeatAt) / 1000)} s old`;
+          else if (holder.host === owner.host && !isAlive(holder.pid)) staleReason = `process ${holder.pid} on ${holder.host} is gone`;
+          if (!staleReason) return { acquired: false, holder };
+        }
+        this.db
+          .prepare(
+            `INSERT INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET owner_pid = excluded.owner_pid, owner_host = excluded.owner_host,
+               run_id = excluded.run_id, acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at`,
+          )
+          .run(name, owner.pid, owner.host, owner.runId, nowMs, nowMs);
+        return row ? { acquired: true, tookOverFrom: toHolder(row), staleReason } : { acquired: true };
+      })
+      .immediate();
+  }
+
+  /** Refresh the heartbeat; false when the lock is no longer ours (taken over). */
+  heartbeat(name: string, owner: LockOwner, nowMs: number): boolean {
+    return (
+      this.db.prepare(`UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner_pid = ? AND owner_host = ?`).run(nowMs, name, owner.pid, owner.host)
+        .changes === 1
+    );
+  }
+
+  release(name: string, owner: LockOwner): void {
+    this.db.prepare(`DELETE FROM locks WHERE name = ? AND owner_pid = ? AND owner_host = ?`).run(name, owner.pid, owner.host);
+  }
+
+  holder(name: string): LockHolder | undefined {
+    const row = this.db.prepare(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+    return row && toHolder(row);
+  }
+}

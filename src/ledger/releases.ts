@@ -1,0 +1,200 @@
+import type { Db } from './db.js';
+
+export type ReleaseStatus = 'pending' | 'deployed' | 'superseded' | 'failed' | 'rolled_back';
+
+/** What the risk gate concluded: a score, or why there was none. */
+export interface RiskVerdict {
+  status: 'scored' | 'not scored';
+  probability?: number;
+  level?: string;
+  reason?: string;
+  accepted?: string;
+}
+
+export interface NewRelease {
+  runId: number | null;
+  service: string;
+  env: string;
+  target: string;
+  image: string;
+  digest: string | null;
+  configHash: string;
+  gitSha: string | null;
+  actor: string;
+  description: string;
+  rollbackTo: number | null;
+  risk: RiskVerdict;
+  riskScoreId: number | null;
+}
+
+export interface Release extends Omit<NewRelease, 'riskScoreId'> {
+  id: number;
+  revision: number;
+  status: ReleaseStatus;
+  error: string | null;
+  details: Record<string, unknown> | null;
+  createdAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+interface ReleaseRow {
+  id: number;
+  run_id: number | null;
+  service: string;
+  env: string;
+  revision: number;
+  target: string | null;
+  image: string;
+  digest: string | null;
+  config_hash: string | null;
+  git_sha: string | null;
+  actor: string;
+  status: ReleaseStatus;
+  description: string | null;
+  rollback_to: number | null;
+  risk: string | null;
+  error: string | null;
+  details: string | null;
+  created_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+function toRelease(row: ReleaseRow): Release {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    service: row.service,
+    env: row.env,
+    revision: row.revision,
+    target: row.target ?? 'docker',
+    image: row.image,
+    digest: row.digest,
+    configHash: row.config_hash ?? '',
+    gitSha: row.git_sha,
+    actor: row.actor,
+    status: row.status,
+    description: row.description ?? '',
+    rollbackTo: row.rollback_to,
+    risk: row.risk ? (JSON.parse(row.risk) as RiskVerdict) : { status: 'not scored' },
+    error: row.error,
+    details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+    createdAt: new Date(row.created_at).toISOString(),
+    finishedAt: row.finished_at == null ? null : new Date(row.finished_at).toISOString(),
+    durationMs: row.duration_ms,
+  };
+}
+
+export class ReleaseStore {
+  constructor(private readonly db: Db) {}
+
+  /** Record a pending release with the next revision number (read and write in one immediate transaction). */
+  create(release: NewRelease, nowMs: number): Release {
+    const id = this.db
+      .transaction(() => {
+        const { next } = this.db
+          .prepare(`SELECT coalesce(max(revision), 0) + 1 AS next FROM releases WHERE service = ? AND env = ?`)
+          .get(release.service, release.env) as { next: number };
+        return this.db
+          .prepare(
+            `INSERT INTO releases (run_id, service, env, revision, target, image, digest, config_hash, git_sha, actor, status,
+                                   description, rollback_to, risk, risk_score_id, accepted_risk, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            release.runId,
+            release.service,
+            release.env,
+            next,
+            release.target,
+            release.image,
+            release.digest,
+            release.configHash,
+            release.gitSha,
+            release.actor,
+            release.description,
+            release.rollbackTo,
+            JSON.stringify(release.risk),
+            release.riskScoreId,
+            release.risk.accepted ?? null,
+            nowMs,
+          ).lastInsertRowid;
+      })
+      .immediate();
+    return this.byId(Number(id))!;
+  }
+
+  /**
+   * Settle a pending release. A deployed one supersedes the release that was live before it
+   * (or marks it rolled back, when this release is a rollback).
+   */
+  finish(id: number, outcome: { status: 'deployed' | 'failed' | 'rolled_back'; error?: string; details?: Record<string, unknown>; digest?: string | null }, nowMs: number): Release {
+    this.db
+      .transaction(() => {
+        const release = this.byId(id)!;
+        if (outcome.status === 'deployed') {
+          this.db
+            .prepare(`UPDATE releases SET status = ? WHERE service = ? AND env = ? AND status = 'deployed' AND id != ?`)
+            .run(release.rollbackTo != null ? 'rolled_back' : 'superseded', release.service, release.env, id);
+        }
+        this.db
+          .prepare(
+            `UPDATE releases SET status = ?, error = ?, details = coalesce(?, details), digest = coalesce(?, digest), finished_at = ?, duration_ms = ? - created_at
+             WHERE id = ?`,
+          )
+          .run(outcome.status, outcome.error ?? null, outcome.details ? JSON.stringify(outcome.details) : null, outcome.digest ?? null, nowMs, nowMs, id);
+      })
+      .immediate();
+    return this.byId(id)!;
+  }
+
+  byId(id: number): Release | undefined {
+    const row = this.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
+    return row && toRelease(row);
+  }
+
+  get(service: string, env: string, revision: number): Release | undefined {
+    const row = this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND revision = ?`).get(service, env, revision) as ReleaseRow | undefined;
+    return row && toRelease(row);
+  }
+
+  /** The release live now: the newest deployed one. */
+  current(service: string, env: string): Release | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND status = 'deployed' ORDER BY revision DESC LIMIT 1`)
+      .get(service, env) as ReleaseRow | undefined;
+    return row && toRelease(row);
+  }
+
+  /** The newest release before `revision` that was live once (the target of a plain rollback). */
+  previousLive(service: string, env: string, revision: number): Release | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM releases WHERE service = ? AND env = ? AND revision < ? AND status IN ('superseded','rolled_back')
+         ORDER BY revision DESC LIMIT 1`,
+      )
+      .get(service, env, revision) as ReleaseRow | undefined;
+    return row && toRelease(row);
+  }
+
+  history(service: string, env: string, limit: number): Release[] {
+    return (
+      this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? ORDER BY revision DESC LIMIT ?`).all(service, env, limit) as ReleaseRow[]
+    ).map(toRelease);
+  }
+
+  /** The live release of every service in an environment. */
+  currentInEnv(env: string): Release[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT r.* FROM releases r
+           WHERE r.env = ? AND r.status = 'deployed'
+             AND r.revision = (SELECT max(revision) FROM releases WHERE service = r.service AND env = r.env AND status = 'deployed')
+           ORDER BY r.service`,
+        )
+        .all(env) as ReleaseRow[]
+    ).map(toRelease);
+  }
+}
