@@ -113,7 +113,19 @@ function jsonPatch(target: Obj, ops: Array<{ op: string; path: string; value?: u
   return out;
 }
 
-const templateHash = (template: unknown) => createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10);
+/** Key order, nulls and empty objects differ between what kubectl sends and what we stored: hash a canonical form. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!value || typeof value !== 'object') return value;
+  const empty = (v: unknown) => v === null || (typeof v === 'object' && Object.keys(v as object).length === 0);
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([k, v]) => [k, canonical(v)] as const)
+      .filter(([k, v]) => !empty(v) && k !== 'pod-template-hash')
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+const templateHash = (template: unknown) => createHash('sha256').update(JSON.stringify(canonical(template))).digest('hex').slice(0, 10);
 
 export async function startFakeKube(options: { registry?: string } = {}): Promise<FakeKube> {
   const store = new Map<string, Obj>();
@@ -145,12 +157,16 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = new Date().toISOString();
     obj.metadata.generation = 1;
-    if (type.kind === 'Deployment') {
+    if (type.kind === 'Deployment') obj.status = { observedGeneration: 0 };
+    return save(type, withDefaults(obj));
+  }
+
+  function withDefaults(obj: Obj): Obj {
+    if (obj.kind === 'Deployment') {
       obj.spec.replicas ??= 1;
       obj.spec.progressDeadlineSeconds ??= 600;
-      obj.status = { observedGeneration: 0 };
     }
-    return save(type, obj);
+    return obj;
   }
 
   /** Apply a new desired object over the stored one, bumping generation when the spec changes. */
@@ -160,6 +176,7 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     obj.kind = current.kind;
     obj.metadata = { ...current.metadata, labels: next.metadata?.labels ?? current.metadata.labels, annotations: next.metadata?.annotations ?? current.metadata.annotations };
     obj.status = current.status;
+    withDefaults(obj);
     obj.metadata.generation = JSON.stringify(current.spec) === JSON.stringify(next.spec) ? current.metadata.generation : current.metadata.generation + 1;
     return save(type, obj);
   }
@@ -316,6 +333,22 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     }
     if (path === '/api/v1') return resourceList('', 'v1');
     if (path === '/apis/apps/v1') return resourceList('apps', 'v1');
+    // OpenAPI v3, only as far as kubectl reads it: whether PATCH takes fieldValidation (then the
+    // server, not kubectl, validates).
+    if (path === '/openapi/v3') {
+      return { paths: Object.fromEntries(['api/v1', 'apis/apps/v1'].map((gv) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=fake` }])) };
+    }
+    const openapi = /^\/openapi\/v3\/(api\/v1|apis\/apps\/v1)$/.exec(path);
+    if (openapi) {
+      const gv = openapi[1]!;
+      const paths = Object.fromEntries(
+        TYPES.filter((t) => (t.group ? `apis/${t.group}/${t.version}` : `api/${t.version}`) === gv).map((t) => [
+          `/${gv}/${t.namespaced ? 'namespaces/{namespace}/' : ''}${t.name}/{name}`,
+          { patch: { 'x-kubernetes-group-version-kind': { group: t.group, version: t.version, kind: t.kind }, parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string' } }], responses: {} } },
+        ]),
+      );
+      return { openapi: '3.0.0', info: { title: 'Kubernetes (fake)', version: 'v1.32.0' }, paths };
+    }
     if (path === '/version') return { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' };
     return undefined;
   }
@@ -377,7 +410,7 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     if (req.method === 'PATCH') {
       if (contentType.startsWith('application/apply-patch')) {
         const body = JSON.parse(text) as Obj;
-        if (dryRun) return json(res, 200, existing ? { ...existing, spec: body.spec, metadata: { ...existing.metadata, ...body.metadata } } : body);
+        if (dryRun) return json(res, 200, withDefaults(existing ? { ...existing, spec: body.spec, metadata: { ...existing.metadata, ...body.metadata } } : body));
         return existing ? json(res, 200, replaceSpec(type, existing, body)) : json(res, 201, create(type, namespace, body));
       }
       if (!existing) return statusError(res, 404, 'NotFound', `${type.name} "${name}" not found`);

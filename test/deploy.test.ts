@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { inspectContainer, listContainers } from '../src/adapters/docker.js';
+import { Ledger } from '../src/ledger/index.js';
+import { deployProject, UNHEALTHY_DOCKERFILE, type DeployJson } from './helpers/deploy.js';
+import { baseImage, dockerEngine } from './helpers/engine.js';
+import { OPS_BIN, runOps } from './helpers/ops.js';
+
+async function ready(t: TestContext): Promise<boolean> {
+  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
+}
+
+async function page(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+  return (await response.text()).trim();
+}
+
+/** The single-line error format: `error: <what>; <fix>`. */
+function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, /^error: /);
+  assert.match(lines[0]!, pattern);
+}
+
+describe('ops deploy (docker target, real engine)', () => {
+  it('deploys healthy, keeps the old revision serving through a failed health check, rolls back, and records the history', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    const first = await p.release('first');
+
+    const r1 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r1.code, 0, r1.stderr);
+    const d1 = r1.json as DeployJson;
+    assert.equal(d1.status, 'deployed');
+    assert.equal(d1.revision, 1);
+    assert.equal(d1.image, first);
+    assert.deepEqual(d1.risk, { status: 'not scored', reason: 'no risk model is promoted yet' });
+    assert.equal(await page(p.port), 'first');
+    const [running] = await listContainers({}, process.env, { 'ops.project': p.project });
+    assert.deepEqual(
+      { service: running!.labels['ops.service'], env: running!.labels['ops.env'], revision: running!.labels['ops.revision'] },
+      { service: 'web', env: 'local', revision: '1' },
+    );
+
+    const second = await p.release('second');
+    const r2 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(await page(p.port), 'second');
+
+    // A revision whose health check fails: the running one must answer every request meanwhile.
+    const broken = await p.release('broken', UNHEALTHY_DOCKERFILE);
+    const answers: string[] = [];
+    let deploying = true;
+    const probing = (async () => {
+      while (deploying) {
+        answers.push(await page(p.port).catch((err: Error) => `failed: ${err.message}`));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const r3 = await p.ops(['deploy', 'web', '--env', 'local']);
+    deploying = false;
+    await probing;
+    assert.equal(r3.code, 1, r3.stderr);
+    assert.equal((r3.json as DeployJson).status, 'failed');
+    assert.match(r3.stderr, /web r3 to local failed: .*HEALTHCHECK reports unhealthy: health: database unreachable/);
+    assert.match(r3.stderr, /last log lines:\n {2}(web starting\n {2}error: cannot reach db:5432|error: cannot reach db:5432\n {2}web starting)/);
+    assert.ok(answers.length > 5, `probed ${answers.length} times`);
+    assert.deepEqual([...new Set(answers)], ['second'], 'the old revision answered every request');
+    const left = await listContainers({}, process.env, { 'ops.project': p.project });
+    assert.deepEqual(left.map((c) => c.labels['ops.revision']), ['2'], 'the failed container is removed, the old one kept');
+    assert.notEqual((await inspectContainer({}, process.env, left[0]!.id))!.image, broken);
+
+    const back = await p.ops(['deploy', 'rollback', 'web', '--env', 'local', '--to', '1']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal((back.json as DeployJson).description, 'rollback to 1');
+    assert.equal((back.json as DeployJson).image, first);
+    assert.equal(await page(p.port), 'first');
+
+    const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.equal(history.code, 0, history.stderr);
+    assert.deepEqual(
+      (history.json as DeployJson[]).map((r) => [r.revision, r.status, r.image]),
+      [
+        [4, 'deployed', first],
+        [3, 'failed', broken],
+        [2, 'rolled_back', second],
+        [1, 'superseded', first],
+      ],
+    );
+    const status = await p.ops(['deploy', 'status', '--env', 'local']);
+    assert.equal(status.code, 0, status.stderr);
+    const [live] = status.json as Array<{ release: { revision: number }; live: { state: string; health: string; revision: number } }>;
+    assert.deepEqual([live!.release.revision, live!.live.revision, live!.live.state, live!.live.health], [4, 4, 'running', 'healthy']);
+  });
+
+  it('lets exactly one of two simultaneous deploys proceed, naming the holder to the other', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    await p.release('first');
+    const start = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [OPS_BIN, 'deploy', 'web', '--env', 'local'], { cwd: p.dir, env: p.env });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([start(), start()]);
+    const codes = results.map((r) => r.code).sort();
+    assert.deepEqual(codes, [0, 1], results.map((r) => r.stderr).join('\n---\n'));
+    const loser = results.find((r) => r.code === 1)!;
+    assert.match(loser.stderr, new RegExp(`error: another deploy holds deploy:web:local: pid \\d+ on ${hostname()} \\(run \\d+\\)`));
+    assert.match(loser.stderr, /--lock-timeout/);
+    const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.equal((history.json as DeployJson[]).length, 1, 'only one release was recorded');
+  });
+
+  it('takes over a lock left by a killed process or a stale heartbeat, and waits up to --lock-timeout for a live one', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    await p.release('first');
+    const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
+    t.after(() => ledger.close());
+    const hold = (pid: number, host: string, heartbeatAgoMs: number) =>
+      ledger.db
+        .prepare(`INSERT OR REPLACE INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES ('deploy:web:local', ?, ?, NULL, ?, ?)`)
+        .run(pid, host, Date.now() - heartbeatAgoMs, Date.now() - heartbeatAgoMs);
+
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('close', r));
+    hold(dead.pid!, hostname(), 0);
+    const took = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(took.code, 0, took.stderr);
+    assert.match(took.stderr, new RegExp(`warning: took over lock deploy:web:local from pid ${dead.pid} on ${hostname()}.*: process ${dead.pid} on ${hostname()} is gone`));
+
+    hold(4242, 'another-ci-runner', 5 * 60_000);
+    const stale = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.match(stale.stderr, /took over lock deploy:web:local from pid 4242 on another-ci-runner.*heartbeat is 300 s old/);
+
+    // A live holder (this test process): refused at once by default, after the wait with --lock-timeout.
+    hold(process.pid, hostname(), 0);
+    const refused = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(refused.code, 1);
+    assertOneLineError(refused.stderr, new RegExp(`another deploy holds deploy:web:local: pid ${process.pid} on ${hostname()}`));
+    const started = Date.now();
+    const waited = await runOps(['deploy', 'web', '--env', 'local', '--lock-timeout', '1500ms'], { cwd: p.dir, env: p.env });
+    assert.equal(waited.code, 1);
+    assert.ok(Date.now() - started >= 1500, 'waited for the lock');
+    assert.match(waited.stderr, /waiting for lock deploy:web:local/);
+    assert.equal(ledger.locks.holder('deploy:web:local')!.pid, process.pid, 'the live holder keeps its lock');
+  });
+
+  it('rejects bad input before touching anything: unknown env or service, a shell-looking image, no build', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    const cases: Array<[string[], RegExp]> = [
+      [['deploy', 'web', '--env', 'nope'], /unknown environment "nope"; use one of: local/],
+      [['deploy', 'api', '--env', 'local'], /unknown service "api"; use one of: web/],
+      [['deploy', 'web', '--env', 'local', '--image', 'busybox:1;touch /tmp/ops-pwned'], /"busybox:1;touch \/tmp\/ops-pwned" is not a valid image reference/],
+      [['deploy', 'web', '--env', 'local', '--image', '$(id)'], /not a valid image reference/],
+      [['deploy', 'web', '--env', 'local'], /no build of web in the ledger; run `ops build web`/],
+      [['deploy', 'web'], /--env is required/],
+      [['deploy', 'rollback', 'web', '--env', 'local'], /web has no deployed release in local/],
+    ];
+    for (const [args, pattern] of cases) {
+      const result = await runOps(args, { cwd: p.dir, env: p.env });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assertOneLineError(result.stderr, pattern);
+    }
+    const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
+    t.after(() => ledger.close());
+    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM releases`).get() as { n: number }).n, 0);
+    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM runs WHERE kind = 'deploy'`).get() as { n: number }).n, 0);
+    assert.deepEqual(await listContainers({}, process.env, { 'ops.project': p.project }), []);
+  });
+});
