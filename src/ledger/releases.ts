@@ -126,24 +126,28 @@ export class ReleaseStore {
   }
 
   /**
-   * Settle a pending release. A deployed one supersedes the release that was live before it
-   * (or marks it rolled back, when this release is a rollback).
+   * Settle a pending release. A deployed one replaces the release that was live before it, which
+   * becomes `replacedAs`: superseded, or rolled_back when this release undoes it.
    */
-  finish(id: number, outcome: { status: 'deployed' | 'failed' | 'rolled_back'; error?: string; details?: Record<string, unknown>; digest?: string | null }, nowMs: number): Release {
+  finish(
+    id: number,
+    outcome: { status: 'deployed' | 'failed' | 'rolled_back'; error?: string; details?: Record<string, unknown>; replacedAs?: 'superseded' | 'rolled_back' },
+    nowMs: number,
+  ): Release {
     this.db
       .transaction(() => {
         const release = this.byId(id)!;
         if (outcome.status === 'deployed') {
           this.db
             .prepare(`UPDATE releases SET status = ? WHERE service = ? AND env = ? AND status = 'deployed' AND id != ?`)
-            .run(release.rollbackTo != null ? 'rolled_back' : 'superseded', release.service, release.env, id);
+            .run(outcome.replacedAs ?? 'superseded', release.service, release.env, id);
         }
         this.db
           .prepare(
-            `UPDATE releases SET status = ?, error = ?, details = coalesce(?, details), digest = coalesce(?, digest), finished_at = ?, duration_ms = ? - created_at
+            `UPDATE releases SET status = ?, error = ?, details = coalesce(?, details), finished_at = ?, duration_ms = ? - created_at
              WHERE id = ?`,
           )
-          .run(outcome.status, outcome.error ?? null, outcome.details ? JSON.stringify(outcome.details) : null, outcome.digest ?? null, nowMs, nowMs, id);
+          .run(outcome.status, outcome.error ?? null, outcome.details ? JSON.stringify(outcome.details) : null, nowMs, nowMs, id);
       })
       .immediate();
     return this.byId(id)!;

@@ -174,7 +174,8 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
       );
 
       if (target.ok) {
-        const settled = releases.finish(release.id, { status: 'deployed', details: target.details }, ctx.clock.now());
+        const replacedAs = intent.rollbackTo != null ? 'rolled_back' : 'superseded';
+        const settled = releases.finish(release.id, { status: 'deployed', details: target.details, replacedAs }, ctx.clock.now());
         run.log('stdout', `deployed: ${target.message}`);
         result = toResult(settled, { message: target.message });
         return { status: 'succeeded', exitCode: ExitCode.ok };
@@ -190,7 +191,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
           { ...previous, runId: run.id, actor: ctx.actor, description: `auto-rollback to ${previous.revision} after ${release.revision} failed`, rollbackTo: previous.revision, risk: { status: 'not scored', reason: 'rollback' }, riskScoreId: null },
           ctx.clock.now(),
         );
-        releases.finish(undo.id, { status: 'deployed' }, ctx.clock.now());
+        releases.finish(undo.id, { status: 'deployed', details: previous.details ?? undefined }, ctx.clock.now());
       }
       run.log('stderr', `failed: ${error}`);
       result = toResult(settled, { error, logTail: target.logTail });
