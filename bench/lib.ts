@@ -6,7 +6,8 @@ export const OPS = [process.execPath, `${PROJECT_ROOT}bin/ops.js`];
 
 export interface Command {
   label: string;
-  argv: string[];
+  /** Fixed, or made per run (run n), for commands that change state (a deploy of image A, then B). */
+  argv: string[] | ((run: number) => string[]);
   cwd?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -23,9 +24,14 @@ export interface Comparison {
   pass: boolean;
 }
 
+const runsOf = new WeakMap<Command, number>();
+
 function timeOnce(command: Command): number {
+  const run = runsOf.get(command) ?? 0;
+  runsOf.set(command, run + 1);
+  const argv = typeof command.argv === 'function' ? command.argv(run) : command.argv;
   const started = process.hrtime.bigint();
-  const result = spawnSync(command.argv[0]!, command.argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command.label} exited ${result.status}: ${result.stderr?.toString().trim()}`);
   return elapsed;

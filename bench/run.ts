@@ -1,10 +1,11 @@
 // `npm run bench`: every performance goal, each measured side by side against its baseline.
 import { buildBenchmarks } from './build.js';
+import { deployBenchmarks } from './deploy.js';
 import { foundationBenchmarks } from './foundation.js';
 import { report, type Comparison } from './lib.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks };
+const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 const results: Comparison[] = [];
 for (const name of chosen) {

@@ -64,7 +64,12 @@ export class CliOutput implements Output {
       this.line(`${text} ...`);
       const started = performance.now();
       try {
-        const result = await work((detail) => this.line(`${text}: ${detail}`));
+        // Polling steps repeat themselves: a line only when the state changes.
+        let last = '';
+        const result = await work((detail) => {
+          if (detail !== last) this.line(`${text}: ${detail}`);
+          last = detail;
+        });
         this.line(`${text}: done (${Math.round(performance.now() - started)} ms)`);
         return result;
       } catch (err) {

@@ -57,7 +57,8 @@ async function waitHealthy(ctx: Context, job: DockerDeploy, id: string, hasHealt
   const docker = ctx.adapters.docker;
   const health = job.serviceConfig.health;
   const timeoutMs = health?.timeout ?? 60_000;
-  const intervalMs = Math.min(health?.interval ?? 1000, 1000);
+  // Asking the engine is cheap: poll often, so a deploy ends soon after the container turns healthy.
+  const intervalMs = Math.min(health?.interval ?? 1000, 100);
   const started = ctx.clock.now();
   let last: ContainerState | null = null;
   let lastProbe = '';
@@ -73,7 +74,7 @@ async function waitHealthy(ctx: Context, job: DockerDeploy, id: string, hasHealt
       const port = last.hostPorts[String(health.http.port)];
       if (!port) return { healthy: false, reason: `health.http.port ${health.http.port} is not published (add it to ports)` };
       const url = `http://${probeHost(job.endpoint, ctx.env)}:${port}${health.http.path}`;
-      const probe = await ctx.adapters.http.httpGet(url, Math.min(intervalMs * 3, 5000));
+      const probe = await ctx.adapters.http.httpGet(url, Math.min(health.interval * 3, 5000));
       if (probe.status === health.http.expectStatus && (!hasHealthcheck || last.health === 'healthy')) return { healthy: true, reason: `${url} answered ${probe.status}` };
       lastProbe = probe.ok ? `${url} answered ${probe.status}, expected ${health.http.expectStatus}` : `${url}: ${probe.error}`;
     } else if (hasHealthcheck) {
@@ -84,7 +85,7 @@ async function waitHealthy(ctx: Context, job: DockerDeploy, id: string, hasHealt
     }
     const elapsed = ctx.clock.now() - started;
     if (elapsed >= timeoutMs) return { healthy: false, reason: `not healthy within ${Math.round(timeoutMs / 1000)} s (${lastProbe || last.status})` };
-    update(`waiting for ${last.name} to be healthy (${Math.round(elapsed / 1000)} s${lastProbe ? `, ${lastProbe}` : ''})`);
+    update(`waiting for ${last.name} to be healthy${lastProbe ? ` (${lastProbe})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   return { healthy: false, reason: 'interrupted' };

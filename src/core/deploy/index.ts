@@ -135,13 +135,14 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
     (await applyRiskGate(ctx, await riskVerdict(ctx, request.service, request.env), r.config.risk, request.acceptRisk, request.confirmRisk));
   const lockName = `deploy:${request.service}:${request.env}`;
 
+  const gitState = await ctx.adapters.git.gitState(ctx.root).catch(() => null);
   let result: DeployResult | undefined;
-  const outcome = await withRun(ctx, { kind: 'deploy', service: request.service, env: request.env, params: { image: plan.image, target: plan.target } }, async (run) => {
+  const runSpec = { kind: 'deploy', service: request.service, env: request.env, git: gitState, params: { image: plan.image, target: plan.target } };
+  const outcome = await withRun(ctx, runSpec, async (run) => {
     const lock = await acquireLock(ctx, lockName, run.id, request.lockTimeoutMs);
     try {
       const releases = ctx.ledger().releases;
       const previous = releases.current(request.service, request.env);
-      const gitState = await ctx.adapters.git.gitState(ctx.root).catch(() => null);
       const release = releases.create(
         {
           runId: run.id,
