@@ -38,6 +38,19 @@ ops build --push
 step "ops build again: unchanged inputs, so the engine build is skipped"
 ops build
 
+step "ops deploy web --env local (start-first on the local engine, health-gated by the image's HEALTHCHECK)"
+ops deploy web --env local
+curl -fsS http://127.0.0.1:8080/health
+
+step "a second release, then a rollback to the first"
+echo "<p>second release</p>" >> web/www/index.html
+git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -am "second release"
+ops build
+ops deploy web --env local
+ops deploy rollback web --env local
+ops deploy history web --env local
+ops deploy status --env local
+
 step "ops runs list"
 ops runs list
 

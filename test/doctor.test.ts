@@ -4,6 +4,7 @@ import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SCHEMA_VERSION } from '../src/ledger/index.js';
 import { baseImage, dockerEngine, registry } from './helpers/engine.js';
 import { cleanEnv, runOps } from './helpers/ops.js';
 
@@ -36,7 +37,7 @@ describe('ops doctor', () => {
     assert.equal(report.ok, true);
     assert.match(check('docker engine').detail, /^Docker \d+\.\d+/);
     assert.match(check('registry').detail, /answered 200/);
-    assert.match(check('ledger').detail, /schema 1\/1, integrity ok/);
+    assert.match(check('ledger').detail, new RegExp(`schema ${SCHEMA_VERSION}/${SCHEMA_VERSION}, integrity ok`));
     assert.match(check('config').detail, /project demo/);
   });
 

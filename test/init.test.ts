@@ -11,7 +11,7 @@ function sampleRepo() {
   repo.git('remote', 'add', 'origin', 'https://git.example.test/acme/Shop-Front.git');
   repo.commit(
     {
-      'web/Dockerfile': 'FROM ops/busybox:latest\n',
+      'web/Dockerfile': 'FROM ops/busybox:latest\nEXPOSE 8080 9090/tcp 53/udp\n',
       'worker/Dockerfile.gpu': 'FROM ops/busybox:latest\n',
       'node_modules/x/Dockerfile': 'FROM scratch\n',
       '.gitignore': 'node_modules\n',
@@ -31,6 +31,8 @@ describe('ops init', () => {
     assert.deepEqual(Object.keys(config.services), ['web', 'worker-gpu']);
     assert.equal(config.services.web.image, '127.0.0.1:5000/shop-front/web');
     assert.equal(config.services['worker-gpu'].dockerfile, 'Dockerfile.gpu');
+    assert.deepEqual(config.services.web.ports, ['8080:8080', '9090:9090'], 'EXPOSEd TCP ports are published on the docker target');
+    assert.equal(config.services['worker-gpu'].ports, undefined);
     assert.deepEqual(config.registry, { url: '127.0.0.1:5000', insecure: true });
     assert.deepEqual(config.environments, { local: { target: 'docker' } });
     assert.equal(readFileSync(join(repo.dir, '.gitignore'), 'utf8'), 'node_modules\n.ops/\n');

@@ -11,6 +11,8 @@ export interface DetectedService {
   /** Build context and Dockerfile, relative to the project root. */
   context: string;
   dockerfile: string;
+  /** Ports the Dockerfile EXPOSEs, published as the same host port on the docker target. */
+  ports?: number[];
 }
 
 export interface InitAnswers {
@@ -35,6 +37,18 @@ function isDockerfile(file: string): boolean {
   return file === 'Dockerfile' || file.startsWith('Dockerfile.') || file.endsWith('.Dockerfile');
 }
 
+/** The TCP ports of the Dockerfile's EXPOSE lines ("EXPOSE 8080 9090/tcp"). */
+function exposedPorts(dockerfile: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(dockerfile, 'utf8');
+  } catch {
+    return [];
+  }
+  const ports = [...text.matchAll(/^\s*EXPOSE\s+(.+)$/gim)].flatMap((m) => m[1]!.trim().split(/\s+/));
+  return ports.filter((p) => /^\d+(\/tcp)?$/i.test(p)).map((p) => Number.parseInt(p, 10));
+}
+
 /** Dockerfiles up to three folders deep, each a candidate service. */
 export function detectServices(root: string, project: string): DetectedService[] {
   const found: DetectedService[] = [];
@@ -52,7 +66,7 @@ export function detectServices(root: string, project: string): DetectedService[]
         const context = relative(root, dir) || '.';
         const variant = entry.name === 'Dockerfile' ? '' : entry.name.replace(/^Dockerfile\.|\.Dockerfile$/g, '');
         const base = context === '.' ? project : basename(context);
-        found.push({ name: toName(variant ? `${base}-${variant}` : base), context, dockerfile: entry.name });
+        found.push({ name: toName(variant ? `${base}-${variant}` : base), context, dockerfile: entry.name, ports: exposedPorts(join(dir, entry.name)) });
       }
     }
   };
@@ -97,7 +111,15 @@ function indent(text: string, spaces: number): string {
 export function renderConfig(answers: InitAnswers, template: string): string {
   const imageBase = answers.registry ? `${answers.registry}/${answers.project}` : answers.project;
   const services = Object.fromEntries(
-    answers.services.map((s) => [s.name, { context: s.context, dockerfile: s.dockerfile, image: `${imageBase}/${s.name}` }]),
+    answers.services.map((s) => [
+      s.name,
+      {
+        context: s.context,
+        dockerfile: s.dockerfile,
+        image: `${imageBase}/${s.name}`,
+        ...(answers.target === 'docker' && s.ports?.length ? { ports: s.ports.map((p) => `${p}:${p}`) } : {}),
+      },
+    ]),
   );
   const environment =
     answers.target === 'docker'

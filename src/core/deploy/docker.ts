@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ContainerSpec, ContainerState, DockerEndpoint } from '../../adapters/docker.js';
 import type { ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
@@ -108,10 +109,13 @@ async function logTail(ctx: Context, job: DockerDeploy, id: string): Promise<str
 export async function deployToDocker(ctx: Context, job: DockerDeploy, hasHealthcheck: boolean, update: (detail: string) => void): Promise<TargetOutcome> {
   const docker = ctx.adapters.docker;
   const labels = serviceLabels(job.project, job.service, job.env);
-  const previous = (await docker.listContainers(job.endpoint, ctx.env, labels)).filter((c) => c.labels['ops.revision'] !== String(job.revision));
+  // Everything of this service and environment found now is replaced, leftovers of interrupted
+  // deploys or of an older ledger included.
+  const previous = await docker.listContainers(job.endpoint, ctx.env, labels);
   const ports = parsePorts(job.serviceConfig.ports);
   const holdsPorts = ports.length > 0 && previous.some((c) => c.state === 'running');
-  const baseName = `${job.project}-${job.service}-${job.env}-r${job.revision}`;
+  // A suffix, so that a name never collides with such a leftover.
+  const baseName = `${job.project}-${job.service}-${job.env}-r${job.revision}-${randomBytes(2).toString('hex')}`;
   const spec = (name: string, hostPorts: boolean): ContainerSpec => ({
     name,
     image: job.image,
