@@ -56,9 +56,11 @@ describe('ops deploy (kubernetes target: real kubectl, fake API server, real reg
     const setup = await kubeProject(t);
     if (!setup) return;
     const { p, kube } = setup;
-    const first = await p.release('first');
-    const r1 = await p.ops(['deploy', 'web', '--env', 'k8s']);
+    // --build: built, pushed to the real registry (the fake kubelet pulls from there), deployed.
+    const r1 = await p.ops(['deploy', 'web', '--env', 'k8s', '--build']);
     assert.equal(r1.code, 0, r1.stderr);
+    const first = (r1.json as DeployJson).image;
+    assert.equal(first, `${p.image}:${p.git('rev-parse', '--short=7', 'HEAD')}`);
     assert.equal((r1.json as DeployJson).status, 'deployed');
     assert.equal(image(kube), first, 'the manifest image was substituted with the built reference');
     assert.equal(kube.get('deployments', 'shop', 'web')!.metadata.annotations['kubernetes.io/change-cause'], 'ops deploy web to k8s, release 1');

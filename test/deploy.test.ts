@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -97,6 +98,49 @@ describe('ops deploy (docker target, real engine)', () => {
     assert.deepEqual([live!.release.revision, live!.live.revision, live!.live.state, live!.live.health], [4, 4, 'running', 'healthy']);
   });
 
+  it('probes health.http, passes env, resources and an init to the container; a deploy stopped by SIGINT leaves no pending release', async (t) => {
+    if (!(await ready(t))) return;
+    const settings = (path: string, timeout: string) =>
+      ['    stopTimeout: 2s', '    env:', '      GREETING: hello', '    resources:', '      memory: 64m', '    health:', `      timeout: ${timeout}`, '      http:', `        path: ${path}`, '        port: 8080'].join('\n');
+    const p = await deployProject(t, { service: settings('/health', '30s') });
+    await p.release('first');
+    const ok = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((ok.json as DeployJson).message, `http://127.0.0.1:${p.port}/health answered 200`);
+    const [container] = await listContainers({}, process.env, { 'ops.project': p.project });
+    const inspected = JSON.parse(execFileSync('docker', ['inspect', container!.id], { encoding: 'utf8' }))[0];
+    assert.ok(inspected.Config.Env.includes('GREETING=hello'));
+    assert.equal(inspected.HostConfig.Memory, 64 * 1024 * 1024);
+    assert.equal(inspected.HostConfig.Init, true);
+    assert.equal(inspected.Config.StopTimeout, 2);
+
+    p.commit({ 'ops.config.yaml': readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8').replace(settings('/health', '30s'), settings('/missing', '3s')) }, 'wrong probe');
+    await p.release('second');
+    const wrong = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stderr, /failed: not healthy within 3 s \(http:\/\/127\.0\.0\.1:\d+\/missing answered 404, expected 200\)/);
+    assert.equal(await page(p.port), 'first', 'the running revision is untouched');
+
+    // Interrupted while waiting for health: exit 130, and the next deploy settles what was left.
+    const child = spawn(process.execPath, [OPS_BIN, 'deploy', 'web', '--env', 'local'], { cwd: p.dir, env: p.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (/waiting for .* to be healthy/.test(stderr) && child.exitCode === null) child.kill('SIGINT');
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    const pending = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.equal((pending.json as DeployJson[])[0]!.status, 'pending');
+    p.commit({ 'ops.config.yaml': readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8').replace(settings('/missing', '3s'), settings('/health', '30s')) }, 'right probe');
+    const next = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /warning: marked 1 release\(s\) of web in local failed: their deploy stopped before it finished/);
+    const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.deepEqual((history.json as DeployJson[]).map((r) => [r.revision, r.status]), [[4, 'deployed'], [3, 'failed'], [2, 'failed'], [1, 'superseded']]);
+    assert.deepEqual((await listContainers({}, process.env, { 'ops.project': p.project })).map((c) => c.labels['ops.revision']), ['4'], 'the interrupted deploy\'s container was cleaned up');
+  });
+
   it('lets exactly one of two simultaneous deploys proceed, naming the holder to the other', async (t) => {
     if (!(await ready(t))) return;
     const p = await deployProject(t);
@@ -171,6 +215,10 @@ describe('ops deploy (docker target, real engine)', () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assertOneLineError(result.stderr, pattern);
     }
+    const image = await p.release('first');
+    const dry = await p.ops(['deploy', 'web', '--env', 'local', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual([(dry.json as { image: string }).image, (dry.json as { target: string }).target, (dry.json as { current: null }).current], [image, 'docker', null]);
     const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
     t.after(() => ledger.close());
     assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM releases`).get() as { n: number }).n, 0);

@@ -153,6 +153,16 @@ export class ReleaseStore {
     return this.byId(id)!;
   }
 
+  /** Pending releases left by a deploy that died: call while holding the deploy lock. */
+  failAbandoned(service: string, env: string, nowMs: number): number {
+    return this.db
+      .prepare(
+        `UPDATE releases SET status = 'failed', error = 'abandoned: the deploy that made it stopped before it finished', finished_at = ?
+         WHERE service = ? AND env = ? AND status = 'pending'`,
+      )
+      .run(nowMs, service, env).changes;
+  }
+
   byId(id: number): Release | undefined {
     const row = this.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
     return row && toRelease(row);

@@ -47,7 +47,10 @@ export interface DeployProject extends GitRepo {
   release(label: string, dockerfile?: string): Promise<string>;
 }
 
-export async function deployProject(t: TestContext, options: { registry?: string; environments?: string; files?: Record<string, string> } = {}): Promise<DeployProject> {
+/** The web service's settings beyond context, image and ports (YAML at four spaces). */
+export const DEFAULT_SERVICE_SETTINGS = ['    stopTimeout: 2s', '    health:', '      timeout: 30s'].join('\n');
+
+export async function deployProject(t: TestContext, options: { registry?: string; environments?: string; service?: string } = {}): Promise<DeployProject> {
   const id = randomBytes(4).toString('hex');
   const project = `dt-${id}`;
   const image = `${options.registry ? `${options.registry}/` : ''}ops-test/deploy-${id}`;
@@ -67,9 +70,7 @@ export async function deployProject(t: TestContext, options: { registry?: string
         '    context: web',
         `    image: ${image}`,
         `    ports: ["${port}:8080"]`,
-        '    stopTimeout: 2s',
-        '    health:',
-        '      timeout: 30s',
+        options.service ?? DEFAULT_SERVICE_SETTINGS,
         'environments:',
         '  local:',
         '    target: docker',
@@ -79,7 +80,6 @@ export async function deployProject(t: TestContext, options: { registry?: string
       'web/www/index.html': 'first\n',
       'web/www/health': 'ok\n',
       '.gitignore': '.ops/\n',
-      ...options.files,
     },
     'web service',
   );

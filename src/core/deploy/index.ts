@@ -142,6 +142,8 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
     const lock = await acquireLock(ctx, lockName, run.id, request.lockTimeoutMs);
     try {
       const releases = ctx.ledger().releases;
+      const abandoned = releases.failAbandoned(request.service, request.env, ctx.clock.now());
+      if (abandoned) ctx.output.warn(`marked ${abandoned} release(s) of ${request.service} in ${request.env} failed: their deploy stopped before it finished`);
       const previous = releases.current(request.service, request.env);
       const release = releases.create(
         {
