@@ -65,6 +65,13 @@ export function buildBenchmarks(): Comparison[] {
       1.5,
       10,
     ),
+    compare(
+      `input digest alone (Node start-up + scan, no CLI, config or git), ${FILES.toLocaleString('en')} files`,
+      { label: 'node digest-scan.js', argv: [process.execPath, join(PROJECT_ROOT, 'dist', 'bench', 'digest-scan.js'), 'ctx'], env, cwd: big },
+      { label: 'tar -c | sha256sum', argv: ['sh', '-c', 'tar -cf - -C ctx . | sha256sum'], env, cwd: big },
+      1.5,
+      10,
+    ),
   ];
   const digest = results[1]!;
   process.stdout.write(`      input digest throughput: ${((FILES * FILE_BYTES) / 1e6 / (digest.subjectMedianMs / 1000)).toFixed(0)} MB/s (${digest.subjectMedianMs.toFixed(0)} ms, including start-up)\n`);

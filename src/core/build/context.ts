@@ -1,7 +1,7 @@
 import dockerignore from '@balena/dockerignore';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 
@@ -41,17 +41,19 @@ export function scanContext(inputs: BuildInputs): { entries: ContextEntry[]; dig
   const alwaysSent = new Set([toPosix(dockerfile), '.dockerignore']);
   const found: Array<{ path: string; symlink: boolean }> = [];
 
-  const walk = (dir: string) => {
-    for (const dirent of readdirSync(dir, { withFileTypes: true })) {
-      const path = toPosix(relative(contextDir, join(dir, dirent.name)));
+  // Paths are built by concatenation: path.join and path.relative on every entry cost ~30 ms per 10,000 files.
+  const root = contextDir.endsWith(sep) ? contextDir : contextDir + sep;
+  const walk = (prefix: string) => {
+    for (const dirent of readdirSync(root + prefix, { withFileTypes: true })) {
+      const path = prefix + dirent.name;
       if (dirent.isDirectory()) {
-        if (!(canPrune && matcher.ignores(`${path}/`))) walk(join(dir, dirent.name));
+        if (!(canPrune && matcher.ignores(`${path}/`))) walk(`${path}/`);
       } else if ((dirent.isFile() || dirent.isSymbolicLink()) && (alwaysSent.has(path) || !matcher.ignores(path))) {
         found.push({ path, symlink: dirent.isSymbolicLink() });
       }
     }
   };
-  walk(contextDir);
+  walk('');
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const hash = createHash('sha256');
@@ -59,7 +61,7 @@ export function scanContext(inputs: BuildInputs): { entries: ContextEntry[]; dig
   for (const [key, value] of Object.entries(inputs.buildArgs).sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`arg:${key}=${value}\0`);
   const buffer = Buffer.allocUnsafe(1 << 20);
   const entries = found.map(({ path, symlink }): ContextEntry => {
-    const full = join(contextDir, path);
+    const full = root + path;
     if (symlink) {
       const linkTarget = readlinkSync(full);
       hash.update(`symlink\0${path}\0${linkTarget}\0`);
