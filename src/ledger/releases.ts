@@ -197,18 +197,4 @@ export class ReleaseStore {
       this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? ORDER BY revision DESC LIMIT ?`).all(service, env, limit) as ReleaseRow[]
     ).map(toRelease);
   }
-
-  /** The live release of every service in an environment. */
-  currentInEnv(env: string): Release[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT r.* FROM releases r
-           WHERE r.env = ? AND r.status = 'deployed'
-             AND r.revision = (SELECT max(revision) FROM releases WHERE service = r.service AND env = r.env AND status = 'deployed')
-           ORDER BY r.service`,
-        )
-        .all(env) as ReleaseRow[]
-    ).map(toRelease);
-  }
 }

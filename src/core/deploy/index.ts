@@ -99,22 +99,22 @@ export interface DeployPlan {
   image: string;
   configHash: string;
   manifests?: RenderedManifests;
+  resolved: Resolved;
 }
 
 export async function planDeploy(ctx: Context, request: DeployRequest): Promise<DeployPlan> {
   const r = resolveNames(ctx, request.service, request.env);
   const image = await chooseImage(ctx, r, request);
-  const plan: DeployPlan = { service: request.service, env: request.env, target: r.envConfig.target, image, configHash: configHash(r.service, r.envConfig) };
+  const plan: DeployPlan = { service: request.service, env: request.env, target: r.envConfig.target, image, configHash: configHash(r.service, r.envConfig), resolved: r };
   if (r.envConfig.target === 'kubernetes') plan.manifests = await renderManifests(ctx, request.service, r.service, r.envConfig, image);
   return plan;
 }
 
 /** `--dry-run`: what would be applied, and `kubectl diff` against the cluster; changes nothing. */
-export async function dryRun(ctx: Context, request: DeployRequest): Promise<DeployPlan & { diff?: string; current: Release | null }> {
-  const plan = await planDeploy(ctx, request);
-  const r = resolveNames(ctx, request.service, request.env);
+export async function dryRun(ctx: Context, request: DeployRequest): Promise<Omit<DeployPlan, 'resolved'> & { diff?: string; current: Release | null }> {
+  const { resolved, ...plan } = await planDeploy(ctx, request);
   const current = ctx.ledger().releases.current(request.service, request.env) ?? null;
-  if (r.envConfig.target === 'kubernetes') return { ...plan, current, diff: await kubectlDiff(ctx, r.envConfig, plan.manifests!) };
+  if (resolved.envConfig.target === 'kubernetes') return { ...plan, current, diff: await kubectlDiff(ctx, resolved.envConfig, plan.manifests!) };
   return { ...plan, current };
 }
 
@@ -126,7 +126,7 @@ interface ReleaseIntent {
 
 /** Lock, record, roll out through the target, settle the release. */
 async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, intent: ReleaseIntent): Promise<DeployResult> {
-  const r = resolveNames(ctx, request.service, request.env);
+  const r = plan.resolved;
   const project = r.config.project;
   const endpoint = dockerEndpoint(r.envConfig);
   const imageFacts = r.envConfig.target === 'docker' ? await checkImage(ctx, endpoint, plan.image) : null;

@@ -28,8 +28,6 @@ export interface RenderedManifests {
   source: string;
   documents: Obj[];
   deployments: ManifestDeployment[];
-  /** How many container images were set to the deployed reference. */
-  substituted: number;
 }
 
 const target = (ctx: Context, env: KubeEnvironment): KubeTarget => ({ context: env.context, namespace: env.namespace, env: ctx.env });
@@ -53,7 +51,7 @@ function substituteImages(node: unknown, repository: string, image: string): num
   return count;
 }
 
-function readManifestText(ctx: Context, dir: string): Promise<Array<{ file: string; text: string }>> | Array<{ file: string; text: string }> {
+async function readManifestText(ctx: Context, dir: string): Promise<Array<{ file: string; text: string }>> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -61,10 +59,9 @@ function readManifestText(ctx: Context, dir: string): Promise<Array<{ file: stri
     throw new UsageError(`cannot read manifests folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'fix environments.<env>.manifests, or the folder\'s permissions');
   }
   if (names.some((n) => KUSTOMIZATION_FILES.includes(n))) {
-    return ctx.adapters.kubectl.kubectl({ namespace: 'default', env: ctx.env }, ['kustomize', dir]).then((result) => {
-      if (result.exitCode !== 0) throw new UsageError(`kubectl kustomize ${dir} failed: ${ctx.adapters.kubectl.kubectlError(result)}`, 'fix the kustomization, then try again');
-      return [{ file: join(dir, 'kustomization.yaml'), text: result.stdout }];
-    });
+    const result = await ctx.adapters.kubectl.kubectl({ namespace: 'default', env: ctx.env }, ['kustomize', dir]);
+    if (result.exitCode !== 0) throw new UsageError(`kubectl kustomize ${dir} failed: ${ctx.adapters.kubectl.kubectlError(result)}`, 'fix the kustomization, then try again');
+    return [{ file: join(dir, 'kustomization.yaml'), text: result.stdout }];
   }
   return names
     .filter((n) => /\.(ya?ml|json)$/.test(n))
@@ -103,8 +100,7 @@ export async function renderManifests(ctx: Context, service: string, serviceConf
   }
   const flat = documents.flat() as Obj[];
   if (flat.length === 0) throw new UsageError(`manifests folder ${dir} holds no Kubernetes objects`, 'add the service\'s Deployment (YAML or JSON files)');
-  const substituted = substituteImages(flat, serviceConfig.image, image);
-  if (substituted === 0) ctx.output.warn(`no container in ${dir} uses ${serviceConfig.image}; the image of ${service} was not substituted anywhere`);
+  if (substituteImages(flat, serviceConfig.image, image) === 0) ctx.output.warn(`no container in ${dir} uses ${serviceConfig.image}; the image of ${service} was not substituted anywhere`);
   const deployments = flat
     .filter((d) => d.kind === 'Deployment')
     .map((d) => ({
@@ -114,7 +110,7 @@ export async function renderManifests(ctx: Context, service: string, serviceConf
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
     }));
-  return { source: dir, documents: flat, deployments, substituted };
+  return { source: dir, documents: flat, deployments };
 }
 
 const toYaml = (documents: Obj[]) => documents.map((d) => dump(d, { noRefs: true, lineWidth: -1 })).join('---\n');

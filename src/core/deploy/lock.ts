@@ -13,7 +13,7 @@ export interface HeldLock {
   release(): void;
 }
 
-export function describeHolder(holder: LockHolder, nowMs: number): string {
+function describeHolder(holder: LockHolder, nowMs: number): string {
   const age = Math.round((nowMs - holder.acquiredAt) / 1000);
   return `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}, held for ${age} s`;
 }
