@@ -21,6 +21,12 @@ function target(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv): Target {
   return { hostname: url.hostname, port: Number(url.port) || 2375 };
 }
 
+/** The host that published container ports answer on: the engine's host for a tcp:// engine, else this machine. */
+export function publishedPortsHost(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv): string {
+  const to = target(endpoint, env);
+  return 'hostname' in to ? to.hostname : '127.0.0.1';
+}
+
 /** A dockerode client for the endpoint, loaded on first use. */
 export async function dockerClient(endpoint: DockerEndpoint = {}, env: NodeJS.ProcessEnv = process.env): Promise<Docker> {
   const { default: Dockerode } = await import('dockerode');
@@ -243,7 +249,7 @@ export async function runContainer(endpoint: DockerEndpoint, env: NodeJS.Process
     },
   });
   try {
-    await engineCall(endpoint, env, 'POST', `/containers/${created.Id}/start`, 30_000);
+    await startContainer(endpoint, env, created.Id);
   } catch (err) {
     await removeContainer(endpoint, env, created.Id).catch(() => undefined);
     throw err;
@@ -255,7 +261,6 @@ export interface ContainerState {
   id: string;
   name: string;
   image: string;
-  imageId: string;
   labels: Record<string, string>;
   status: string;
   running: boolean;
@@ -275,7 +280,6 @@ export interface ContainerState {
 interface ContainerJson {
   Id: string;
   Name: string;
-  Image: string;
   RestartCount: number;
   Config: { Image: string; Labels?: Record<string, string> };
   State: {
@@ -308,7 +312,6 @@ export async function inspectContainer(endpoint: DockerEndpoint, env: NodeJS.Pro
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
     image: info.Config.Image,
-    imageId: info.Image,
     labels: info.Config.Labels ?? {},
     status: info.State.Status,
     running: info.State.Running,

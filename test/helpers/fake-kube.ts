@@ -261,7 +261,6 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
       } else if (Number(current.metadata.annotations[REVISION]) !== maxRevision && dep.metadata.annotations?.[REVISION] !== current.metadata.annotations[REVISION]) {
         // A rollback to an older template: that ReplicaSet becomes the newest revision again.
         current.metadata.annotations[REVISION] = String(maxRevision + 1);
-        current.metadata.annotations['fake.kube/since'] = String(now);
       }
       if (dep.metadata.annotations?.[REVISION] !== current.metadata.annotations[REVISION]) {
         dep.metadata.annotations = { ...dep.metadata.annotations, [REVISION]: current.metadata.annotations[REVISION] };

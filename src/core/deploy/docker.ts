@@ -35,17 +35,11 @@ function parsePorts(ports: string[]): Array<{ host: number; container: number }>
   });
 }
 
-/** The host a published port answers on: the engine's host for a tcp:// engine, else this machine. */
-function probeHost(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv): string {
-  const host = endpoint.host ?? env.DOCKER_HOST;
-  return host?.startsWith('tcp://') ? new URL(host.replace(/^tcp:/, 'http:')).hostname : '127.0.0.1';
-}
-
 /** The image must be in the engine already: nothing is pulled behind the user's back. */
-export async function checkImage(ctx: Context, endpoint: DockerEndpoint, image: string): Promise<{ id: string; digest: string | null; hasHealthcheck: boolean }> {
+export async function checkImage(ctx: Context, endpoint: DockerEndpoint, image: string): Promise<{ digest: string | null; hasHealthcheck: boolean }> {
   const found = await ctx.adapters.docker.inspectImage(endpoint, ctx.env, image);
   if (!found) throw new OpsError(`image ${image} is not in the Docker engine`, 1, 'build it with `ops build`, or `docker pull` it first');
-  return { id: found.id, digest: found.repoDigests[0] ?? null, hasHealthcheck: found.hasHealthcheck };
+  return { digest: found.repoDigests[0] ?? null, hasHealthcheck: found.hasHealthcheck };
 }
 
 interface HealthVerdict {
@@ -74,7 +68,7 @@ async function waitHealthy(ctx: Context, job: DockerDeploy, id: string, hasHealt
     if (health?.http) {
       const port = last.hostPorts[String(health.http.port)];
       if (!port) return { healthy: false, reason: `health.http.port ${health.http.port} is not published (add it to ports)` };
-      const url = `http://${probeHost(job.endpoint, ctx.env)}:${port}${health.http.path}`;
+      const url = `http://${docker.publishedPortsHost(job.endpoint, ctx.env)}:${port}${health.http.path}`;
       const probe = await ctx.adapters.http.httpGet(url, Math.min(health.interval * 3, 5000));
       if (probe.status === health.http.expectStatus && (!hasHealthcheck || last.health === 'healthy')) return { healthy: true, reason: `${url} answered ${probe.status}` };
       lastProbe = probe.ok ? `${url} answered ${probe.status}, expected ${health.http.expectStatus}` : `${url}: ${probe.error}`;
@@ -127,10 +121,10 @@ export async function deployToDocker(ctx: Context, job: DockerDeploy, hasHealthc
     init: job.serviceConfig.init,
     stopTimeoutSeconds: Math.ceil(job.serviceConfig.stopTimeout / 1000),
   });
-  const fail = async (id: string, reason: string, extra: Record<string, unknown> = {}): Promise<TargetOutcome> => {
+  const fail = async (id: string, reason: string): Promise<TargetOutcome> => {
     const tail = await logTail(ctx, job, id);
     await docker.removeContainer(job.endpoint, ctx.env, id);
-    return { ok: false, error: reason, logTail: tail, details: { container: id.slice(0, 12), ...extra } };
+    return { ok: false, error: reason, logTail: tail, details: { container: id.slice(0, 12) } };
   };
 
   update(`starting ${baseName}${holdsPorts ? ' on free ports beside the running revision' : ''}`);

@@ -32,6 +32,12 @@ export interface RenderedManifests {
 
 const target = (ctx: Context, env: KubeEnvironment): KubeTarget => ({ context: env.context, namespace: env.namespace, env: ctx.env });
 
+/** A Deployment's `matchLabels` as a kubectl label selector (`app=web,tier=front`). */
+const labelSelector = (deployment: Obj) =>
+  Object.entries((deployment.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
 const repositoryOf = (ref: string) => ref.replace(/@sha256:[a-f0-9]+$/, '').replace(/:[^:/]+$/, '');
 
 /** Set every container image of the service's repository to `image` (what Skaffold does), counting them. */
@@ -106,9 +112,7 @@ export async function renderManifests(ctx: Context, service: string, serviceConf
     .map((d) => ({
       name: String(d.metadata.name),
       namespace: String(d.metadata.namespace ?? env.namespace),
-      selector: Object.entries((d.spec?.selector?.matchLabels ?? {}) as Record<string, string>)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
+      selector: labelSelector(d),
     }));
   return { source: dir, documents: flat, deployments };
 }
@@ -135,7 +139,7 @@ type RolloutState =
 async function rolloutState(ctx: Context, kube: KubeTarget, deployment: ManifestDeployment): Promise<RolloutState> {
   const scoped = { ...kube, namespace: deployment.namespace };
   const dep = await ctx.adapters.kubectl.kubectlJson<Obj>(scoped, ['get', `deployment/${deployment.name}`]);
-  const selector = deployment.selector || Object.entries((dep.spec?.selector?.matchLabels ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = deployment.selector || labelSelector(dep);
   const owned = await ctx.adapters.kubectl.kubectlJson<{ items: Obj[] }>(scoped, ['get', 'replicasets,pods', '-l', selector]);
   const revision = String(dep.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '');
   const newSet = owned.items.find((o) => o.kind === 'ReplicaSet' && o.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision);
