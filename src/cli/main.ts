@@ -9,6 +9,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerInit } from './commands/init.js';
+import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
 
 export interface GlobalOptions {
@@ -160,6 +161,7 @@ Docs: README.md in the ops repository.`)
   registerRuns(program);
   registerBuild(program);
   registerDeploy(program);
+  registerModel(program);
   registerExec(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -5,9 +5,9 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(authorization\s*[:=]\s*)(bearer|basic|token)?\s*[^\s"',]+/gi, '$1$2 [REDACTED]'],
   // user:password@host in URLs
   [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, '$1[REDACTED]@'],
-  // NAME=value and "name": "value" where the name looks like a secret
+  // NAME=value and "name": "value" where the name looks like a secret ("pass" as a word: not "passed")
   [
-    /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_.-]*)(["']?\s*[=:]\s*["']?)([^\s"',}]+)/gi,
+    /\b([A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?(?![a-rt-z])|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_.-]*)(["']?\s*[=:]\s*["']?)([^\s"',}]+)/gi,
     '$1$2[REDACTED]',
   ],
 ];

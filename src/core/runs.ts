@@ -23,6 +23,8 @@ export interface RunOutcome {
   exitCode: number;
   error?: string;
   metrics?: Record<string, unknown>;
+  /** Parameters learnt during the run (a training command's params.json), merged over the given ones. */
+  params?: Record<string, unknown>;
 }
 
 export interface ActiveRun {

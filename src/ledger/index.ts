@@ -2,6 +2,7 @@ import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { BuildStore } from './builds.js';
 import { LockStore } from './locks.js';
+import { ModelStore } from './models.js';
 import { ReleaseStore } from './releases.js';
 import { RunStore } from './runs.js';
 
@@ -10,6 +11,7 @@ export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
+export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
@@ -17,6 +19,7 @@ export class Ledger {
   readonly builds: BuildStore;
   readonly releases: ReleaseStore;
   readonly locks: LockStore;
+  readonly models: ModelStore;
 
   private constructor(
     readonly path: string,
@@ -26,6 +29,7 @@ export class Ledger {
     this.builds = new BuildStore(db);
     this.releases = new ReleaseStore(db);
     this.locks = new LockStore(db);
+    this.models = new ModelStore(db);
   }
 
   static open(path: string): Ledger {

@@ -209,6 +209,17 @@ export const migrations: readonly string[] = [
   ALTER TABLE releases ADD COLUMN details TEXT;
   CREATE INDEX releases_service_env ON releases (service, env, revision);
   `,
+  // 3: the model registry: what a training run used (details), who registered a version from what,
+  // and the indexes its queries walk.
+  `
+  ALTER TABLE runs ADD COLUMN details TEXT;
+  ALTER TABLE model_versions ADD COLUMN actor TEXT;
+  ALTER TABLE model_versions ADD COLUMN source TEXT;
+  CREATE INDEX model_versions_run ON model_versions (run_id);
+  CREATE INDEX alias_events_history ON alias_events (model, alias, id);
+  CREATE INDEX risk_scores_model_version ON risk_scores (model_version_id);
+  CREATE INDEX releases_risk_score ON releases (risk_score_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -37,6 +37,8 @@ export interface Run {
   error: string | null;
   params: Record<string, unknown> | null;
   metrics: Record<string, unknown> | null;
+  /** What a kind of run records beyond the common fields (a training run: datasets, tools, model). */
+  details: Record<string, unknown> | null;
 }
 
 export interface RunLogLine {
@@ -72,6 +74,7 @@ interface RunRow {
   error: string | null;
   params: string | null;
   metrics: string | null;
+  details: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -97,6 +100,7 @@ function toRun(row: RunRow): Run {
     error: row.error,
     params: row.params == null ? null : JSON.parse(row.params),
     metrics: row.metrics == null ? null : JSON.parse(row.metrics),
+    details: row.details == null ? null : JSON.parse(row.details),
   };
 }
 
@@ -136,15 +140,25 @@ export class RunStore {
   /** Finish a run that is still running; a run already finished (e.g. interrupted) keeps its status. */
   finish(
     id: number,
-    outcome: { status: Exclude<RunStatus, 'running'>; exitCode: number; error?: string | null; metrics?: Record<string, unknown> | null },
+    outcome: {
+      status: Exclude<RunStatus, 'running'>;
+      exitCode: number;
+      error?: string | null;
+      metrics?: Record<string, unknown> | null;
+      params?: Record<string, unknown> | null;
+    },
     nowMs: number,
   ): void {
     this.db
       .prepare(
-        `UPDATE runs SET status = ?, exit_code = ?, error = ?, metrics = coalesce(?, metrics), finished_at = ?
+        `UPDATE runs SET status = ?, exit_code = ?, error = ?, metrics = coalesce(?, metrics), params = coalesce(?, params), finished_at = ?
          WHERE id = ? AND status = 'running'`,
       )
-      .run(outcome.status, outcome.exitCode, outcome.error ?? null, json(outcome.metrics), nowMs, id);
+      .run(outcome.status, outcome.exitCode, outcome.error ?? null, json(outcome.metrics), json(outcome.params), nowMs, id);
+  }
+
+  setDetails(id: number, details: Record<string, unknown>): void {
+    this.db.prepare(`UPDATE runs SET details = ? WHERE id = ?`).run(JSON.stringify(details), id);
   }
 
   appendLog(id: number, stream: string, text: string, nowMs: number): void {

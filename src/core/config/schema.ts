@@ -87,13 +87,21 @@ const watchSource = z.discriminatedUnion('type', [
   }),
 ]);
 
-const metricGate = z.strictObject({
-  metric: z.string().min(1),
-  threshold: z.number().optional(),
-  minDelta: z.number().optional(),
-  relative: z.boolean().default(false),
-  greaterIsBetter: z.boolean().default(true),
-});
+/** MLflow's MetricThreshold: an absolute floor (or ceiling) and a minimum change against the alias's current holder. */
+const metricGate = z
+  .strictObject({
+    metric: z.string().min(1),
+    threshold: z.number().optional(),
+    minAbsoluteChange: z.number().nonnegative().optional(),
+    minRelativeChange: z.number().nonnegative().optional(),
+    greaterIsBetter: z.boolean().default(true),
+  })
+  .refine((gate) => gate.threshold !== undefined || gate.minAbsoluteChange !== undefined || gate.minRelativeChange !== undefined, {
+    message: 'a gate needs threshold, minAbsoluteChange or minRelativeChange',
+  });
+
+/** Gates apply to an alias of every model ("production") or of one ("risk-scorer@production"). */
+const GATE_KEY_PATTERN = /^([A-Za-z0-9][A-Za-z0-9._-]*@)?[a-z][a-z0-9_-]*$/;
 
 export const configSchema = z.strictObject({
   project: name,
@@ -116,9 +124,14 @@ export const configSchema = z.strictObject({
       sources: z.array(watchSource).default([]),
     })
     .default({}),
-  models: z.strictObject({ gates: z.record(name, z.array(metricGate)).default({}) }).default({}),
+  models: z
+    .strictObject({
+      gates: z.record(z.string().regex(GATE_KEY_PATTERN, 'an alias ("production") or a model and alias ("risk-scorer@production")'), z.array(metricGate)).default({}),
+    })
+    .default({}),
 });
 
 export type OpsConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = OpsConfig['services'][string];
 export type EnvironmentConfig = OpsConfig['environments'][string];
+export type MetricGate = OpsConfig['models']['gates'][string][number];

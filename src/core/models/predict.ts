@@ -1,0 +1,48 @@
+import type { Context } from '../context.js';
+import { ExitCode, OpsError } from '../errors.js';
+import { RandomForest } from '../forest/forest.js';
+import { ArtifactStore } from './artifacts.js';
+import { columnIndex, numericColumn, readCsv } from './datasets.js';
+import { resolveVersion, type ModelRef } from './refs.js';
+import type { ModelFile } from './train.js';
+
+export interface LoadedModel {
+  label: string;
+  file: ModelFile;
+  forest: RandomForest;
+}
+
+/** The built-in model of a version, read (and hash-checked) from the artifact store. */
+export function loadModel(ctx: Context, ref: ModelRef): LoadedModel {
+  const version = resolveVersion(ctx.ledger(), ref);
+  const label = `${version.model}@${version.version}`;
+  const store = ArtifactStore.beside(ctx.ledgerPath);
+  const entry = version.artifactDigest ? store.readTree(version.artifactDigest).files.find((f) => f.path === 'model.json') : undefined;
+  if (!entry) throw new OpsError(`${label} has no model.json`, ExitCode.failed, 'only models trained by `ops model train --data` can predict here');
+  const file = JSON.parse(store.read(entry.digest).toString('utf8')) as ModelFile;
+  if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`, ExitCode.failed);
+  return { label, file, forest: RandomForest.fromJSON(file.forest) };
+}
+
+export interface Predictions {
+  model: string;
+  columns: string[];
+  rows: Array<Array<string | number>>;
+}
+
+/** Predict every row of a CSV: the class and its probabilities, or the value. */
+export async function predictCsv(ctx: Context, ref: ModelRef, data: string): Promise<Predictions> {
+  const { label, file, forest } = loadModel(ctx, ref);
+  const table = await readCsv(data, ctx.cwd);
+  const hint = `the model reads the columns ${file.features.join(', ')}`;
+  const columns = file.features.map((name) => numericColumn(table, columnIndex(table, name, 'a feature of the model'), hint));
+  const output = forest.predict(columns);
+  if (file.task === 'regression') return { model: label, columns: ['prediction'], rows: Array.from(output, (v) => [v]) };
+  const k = file.classes.length;
+  const rows = table.rows.map((_, r) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (output[r * k + c]! > output[r * k + best]!) best = c;
+    return [file.classes[best]!, ...Array.from({ length: k }, (_, c) => output[r * k + c]!)];
+  });
+  return { model: label, columns: ['prediction', ...file.classes.map((c) => `p_${c}`)], rows };
+}

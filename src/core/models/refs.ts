@@ -1,0 +1,76 @@
+import { ExitCode, OpsError, UsageError } from '../errors.js';
+import type { Ledger, ModelVersion } from '../../ledger/index.js';
+
+/** Model names: letters, digits, dots, dashes and underscores (like MLflow's), up to 100. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** Aliases: lowercase words; never a number or "v<number>", which would read as a version. */
+export const ALIAS_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+
+export interface ModelRef {
+  name: string;
+  /** A version number, an alias, "latest", or absent (the model itself). */
+  version?: number;
+  alias?: string;
+}
+
+export function checkModelName(name: string): string {
+  if (!MODEL_NAME_PATTERN.test(name)) {
+    throw new UsageError(`"${name}" is not a valid model name`, 'use letters, digits, dots, dashes and underscores (like "churn-classifier")');
+  }
+  return name;
+}
+
+export function checkAlias(alias: string): string {
+  if (!ALIAS_PATTERN.test(alias) || /^v\d+$/.test(alias) || alias === 'latest') {
+    throw new UsageError(
+      `"${alias}" is not a valid alias`,
+      'use a lowercase word like production, staging or champion (not "latest", and not a version such as v3)',
+    );
+  }
+  return alias;
+}
+
+/** `name`, `name@3`, `name@v3`, `name@production`, `name@latest`. */
+export function parseModelRef(text: string): ModelRef {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return { name: checkModelName(text) };
+  const name = checkModelName(text.slice(0, at));
+  const selector = text.slice(at + 1);
+  const number = /^v?(\d+)$/.exec(selector);
+  if (number) {
+    const version = Number(number[1]);
+    if (version < 1) throw new UsageError(`"${text}" names version 0`, 'versions start at 1');
+    return { name, version };
+  }
+  if (selector === 'latest') return { name, alias: 'latest' };
+  return { name, alias: checkAlias(selector) };
+}
+
+export function requireModel(ledger: Ledger, name: string): void {
+  if (ledger.models.modelExists(name)) return;
+  const known = ledger.models.modelNames();
+  throw new OpsError(
+    `model "${name}" does not exist`,
+    ExitCode.failed,
+    known.length ? `registered models: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}` : 'register one with `ops model register <name> --run <id>`',
+  );
+}
+
+/** The version a reference points at; a bare name means its latest version. */
+export function resolveVersion(ledger: Ledger, ref: ModelRef): ModelVersion {
+  requireModel(ledger, ref.name);
+  const label = `${ref.name}@${ref.version ?? ref.alias ?? 'latest'}`;
+  let version = ref.version;
+  if (version === undefined && ref.alias && ref.alias !== 'latest') {
+    const held = ledger.models.aliasHolder(ref.name, ref.alias);
+    if (held == null) throw new OpsError(`model "${ref.name}" has no alias "${ref.alias}"`, ExitCode.failed, `see its aliases with \`ops model show ${ref.name}\``);
+    version = held;
+  }
+  version ??= ledger.models.latestVersion(ref.name) ?? undefined;
+  const found = version === undefined ? undefined : ledger.models.version(ref.name, version);
+  if (!found) {
+    const latest = ledger.models.latestVersion(ref.name);
+    throw new OpsError(`${label} does not exist`, ExitCode.failed, latest ? `versions of ${ref.name} run from 1 to ${latest}` : `${ref.name} has no versions yet`);
+  }
+  return found;
+}

@@ -1,0 +1,286 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
+import type { MetricGate } from '../config/schema.js';
+import type { Context } from '../context.js';
+import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ArtifactStore, TREE_MEDIA_TYPE, type TreeEntry } from './artifacts.js';
+import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
+
+export async function registerVersion(ctx: Context, name: string, source: { runId?: number; artifact?: string }): Promise<ModelVersion> {
+  checkModelName(name);
+  if ((source.runId === undefined) === (source.artifact === undefined)) {
+    throw new UsageError('register needs exactly one of --run or --artifact', 'e.g. `ops model register churn --run 42`');
+  }
+  const ledger = ctx.ledger();
+  if (source.runId !== undefined) {
+    const run = ledger.runs.get(source.runId);
+    if (!run) throw new OpsError(`run ${source.runId} does not exist`, ExitCode.failed, 'list training runs with `ops runs list --kind train`');
+    if (run.kind !== 'train') throw new OpsError(`run ${run.id} is a ${run.kind} run, not a training run`, ExitCode.failed, 'list training runs with `ops runs list --kind train`');
+    if (run.status !== 'succeeded') throw new OpsError(`run ${run.id} ${run.status}; only a succeeded training run can be registered`, ExitCode.failed, `see why with \`ops runs show ${run.id}\``);
+    const tree = run.details?.artifactTree as string | undefined;
+    if (!tree) throw new OpsError(`run ${run.id} stored no artifacts`, ExitCode.failed, 'the training command must write its model into $OPS_ARTIFACT_DIR');
+    ArtifactStore.beside(ctx.ledgerPath).verifyTree(tree);
+    return ledger.models.register(
+      { model: name, runId: run.id, artifactDigest: tree, params: run.params, metrics: run.metrics as Record<string, number> | null, actor: ctx.actor, source: `run:${run.id}` },
+      ctx.clock.now(),
+    );
+  }
+  const path = resolve(ctx.cwd, source.artifact!);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new UsageError(`artifact ${source.artifact} does not exist`, 'pass a model file or folder to --artifact');
+  }
+  const store = ArtifactStore.beside(ctx.ledgerPath);
+  let files: TreeEntry[];
+  if (isDir) files = (await store.putFolder(path)).files;
+  else files = [{ path: path.split('/').pop()!, ...(await store.putFile(path)) }];
+  const tree = store.putTree(files);
+  const now = ctx.clock.now();
+  return ledger.db
+    .transaction(() => {
+      for (const file of files) ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
+      ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: TREE_MEDIA_TYPE }, now);
+      return ledger.models.register({ model: name, runId: null, artifactDigest: tree.digest, params: null, metrics: null, actor: ctx.actor, source: path }, now);
+    })
+    .immediate();
+}
+
+export interface GateCheck {
+  metric: string;
+  rule: string;
+  candidate: number | null;
+  baseline: number | null;
+  passed: boolean;
+  note?: string;
+}
+
+const format = (n: number) => Number(n.toPrecision(6)).toString();
+
+/** MLflow's MetricThreshold semantics: every configured bound must hold. */
+export function checkGates(gates: MetricGate[], candidate: ModelVersion, baseline: ModelVersion | null): GateCheck[] {
+  const checks: GateCheck[] = [];
+  for (const gate of gates) {
+    const better = gate.greaterIsBetter;
+    const value = candidate.metrics?.[gate.metric] ?? null;
+    const base = baseline?.metrics?.[gate.metric] ?? null;
+    const add = (rule: string, passed: boolean, note?: string) => checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed, note });
+    if (gate.threshold !== undefined) {
+      const rule = `${better ? '>=' : '<='} ${format(gate.threshold)}`;
+      if (value == null) add(rule, false, `v${candidate.version} has no ${gate.metric}`);
+      else add(rule, better ? value >= gate.threshold : value <= gate.threshold);
+    }
+    const changes: Array<[string, number, (v: number, b: number) => number]> = [];
+    if (gate.minAbsoluteChange !== undefined) changes.push([`${better ? '+' : '-'}${format(gate.minAbsoluteChange)} vs baseline`, gate.minAbsoluteChange, (v, b) => (better ? v - b : b - v)]);
+    if (gate.minRelativeChange !== undefined) {
+      changes.push([
+        `${better ? '+' : '-'}${format(gate.minRelativeChange * 100)}% vs baseline`,
+        gate.minRelativeChange,
+        (v, b) => (b === 0 ? (better ? v - b : b - v) : (better ? v - b : b - v) / Math.abs(b)),
+      ]);
+    }
+    for (const [rule, minimum, gain] of changes) {
+      if (value == null) add(rule, false, `v${candidate.version} has no ${gate.metric}`);
+      else if (!baseline) add(rule, true, 'no current holder to compare with');
+      else if (base == null) add(rule, true, `v${baseline.version} has no ${gate.metric} to compare with`);
+      else add(rule, gain(value, base) >= minimum - 1e-12);
+    }
+  }
+  return checks;
+}
+
+export function gatesFor(ctx: Context, model: string, alias: string): MetricGate[] {
+  const gates = ctx.config?.models.gates ?? {};
+  return gates[`${model}@${alias}`] ?? gates[alias] ?? [];
+}
+
+export interface Promotion {
+  model: string;
+  alias: string;
+  candidate: number;
+  baseline: number | null;
+  checks: GateCheck[];
+  promoted: boolean;
+  forced: boolean;
+  event: AliasEvent | null;
+}
+
+/**
+ * Point `alias` at a version if its gates pass (or `force` with a reason); the gate compares with
+ * the holder read in the same transaction that moves the alias.
+ */
+export function promote(ctx: Context, ref: ModelRef, aliasName: string, options: { reason?: string; force?: boolean }): Promotion {
+  const alias = checkAlias(aliasName);
+  if (options.force && !options.reason) throw new UsageError('--force needs --reason', 'say why the gate is overridden, e.g. --reason "hotfix approved by on-call"');
+  const ledger = ctx.ledger();
+  const candidate = resolveVersion(ledger, ref);
+  if (candidate.artifactDigest) ArtifactStore.beside(ctx.ledgerPath).verifyTree(candidate.artifactDigest);
+  const gates = gatesFor(ctx, candidate.model, alias);
+  const result = ledger.models.moveAlias(
+    { model: candidate.model, alias, actor: ctx.actor, reason: options.reason ?? null },
+    (current) => {
+      const baseline = current == null ? null : ledger.models.version(candidate.model, current) ?? null;
+      const checks = checkGates(gates, candidate, baseline);
+      const passed = checks.every((c) => c.passed);
+      const forced = !passed && Boolean(options.force);
+      return { baseline: current, checks, forced, toVersion: passed || forced ? candidate.version : null };
+    },
+    ctx.clock.now(),
+  );
+  return {
+    model: candidate.model,
+    alias,
+    candidate: candidate.version,
+    baseline: result.baseline,
+    checks: result.checks,
+    promoted: result.toVersion !== null,
+    forced: result.forced,
+    event: result.event,
+  };
+}
+
+/** Move the alias back to the version that held it before its last move (or to `to`). */
+export function rollbackAlias(ctx: Context, model: string, aliasName: string, options: { to?: number; reason?: string }): AliasEvent {
+  const alias = checkAlias(aliasName);
+  const ledger = ctx.ledger();
+  requireModel(ledger, model);
+  if (options.to !== undefined) resolveVersion(ledger, { name: model, version: options.to });
+  const result = ledger.models.moveAlias(
+    { model, alias, actor: ctx.actor, reason: options.reason ?? `rollback of ${alias}` },
+    (current) => {
+      if (current == null) throw new OpsError(`model "${model}" has no alias "${alias}"`, ExitCode.failed, `see its aliases with \`ops model show ${model}\``);
+      if (options.to !== undefined) return { toVersion: options.to, current };
+      const [last] = ledger.models.aliasEvents(model, alias, 1);
+      const previous = last?.fromVersion ?? null;
+      if (previous == null) throw new OpsError(`${model}@${alias} has no earlier holder to roll back to`, ExitCode.failed, `it has pointed at v${current} since it was first set`);
+      return { toVersion: previous, current };
+    },
+    ctx.clock.now(),
+  );
+  if (!result.event) throw new OpsError(`${model}@${alias} already points at v${result.current}`, ExitCode.failed, 'pick another version with --to');
+  return result.event;
+}
+
+export function listModels(ctx: Context): ModelSummary[] {
+  return ctx.ledger().models.list();
+}
+
+export interface VersionDetails extends ModelVersion {
+  run: Run | null;
+  datasets: StoredDataset[];
+  files: TreeEntry[];
+}
+
+export function versionDetails(ctx: Context, version: ModelVersion): VersionDetails {
+  const ledger = ctx.ledger();
+  const run = version.runId == null ? null : ledger.runs.get(version.runId) ?? null;
+  const files = version.artifactDigest ? ArtifactStore.beside(ctx.ledgerPath).readTree(version.artifactDigest).files : [];
+  return { ...version, run, datasets: version.runId == null ? [] : ledger.models.runDatasets(version.runId), files };
+}
+
+export function showModel(ctx: Context, name: string, limit: number): { model: ModelSummary; versions: ModelVersion[] } {
+  const ledger = ctx.ledger();
+  requireModel(ledger, name);
+  return { model: ledger.models.list().find((m) => m.name === name)!, versions: ledger.models.versions(name, limit) };
+}
+
+export interface AliasTenure extends AliasEvent {
+  /** When the next move took the alias away from `toVersion` (null: it still holds it). */
+  until: string | null;
+}
+
+/** Alias moves, newest first, each with the time its version held the alias until. */
+export function aliasHistory(ctx: Context, name: string, alias: string | undefined, limit: number): AliasTenure[] {
+  const ledger = ctx.ledger();
+  requireModel(ledger, name);
+  if (alias) checkAlias(alias);
+  const events = ledger.models.aliasEvents(name, alias, limit);
+  const nextAt = new Map<string, string>();
+  return events.map((event) => {
+    const until = nextAt.get(event.alias) ?? null;
+    nextAt.set(event.alias, event.at);
+    return { ...event, until };
+  });
+}
+
+export interface Lineage {
+  version: ModelVersion;
+  upstream: { run: Run | null; datasets: StoredDataset[]; commit: { sha: string | null; branch: string | null; dirty: boolean | null; dirtyHash: string | null } | null };
+  downstream: VersionUse;
+}
+
+export function lineage(ctx: Context, ref: ModelRef, limit: number): Lineage {
+  const ledger = ctx.ledger();
+  const version = resolveVersion(ledger, ref);
+  const run = version.runId == null ? null : ledger.runs.get(version.runId) ?? null;
+  return {
+    version,
+    upstream: {
+      run,
+      datasets: run ? ledger.models.runDatasets(run.id) : [],
+      commit: run ? { ...run.git, dirtyHash: (run.details?.dirtyHash as string | null | undefined) ?? null } : null,
+    },
+    downstream: ledger.models.uses(version.id, limit),
+  };
+}
+
+export function datasetLineage(ctx: Context, digest: string): { dataset: StoredDataset; versions: ModelVersion[] } {
+  const ledger = ctx.ledger();
+  const prefix = digest.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{6,64}$/.test(prefix)) throw new UsageError(`"${digest}" is not a dataset digest`, 'give sha256:<hex> or at least its first 6 hex digits');
+  const matches = ledger.models.datasetsByPrefix(prefix);
+  if (matches.length === 0) throw new OpsError(`no dataset with digest ${digest} is recorded`, ExitCode.failed, 'datasets are recorded by `ops model train`');
+  if (matches.length > 1) throw new UsageError(`digest ${digest} is ambiguous (${matches.length} datasets)`, 'give more of its digits');
+  return { dataset: matches[0]!, versions: ledger.models.versionsTrainedOn(matches[0]!.digest) };
+}
+
+export interface DiffRow {
+  key: string;
+  a: unknown;
+  b: unknown;
+  delta?: number;
+  same: boolean;
+}
+
+export interface VersionDiff {
+  a: string;
+  b: string;
+  params: DiffRow[];
+  metrics: DiffRow[];
+  datasets: DiffRow[];
+}
+
+function diffRecords(a: Record<string, unknown>, b: Record<string, unknown>, numeric: boolean): DiffRow[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.map((key) => {
+    const left = a[key] ?? null;
+    const right = b[key] ?? null;
+    const row: DiffRow = { key, a: left, b: right, same: JSON.stringify(left) === JSON.stringify(right) };
+    if (numeric && typeof left === 'number' && typeof right === 'number') row.delta = right - left;
+    return row;
+  });
+}
+
+export function diffVersions(ctx: Context, refA: ModelRef, refB: ModelRef): VersionDiff {
+  const ledger = ctx.ledger();
+  const a = resolveVersion(ledger, refA);
+  const b = resolveVersion(ledger, refB);
+  const datasets = (v: ModelVersion) =>
+    Object.fromEntries((v.runId == null ? [] : ledger.models.runDatasets(v.runId)).map((d) => [d.path, d.digest]));
+  return {
+    a: `${a.model}@${a.version}`,
+    b: `${b.model}@${b.version}`,
+    params: diffRecords(a.params ?? {}, b.params ?? {}, false),
+    metrics: diffRecords(a.metrics ?? {}, b.metrics ?? {}, true),
+    datasets: diffRecords(datasets(a), datasets(b), false),
+  };
+}
+
+/** Re-hash every file of a version; a mismatch is a CorruptArtifactError naming the file. */
+export function verifyVersion(ctx: Context, ref: ModelRef): { version: ModelVersion; files: TreeEntry[] } {
+  const version = resolveVersion(ctx.ledger(), ref);
+  if (!version.artifactDigest) return { version, files: [] };
+  return { version, files: ArtifactStore.beside(ctx.ledgerPath).verifyTree(version.artifactDigest) };
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RandomForestClassifier } from 'ml-random-forest';
+import { binFeature, DEFAULT_FOREST_PARAMS, RandomForest, seededRandom } from '../src/core/forest/forest.js';
+import { auc, binaryMetrics, regressionMetrics } from '../src/core/forest/metrics.js';
+
+/** Two noisy features decide the class through a non-linear boundary; a third is noise. */
+function circles(n: number, seed: number) {
+  const random = seededRandom(seed);
+  const columns = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = random() * 4 - 2;
+    const b = random() * 4 - 2;
+    columns[0]![i] = a;
+    columns[1]![i] = b;
+    columns[2]![i] = random();
+    y[i] = a * a + b * b + (random() - 0.5) * 0.6 < 2 ? 1 : 0;
+  }
+  return { columns, y };
+}
+
+const rowsOf = (columns: Float64Array[]) => Array.from({ length: columns[0]!.length }, (_, i) => columns.map((c) => c[i]!));
+
+describe('random forest', () => {
+  it('bins exactly below maxBins distinct values and by quantiles above, never splitting equal values', () => {
+    const few = binFeature(Float64Array.from([3, 1, 2, 2, 3, 1]), 255);
+    assert.deepEqual(Array.from(few.thresholds), [1.5, 2.5]);
+    assert.deepEqual(Array.from(few.bins), [2, 0, 1, 1, 2, 0]);
+    const values = Float64Array.from({ length: 10_000 }, (_, i) => i % 1000);
+    const many = binFeature(values, 16);
+    assert.ok(many.thresholds.length <= 15 && many.thresholds.length >= 12, `${many.thresholds.length} cuts`);
+    for (let i = 0; i < values.length; i++) {
+      const b = many.bins[i]!;
+      assert.ok(b === many.thresholds.length || values[i]! <= many.thresholds[b]!);
+      assert.ok(b === 0 || values[i]! > many.thresholds[b - 1]!);
+    }
+  });
+
+  it('agrees with ml-random-forest (the reference) on small data', () => {
+    const train = circles(400, 7);
+    const test = circles(300, 8);
+    const ours = RandomForest.train('classification', train, 2, { ...DEFAULT_FOREST_PARAMS, nTrees: 50, seed: 3 });
+    const probabilities = ours.predict(test.columns);
+    const ourLabels = Array.from({ length: 300 }, (_, i) => (probabilities[i * 2 + 1]! >= 0.5 ? 1 : 0));
+
+    const reference = new RandomForestClassifier({ nEstimators: 50, seed: 3, maxFeatures: 1.0, replacement: true });
+    reference.train(rowsOf(train.columns), Array.from(train.y));
+    const referenceLabels = reference.predict(rowsOf(test.columns));
+
+    const accuracy = (labels: number[]) => labels.filter((l, i) => l === test.y[i]).length / labels.length;
+    const agreement = ourLabels.filter((l, i) => l === referenceLabels[i]).length / ourLabels.length;
+    assert.ok(accuracy(ourLabels) >= 0.85, `ours ${accuracy(ourLabels)}`);
+    assert.ok(Math.abs(accuracy(ourLabels) - accuracy(referenceLabels)) <= 0.05, `ours ${accuracy(ourLabels)} vs reference ${accuracy(referenceLabels)}`);
+    assert.ok(agreement >= 0.88, `the two agree on ${agreement} of the rows`);
+  });
+
+  it('is deterministic for a seed and loads back from JSON to bit-identical predictions', () => {
+    const data = circles(500, 11);
+    const test = circles(200, 12);
+    const params = { ...DEFAULT_FOREST_PARAMS, nTrees: 30, seed: 42 };
+    const first = RandomForest.train('classification', data, 2, params);
+    const again = RandomForest.train('classification', data, 2, params);
+    const loaded = RandomForest.fromJSON(JSON.parse(JSON.stringify(first.toJSON())));
+    const bytes = (f: RandomForest) => Buffer.from(f.predict(test.columns).buffer);
+    assert.ok(bytes(first).equals(bytes(again)));
+    assert.ok(bytes(first).equals(bytes(loaded)));
+    const other = RandomForest.train('classification', data, 2, { ...params, seed: 43 });
+    assert.ok(!bytes(first).equals(bytes(other)));
+  });
+
+  it('regresses a smooth function', () => {
+    const random = seededRandom(5);
+    const make = (n: number) => {
+      const x = Float64Array.from({ length: n }, () => random() * 6 - 3);
+      return { columns: [x], y: Float64Array.from(x, (v) => v * v) };
+    };
+    const train = make(1000);
+    const test = make(200);
+    const forest = RandomForest.train('regression', train, 0, { ...DEFAULT_FOREST_PARAMS, nTrees: 30, maxFeatures: 'all' });
+    const metrics = regressionMetrics(forest.predict(test.columns), test.y);
+    assert.ok(metrics.r2 > 0.98, `r2 ${metrics.r2}`);
+    assert.ok(metrics.rmse < 0.4, `rmse ${metrics.rmse}`);
+  });
+
+  it('scores AUC with ties counted half, as scikit-learn does', () => {
+    // sklearn.metrics.roc_auc_score([0, 0, 1, 1, 1], [0.1, 0.4, 0.35, 0.8, 0.4]) == 0.75
+    assert.equal(auc([0.1, 0.4, 0.35, 0.8, 0.4], [false, false, true, true, true]), 0.75);
+    assert.equal(auc([0.2, 0.3], [true, true]), null);
+    const m = binaryMetrics([0.9, 0.8, 0.2, 0.6], [true, false, false, true]);
+    assert.deepEqual({ precision: m.precision, recall: m.recall, accuracy: m.accuracy }, { precision: 2 / 3, recall: 1, accuracy: 0.75 });
+  });
+});
