@@ -2,10 +2,11 @@
 import { buildBenchmarks } from './build.js';
 import { deployBenchmarks } from './deploy.js';
 import { foundationBenchmarks } from './foundation.js';
+import { modelBenchmarks } from './models.js';
 import { report, type Comparison } from './lib.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks };
+const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 const results: Comparison[] = [];
 for (const name of chosen) {

@@ -15,9 +15,8 @@ await build({
   mainFields: ['module', 'main'],
   outdir: 'dist/bundle',
   chunkNames: 'chunks/[name]-[hash]',
-  // Native addons, and what cosmiconfig requires only on demand (its loaders), stay in node_modules:
-  // bundled, V8 would parse them at every start.
-  external: ['dockerode', 'ssh2', 'cpu-features', 'typescript', 'js-yaml', 'parse-json', 'import-fresh'],
+  // Native addons and js-yaml (loaded only to parse a changed config) stay in node_modules.
+  external: ['dockerode', 'ssh2', 'cpu-features', 'js-yaml'],
   // Bundled CommonJS packages call require(); give them one.
   banner: { js: "import { createRequire as __opsCreateRequire } from 'node:module'; const require = __opsCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -127,6 +127,33 @@ export function packageFile(relativePath: string): string {
   return `${installation.packageRoot.replace(/\/?$/, '/')}${relativePath}`;
 }
 
+/**
+ * Commands by name. Only the one being run is defined (commander builds every option and help
+ * text it is given); help and unknown names get them all.
+ */
+const COMMANDS: Record<string, (program: Command) => void> = {
+  init: registerInit,
+  doctor: registerDoctor,
+  runs: registerRuns,
+  build: registerBuild,
+  deploy: registerDeploy,
+  model: registerModel,
+  exec: registerExec,
+};
+
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--ledger', '--cwd']);
+
+/** The subcommand named in argv: its first word that is not a global option or an option's value. */
+function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-')) return arg;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+  }
+  return undefined;
+}
+
 export async function main(argv: string[], install: Installation): Promise<number> {
   const { Command, CommanderError, Option } = await import('commander');
   installation = install;
@@ -156,13 +183,8 @@ ${EXIT_CODES_HELP}
 Docs: README.md in the ops repository.`)
     .exitOverride();
 
-  registerInit(program);
-  registerDoctor(program);
-  registerRuns(program);
-  registerBuild(program);
-  registerDeploy(program);
-  registerModel(program);
-  registerExec(program);
+  const wanted = commandName(argv.slice(2));
+  for (const [name, register] of Object.entries(COMMANDS)) if (!wanted || !(wanted in COMMANDS) || name === wanted) register(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 
   try {

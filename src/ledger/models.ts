@@ -167,7 +167,8 @@ export class ModelStore {
     return (
       this.db
         .prepare(
-          `SELECT d.digest, d.path, d.kind, d.size_bytes FROM lineage_edges e JOIN datasets d ON d.digest = e.src_id
+          // Without INDEXED BY the planner walks every dataset edge by the primary key's src_type prefix.
+          `SELECT d.digest, d.path, d.kind, d.size_bytes FROM lineage_edges e INDEXED BY lineage_dst JOIN datasets d ON d.digest = e.src_id
            WHERE e.dst_type = 'run' AND e.dst_id = ? AND e.src_type = 'dataset' ORDER BY d.path`,
         )
         .all(String(runId)) as Array<{ digest: string; path: string; kind: 'file' | 'dir'; size_bytes: number }>

@@ -21,8 +21,11 @@ interface TrainFlags {
   register?: boolean;
 }
 
-const refs = () => import('../../core/models/refs.js');
-const registry = () => import('../../core/models/registry.js');
+import * as refsModule from '../../core/models/refs.js';
+import * as registryModule from '../../core/models/registry.js';
+// The registry's queries are light (SQLite only); loading them with the command saves an import round trip.
+const refs = async () => refsModule;
+const registry = async () => registryModule;
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '-');
 const number = (value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)).toString() : value == null ? '-' : String(value));
 const metricsText = (metrics: Record<string, number> | null, limit = 4) =>
