@@ -84,3 +84,24 @@ export function gitVersion(): Promise<string> {
     return `${version.major}.${version.minor}.${version.patch}`;
   });
 }
+
+export class GitCommandError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly stderr: string,
+    readonly exitCode: number,
+  ) {
+    super(`git ${args[0]} failed (exit code ${exitCode}): ${stderr.trim().split('\n')[0] ?? ''}`);
+  }
+}
+
+/**
+ * Run git with an argument array and return its stdout (through execa: simple-git buffers with a
+ * 50 ms pause after silent commands, which a history walk of thousands of calls cannot afford).
+ */
+export async function gitOutput(cwd: string, args: readonly string[], input?: string): Promise<string> {
+  const { runTool } = await import('./exec.js');
+  const result = await runTool('git', ['-c', 'core.quotepath=off', ...args], { cwd, input });
+  if (result.exitCode !== 0) throw new GitCommandError(args, result.stderr, result.exitCode);
+  return result.stdout;
+}

@@ -10,6 +10,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerInit } from './commands/init.js';
 import { registerModel } from './commands/model.js';
+import { registerRisk } from './commands/risk.js';
 import { registerRuns } from './commands/runs.js';
 
 export interface GlobalOptions {
@@ -138,6 +139,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   build: registerBuild,
   deploy: registerDeploy,
   model: registerModel,
+  risk: registerRisk,
   exec: registerExec,
 };
 

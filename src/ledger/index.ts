@@ -4,6 +4,7 @@ import { BuildStore } from './builds.js';
 import { LockStore } from './locks.js';
 import { ModelStore } from './models.js';
 import { ReleaseStore } from './releases.js';
+import { RiskStore } from './risk.js';
 import { RunStore } from './runs.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
@@ -12,6 +13,7 @@ export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
+export type { CommitLabel, NewRiskScore, StoredCommit } from './risk.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
@@ -20,6 +22,7 @@ export class Ledger {
   readonly releases: ReleaseStore;
   readonly locks: LockStore;
   readonly models: ModelStore;
+  readonly risk: RiskStore;
 
   private constructor(
     readonly path: string,
@@ -30,6 +33,7 @@ export class Ledger {
     this.releases = new ReleaseStore(db);
     this.locks = new LockStore(db);
     this.models = new ModelStore(db);
+    this.risk = new RiskStore(db);
   }
 
   static open(path: string): Ledger {

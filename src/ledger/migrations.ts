@@ -220,6 +220,41 @@ export const migrations: readonly string[] = [
   CREATE INDEX risk_scores_model_version ON risk_scores (model_version_id);
   CREATE INDEX releases_risk_score ON releases (risk_score_id);
   `,
+  // 4: the risk scorer's mined commits (features cached by sha), where each repository's mining
+  // stopped, and commit labels (SZZ, failed releases, incident causes) with their evidence.
+  `
+  CREATE TABLE commit_features (
+    repo      TEXT    NOT NULL,
+    sha       TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    author    TEXT    NOT NULL,
+    subject   TEXT    NOT NULL,
+    features  TEXT    NOT NULL,
+    PRIMARY KEY (repo, sha)
+  );
+  CREATE INDEX commit_features_order ON commit_features (repo, at, seq);
+  CREATE TABLE mining_state (
+    repo        TEXT PRIMARY KEY,
+    head        TEXT,
+    state       TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE TABLE commit_labels (
+    repo      TEXT NOT NULL,
+    sha       TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    evidence  TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (repo, sha, source, evidence)
+  );
+  CREATE TABLE szz_fixes (
+    repo  TEXT NOT NULL,
+    sha   TEXT NOT NULL,
+    PRIMARY KEY (repo, sha)
+  );
+  ALTER TABLE risk_scores ADD COLUMN details TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -9,6 +9,9 @@ export interface RiskVerdict {
   level?: string;
   reason?: string;
   accepted?: string;
+  /** The stored risk score and the model version that computed it. */
+  scoreId?: number;
+  model?: string;
 }
 
 export interface NewRelease {

@@ -113,6 +113,20 @@ export const configSchema = z.strictObject({
     .strictObject({
       warn: probability.default(0.5),
       block: probability.default(0.8),
+      /** The alias of the `risk-scorer` model that scores deploys. */
+      alias: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'an alias such as "production"').default('production'),
+      /** Commit subjects matching this (case-sensitive) are bug fixes, for FIX and SZZ. */
+      fixPattern: z
+        .string()
+        .refine((text) => {
+          try {
+            new RegExp(text);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'a valid regular expression')
+        .optional(),
     })
     .default({}),
   watch: z

@@ -6,16 +6,31 @@ import { ExitCode, OpsError } from '../errors.js';
 /** Asks the person at the terminal whether to go on (provided by the CLI when interactive). */
 export type RiskConfirm = (message: string) => Promise<boolean>;
 
-/** The risk scorer's verdict on this deploy; "not scored" until a risk model is promoted. */
-export async function riskVerdict(_ctx: Context, _service: string, _env: string): Promise<RiskVerdict> {
-  return { status: 'not scored', reason: 'no risk model is promoted yet' };
+/**
+ * The risk scorer's verdict on this deploy: the commits since the service's live release in this
+ * environment, scored by the `risk-scorer` version at `risk.alias`. "Not scored" (with the reason)
+ * when no version holds the alias, outside a git work tree, or with no new commit.
+ */
+export async function riskVerdict(ctx: Context, service: string, env: string): Promise<RiskVerdict> {
+  const ledger = ctx.ledger();
+  const alias = ctx.config?.risk.alias ?? 'production';
+  if (ledger.models.aliasHolder('risk-scorer', alias) == null) return { status: 'not scored', reason: `no risk-scorer version holds the alias "${alias}"` };
+  const { deployRange, scoreRange } = await import('../risk/index.js');
+  const range = await deployRange(ctx, service, env);
+  if ('reason' in range) return { status: 'not scored', reason: range.reason };
+  try {
+    const score = await scoreRange(ctx, ctx.root, range.range, { service, env });
+    return { status: 'scored', probability: score.probability, level: score.level, reason: score.reasons.slice(0, 3).join('; '), scoreId: score.id, model: score.model };
+  } catch (err) {
+    return { status: 'not scored', reason: `the risk scorer failed: ${(err as Error).message}` };
+  }
 }
 
 /**
  * Warn above `risk.warn`; above `risk.block` stop unless the risk is accepted: by `--accept-risk
  * "<reason>"`, or by the person at the terminal. Non-interactive runs exit 3.
  */
-export async function applyRiskGate(ctx: Context, verdict: RiskVerdict, thresholds: OpsConfig['risk'], acceptRisk?: string, confirm?: RiskConfirm): Promise<RiskVerdict> {
+export async function applyRiskGate(ctx: Context, verdict: RiskVerdict, thresholds: Pick<OpsConfig['risk'], 'warn' | 'block'>, acceptRisk?: string, confirm?: RiskConfirm): Promise<RiskVerdict> {
   if (verdict.status !== 'scored' || verdict.probability == null) return acceptRisk ? { ...verdict, accepted: acceptRisk } : verdict;
   const shown = `risk ${verdict.probability.toFixed(2)} (${verdict.level ?? 'unrated'})${verdict.reason ? `: ${verdict.reason}` : ''}`;
   if (verdict.probability < thresholds.warn) return verdict;

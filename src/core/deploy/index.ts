@@ -159,7 +159,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
           description: intent.description ?? (previous ? 'upgrade' : 'install'),
           rollbackTo: intent.rollbackTo ?? null,
           risk,
-          riskScoreId: null,
+          riskScoreId: risk.scoreId ?? null,
         },
         ctx.clock.now(),
       );

@@ -364,6 +364,28 @@ export class RandomForest {
     return result;
   }
 
+  /**
+   * Why a row scored as it did, per feature: along the row's path in each tree, the change in the
+   * `output` value at each split is credited to the split's feature (Saabas), averaged over trees.
+   * The base plus the contributions equals the prediction.
+   */
+  contributions(row: ArrayLike<number>, output: number): { base: number; byFeature: Float64Array } {
+    const outputs = this.outputs;
+    const byFeature = new Float64Array(this.nFeatures);
+    let base = 0;
+    for (const { feature, threshold, left, right, value } of this.trees) {
+      let node = 0;
+      base += value[output]!;
+      while (feature[node]! >= 0) {
+        const next = row[feature[node]!]! <= threshold[node]! ? left[node]! : right[node]!;
+        byFeature[feature[node]!]! += value[next * outputs + output]! - value[node * outputs + output]!;
+        node = next;
+      }
+    }
+    for (let f = 0; f < byFeature.length; f++) byFeature[f]! /= this.trees.length;
+    return { base: base / this.trees.length, byFeature };
+  }
+
   toJSON(): SerializedForest {
     return {
       format: 'ops-random-forest',

@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { ExitCode, OpsError, UsageError } from '../../core/errors.js';
+import { action } from '../main.js';
+
+const EXIT_CODES = `
+Exit codes: 0 done, 1 failed, 2 bad input (not a git repository, shallow clone, bad range),
+3 blocked (score --gate above risk.block; train --promote refused by the alias's gate).`;
+
+const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
+
+export function registerRisk(program: Command): void {
+  const risk = program.command('risk').description('score the risk of shipping a set of commits, with a random forest trained on this repository');
+
+  risk
+    .command('train')
+    .description('mine commit features, label bug-inducing commits (SZZ, failed releases), train and register a risk-scorer version')
+    .option('--repo <path>', 'the git repository (default: the project root)')
+    .option('--promote <alias>', "then promote the new version to this alias, through the alias's gates")
+    .option('--reason <text>', 'why (recorded with the promotion)')
+    .option('--force', 'promote even if a gate fails (needs --reason)')
+    .addHelpText('after', `
+The newest 20% of commits (by time) are held out for the metrics; the model, its metrics and
+the training set (one row per commit, with its label) are stored and registered as
+risk-scorer version N+1, with lineage to the training set.
+${EXIT_CODES}
+
+Examples:
+  $ ops risk train
+  $ ops risk train --promote production --reason "weekly retrain"`)
+    .action(
+      action<{ repo?: string; promote?: string; reason?: string; force?: boolean }>(async (ctx, out, options) => {
+        const { trainRisk } = await import('../../core/risk/index.js');
+        const result = await trainRisk(ctx, options.repo ?? ctx.root, { promoteTo: options.promote, reason: options.reason, force: options.force });
+        if (options.json) out.json(result);
+        else {
+          const m = result.metrics;
+          out.result(
+            [
+              `risk-scorer version ${result.version.version} (run ${result.runId})`,
+              `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases)`,
+              `holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1!.toFixed(3)}, precision ${m.precision!.toFixed(3)}, recall ${m.recall!.toFixed(3)}`,
+              result.promotion?.promoted ? `promoted to ${result.promotion.alias}` : '',
+            ].filter(Boolean).join('\n'),
+          );
+        }
+        if (result.promotion && !result.promotion.promoted) {
+          throw new OpsError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion.alias}: its gate failed`, ExitCode.gate, 'see `ops model promote` for the comparison, or pass --force --reason');
+        }
+      }),
+    );
+
+  risk
+    .command('score')
+    .description('score a commit range, or what a deploy of a service would ship, with the promoted risk-scorer')
+    .option('--range <A..B>', 'the commits to score')
+    .option('--service <service>', 'score what a deploy would ship: commits since its live release...')
+    .option('--env <env>', '...in this environment')
+    .option('--repo <path>', 'the git repository (default: the project root)')
+    .option('--gate', 'exit 3 when the probability is at or above risk.block')
+    .addHelpText('after', `
+Prints the probability, its level (low, medium, high from risk.warn and risk.block) and the
+top reasons, from the riskiest commit's per-feature contributions. The score is stored.
+${EXIT_CODES}
+
+Examples:
+  $ ops risk score --range v1.4.0..HEAD
+  $ ops risk score --service web --env production --gate --json`)
+    .action(
+      action<{ range?: string; service?: string; env?: string; repo?: string; gate?: boolean }>(async (ctx, out, options) => {
+        const { deployRange, scoreRange } = await import('../../core/risk/index.js');
+        let range = options.range;
+        if (!range) {
+          if (!options.service || !options.env) throw new UsageError('score what? give --range A..B, or --service and --env', 'e.g. `ops risk score --range main..HEAD`');
+          const found = await deployRange(ctx, options.service, options.env);
+          if ('reason' in found) throw new UsageError(`nothing to score for ${options.service} in ${options.env}: ${found.reason}`, 'give --range A..B');
+          range = found.range;
+        }
+        const score = await scoreRange(ctx, options.repo ?? ctx.root, range, { service: options.service, env: options.env });
+        if (options.json) out.json(score);
+        else {
+          const colour = score.level === 'high' ? out.chalk.red : score.level === 'medium' ? out.chalk.yellow : out.chalk.green;
+          out.result(
+            [
+              `${colour(`${score.level} risk ${percent(score.probability)}`)} for ${score.range} (${score.commits.length} commits, ${score.model})`,
+              ...score.reasons.map((r) => `  - ${r}`),
+            ].join('\n'),
+          );
+        }
+        const block = ctx.config?.risk.block ?? 0.8;
+        if (options.gate && score.probability >= block) {
+          throw new OpsError(`risk ${percent(score.probability)} is at or above risk.block ${percent(block)}`, ExitCode.gate, 'review the change, or deploy with --accept-risk "<reason>"');
+        }
+      }),
+    );
+}

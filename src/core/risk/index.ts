@@ -1,0 +1,336 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
+import type { Context } from '../context.js';
+import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
+import { binaryMetrics } from '../forest/metrics.js';
+import { ArtifactStore } from '../models/artifacts.js';
+import { loadModel } from '../models/predict.js';
+import { promote, registerVersion, type Promotion } from '../models/registry.js';
+import type { ModelFile } from '../models/train.js';
+import { withRun } from '../runs.js';
+import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
+import { blamedCommits, lineRanges, removedLines } from './szz.js';
+
+export const RISK_MODEL = 'risk-scorer';
+
+/** Forest settings for the risk scorer: leaves of at least 5 commits smooth the probabilities. */
+export const RISK_FOREST_PARAMS: ForestParams = { ...DEFAULT_FOREST_PARAMS, minSamplesLeaf: 5 };
+
+interface Repository {
+  root: string;
+  head: string;
+}
+
+async function git(ctx: Context, root: string, args: string[]): Promise<string> {
+  return ctx.adapters.git.gitOutput(root, args);
+}
+
+/** The repository at `dir`: a clear error outside one, or in a shallow clone (history is missing). */
+export async function openRepository(ctx: Context, dir: string): Promise<Repository> {
+  let root: string;
+  try {
+    root = (await git(ctx, dir, ['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    throw new UsageError(`${dir} is not a git repository`, 'run ops risk in a git work tree, or pass --repo <path>');
+  }
+  if ((await git(ctx, root, ['rev-parse', '--is-shallow-repository'])).trim() === 'true') {
+    throw new UsageError(`${root} is a shallow clone: mining needs the whole history`, 'run `git fetch --unshallow` (in CI: fetch-depth: 0)');
+  }
+  let head: string;
+  try {
+    head = (await git(ctx, root, ['rev-parse', '--verify', 'HEAD'])).trim();
+  } catch {
+    throw new UsageError(`${root} has no commits yet`, 'commit something first');
+  }
+  return { root, head };
+}
+
+function fixPattern(ctx: Context): RegExp {
+  return new RegExp(ctx.config?.risk.fixPattern ?? DEFAULT_FIX_PATTERN);
+}
+
+export interface MiningResult {
+  repo: string;
+  head: string;
+  mined: number;
+  total: number;
+  cached: boolean;
+}
+
+/**
+ * Mine the commits the ledger does not have yet: `<last head>..HEAD` when the last head is still an
+ * ancestor, everything otherwise (history was rewritten). One `git log` call either way.
+ */
+export async function mine(ctx: Context, repo: Repository): Promise<MiningResult> {
+  const ledger = ctx.ledger();
+  const saved = ledger.risk.miningState(repo.root);
+  let state: MiningState = emptyMiningState();
+  let range: string | null = null;
+  if (saved?.head) {
+    if (saved.head === repo.head) return { repo: repo.root, head: repo.head, mined: 0, total: JSON.parse(saved.state).count as number, cached: true };
+    const ancestor = await git(ctx, repo.root, ['merge-base', '--is-ancestor', saved.head, repo.head]).then(() => true, () => false);
+    if (ancestor) {
+      state = JSON.parse(saved.state) as MiningState;
+      range = `${saved.head}..${repo.head}`;
+    }
+  }
+  const output = await git(ctx, repo.root, logArguments(range ?? repo.head));
+  const reset = range === null;
+  const mined = mineCommits(output, state, fixPattern(ctx));
+  state.head = repo.head;
+  const start = state.count - mined.length;
+  ledger.risk.saveMined(
+    repo.root,
+    mined.map((c, i) => ({ ...c, seq: start + i })),
+    repo.head,
+    JSON.stringify(state),
+    reset,
+    ctx.clock.now(),
+  );
+  return { repo: repo.root, head: repo.head, mined: mined.length, total: state.count, cached: false };
+}
+
+export interface SzzResult {
+  fixes: number;
+  labelled: number;
+  seconds: number;
+}
+
+/** Label the commits that introduced the lines each new fix commit removed or changed. */
+export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult> {
+  const ledger = ctx.ledger();
+  const done = ledger.risk.processedFixes(repo.root);
+  const fixIndex = FEATURE_NAMES.indexOf('fix');
+  const fixes = ledger.risk.commits(repo.root).filter((c) => c.features[fixIndex] === 1 && !done.has(c.sha));
+  const started = performance.now();
+  const labels: CommitLabel[] = [];
+  for (const fix of fixes) {
+    const diff = await git(ctx, repo.root, ['show', '-U0', '-M', '--format=', '--no-color', '--no-ext-diff', fix.sha]);
+    for (const [path, lines] of removedLines(diff)) {
+      const porcelain = await git(ctx, repo.root, ['blame', '--porcelain', '-w', ...lineRanges(lines), `${fix.sha}^`, '--', path]).catch(() => '');
+      for (const sha of blamedCommits(porcelain)) labels.push({ sha, source: 'szz', evidence: `fix ${fix.sha}` });
+    }
+  }
+  ledger.risk.saveSzz(repo.root, fixes.map((f) => f.sha), labels, ctx.clock.now());
+  return { fixes: fixes.length, labelled: new Set(labels.map((l) => l.sha)).size, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Commits shipped in failed or rolled-back releases: the range each release added over the one before. */
+export async function labelFromReleases(ctx: Context, repo: Repository): Promise<number> {
+  const ledger = ctx.ledger();
+  const labels: CommitLabel[] = [];
+  for (const release of ledger.risk.failedReleases()) {
+    const range = release.previousSha ? [`${release.previousSha}..${release.sha}`] : ['-1', release.sha];
+    const shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', ...range]).catch(() => '')).split('\n').filter(Boolean);
+    for (const sha of shas) labels.push({ sha, source: 'release', evidence: `release ${release.id} (${release.service} r${release.revision} to ${release.env}) ${release.status}` });
+  }
+  ledger.db.transaction(() => ledger.risk.addLabels(repo.root, labels, ctx.clock.now()))();
+  return new Set(labels.map((l) => l.sha)).size;
+}
+
+export interface RiskTraining {
+  runId: number;
+  version: ModelVersion;
+  metrics: Record<string, number>;
+  mining: MiningResult;
+  szz: SzzResult;
+  releaseLabelled: number;
+  rows: number;
+  positives: number;
+  promotion: Promotion | null;
+}
+
+function trainingCsv(commits: StoredCommit[], bug: Set<string>): string {
+  const lines = [['sha', 'at', ...FEATURE_NAMES, 'bug'].join(',')];
+  for (const c of commits) lines.push([c.sha, c.at, ...c.features, bug.has(c.sha) ? 1 : 0].join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Mine, label (SZZ and failed releases), train on the oldest 80% and evaluate on the newest 20%,
+ * then register the model as a new `risk-scorer` version with its training set as lineage.
+ */
+export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?: string; reason?: string; force?: boolean }): Promise<RiskTraining> {
+  const repo = await openRepository(ctx, dir);
+  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
+  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
+  const releaseLabelled = await labelFromReleases(ctx, repo);
+  const ledger = ctx.ledger();
+  const commits = ledger.risk.commits(repo.root);
+  const bug = new Set(ledger.risk.labels(repo.root).map((l) => l.sha));
+  if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
+  const cut = Math.floor(commits.length * 0.8);
+  const trainRows = commits.slice(0, cut);
+  const testRows = commits.slice(cut);
+  const positives = commits.filter((c) => bug.has(c.sha)).length;
+  if (!trainRows.some((c) => bug.has(c.sha)) || trainRows.every((c) => bug.has(c.sha))) {
+    throw new OpsError(`the oldest 80% of ${repo.root}'s commits are all labelled alike (${positives} bug-inducing of ${commits.length})`, ExitCode.failed, 'the risk scorer needs both bug-inducing and clean commits; check risk.fixPattern');
+  }
+  const columns = (rows: StoredCommit[]) => FEATURE_NAMES.map((_, f) => Float64Array.from(rows, (c) => c.features[f]!));
+  const labels = (rows: StoredCommit[]) => Float64Array.from(rows, (c) => (bug.has(c.sha) ? 1 : 0));
+
+  let metrics: Record<string, number> = {};
+  const csv = trainingCsv(commits, bug);
+  const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS } }, async (run) => {
+    const forest = await ctx.output.step(`training on ${trainRows.length} commits`, async () =>
+      RandomForest.train('classification', { columns: columns(trainRows), y: labels(trainRows) }, 2, RISK_FOREST_PARAMS),
+    );
+    const predicted = forest.predict(columns(testRows));
+    const scores = Float64Array.from(testRows, (_, i) => predicted[i * 2 + 1]!);
+    const { auc, ...rest } = binaryMetrics(scores, Array.from(labels(testRows), (v) => v === 1));
+    metrics = { ...(auc == null ? {} : { auc }), ...rest, trainRows: trainRows.length, testRows: testRows.length, positives };
+    const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: forest.toJSON() };
+    const artifactDir = mkdtempSync(join(tmpdir(), 'ops-risk-'));
+    try {
+      writeFileSync(join(artifactDir, 'model.json'), JSON.stringify(model));
+      writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+      writeFileSync(join(artifactDir, 'training-set.csv'), csv);
+      const store = ArtifactStore.beside(ctx.ledgerPath);
+      const { tree, files } = await store.putFolder(artifactDir);
+      const dataset = files.find((f) => f.path === 'training-set.csv')!;
+      const now = ctx.clock.now();
+      ledger.db.transaction(() => {
+        for (const file of files) {
+          ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
+          ledger.models.attachToRun(run.id, file.path, file.digest);
+        }
+        ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: 'application/vnd.ops.tree.v1+json' }, now);
+        const path = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
+        ledger.models.recordDataset({ digest: dataset.digest, path, kind: 'file', sizeBytes: dataset.sizeBytes }, run.id, now);
+        ledger.runs.setDetails(run.id, {
+          model: RISK_MODEL,
+          trainer: 'risk',
+          commitRange: `${commits[0]!.sha}..${commits[commits.length - 1]!.sha}`,
+          repository: repo.root,
+          labels: { szzFixes: szz.fixes, szzLabelled: szz.labelled, releaseLabelled },
+          datasets: [dataset.digest],
+          tools: { node: process.version },
+          artifactTree: tree.digest,
+        });
+      })();
+    } finally {
+      rmSync(artifactDir, { recursive: true, force: true });
+    }
+    return { status: 'succeeded', exitCode: 0, metrics };
+  });
+  const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
+  const promotion = options.promoteTo ? promote(ctx, { name: RISK_MODEL, version: version.version }, options.promoteTo, { reason: options.reason, force: options.force }) : null;
+  return { runId: outcome.runId, version, metrics, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
+}
+
+export interface CommitRisk {
+  sha: string;
+  subject: string;
+  probability: number;
+  reasons: Array<{ feature: string; value: number; contribution: number; text: string }>;
+}
+
+export interface RiskScore {
+  id: number;
+  range: string;
+  probability: number;
+  level: 'low' | 'medium' | 'high';
+  reasons: string[];
+  model: string;
+  commits: CommitRisk[];
+}
+
+const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
+/** A feature's value in words, for a reason. */
+function describe(feature: string, value: number): string {
+  switch (feature) {
+    case 'ns': return `touches ${plural(value, 'subsystem')}`;
+    case 'nd': return `spans ${plural(value, 'directory').replace('directorys', 'directories')}`;
+    case 'nf': return `touches ${plural(value, 'file')}`;
+    case 'entropy': return `spreads its changes across files (entropy ${value.toFixed(2)})`;
+    case 'la': return `adds ${plural(value, 'line')}`;
+    case 'ld': return `deletes ${plural(value, 'line')}`;
+    case 'lt': return `changes files of ${plural(value, 'line')} in all`;
+    case 'fix': return value ? 'is a bug fix' : 'is not a bug fix';
+    case 'ndev': return `touches files changed by ${plural(value, 'developer')} before`;
+    case 'age': return `touches files last changed ${value.toFixed(0)} days before`;
+    case 'nuc': return `touches files with ${plural(value, 'earlier change')}`;
+    case 'exp': return value < 10 ? `author new to the project (${plural(value, 'earlier change')})` : `author with ${plural(value, 'earlier change')}`;
+    case 'rexp': return `author's recent experience ${value.toFixed(1)}`;
+    case 'sexp': return value < 3 ? `author new to this subsystem (${plural(value, 'earlier change')} there)` : `author with ${plural(value, 'change')} in this subsystem`;
+    default: return `${feature} = ${value}`;
+  }
+}
+
+/** What a deploy of the work tree would ship: the commits since the live release of the service there. */
+export async function deployRange(ctx: Context, service: string, env: string): Promise<{ range: string } | { reason: string }> {
+  const head = (await ctx.adapters.git.gitState(ctx.root).catch(() => null))?.sha;
+  if (!head) return { reason: 'not in a git work tree with commits' };
+  const live = ctx.ledger().releases.current(service, env)?.gitSha;
+  if (live === head) return { reason: `no commit since the live release (${head.slice(0, 8)})` };
+  // `X^!` is X alone: a first deploy is scored on its newest commit.
+  return { range: live ? `${live}..${head}` : `${head}^!` };
+}
+
+export function riskLevel(ctx: Context, probability: number): 'low' | 'medium' | 'high' {
+  const { warn, block } = ctx.config?.risk ?? { warn: 0.5, block: 0.8 };
+  return probability >= block ? 'high' : probability >= warn ? 'medium' : 'low';
+}
+
+/**
+ * Score the commits of `range` (A..B) with the `risk-scorer` version at the configured alias:
+ * the deploy's probability is its riskiest commit's; reasons come from that commit's per-feature
+ * contributions, largest first. The score is stored in the ledger.
+ */
+export async function scoreRange(ctx: Context, dir: string, range: string, scope: { service?: string; env?: string }): Promise<RiskScore> {
+  const repo = await openRepository(ctx, dir);
+  const alias = ctx.config?.risk.alias ?? 'production';
+  const ledger = ctx.ledger();
+  if (!ledger.models.modelExists(RISK_MODEL) || ledger.models.aliasHolder(RISK_MODEL, alias) == null) {
+    throw new OpsError(`no ${RISK_MODEL} version holds the alias "${alias}"`, ExitCode.failed, `train one with \`ops risk train --promote ${alias}\``);
+  }
+  await mine(ctx, repo);
+  let shas: string[];
+  try {
+    shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', range])).split('\n').filter(Boolean);
+  } catch {
+    throw new UsageError(`"${range}" is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
+  }
+  if (shas.length === 0) throw new UsageError(`the range ${range} has no commits`, 'nothing new to score; check the range');
+  const { label, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
+  const version = ledger.models.version(RISK_MODEL, Number(label.split('@')[1]))!;
+  const commits = ledger.risk.commitsBySha(repo.root, shas);
+  const predicted = forest.predict(FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!)));
+  const scored: CommitRisk[] = commits
+    .map((c, i) => {
+      const { byFeature } = forest.contributions(c.features, 1);
+      const reasons = FEATURE_NAMES.map((feature, f) => ({ feature, value: c.features[f]!, contribution: byFeature[f]!, text: describe(feature, c.features[f]!) }))
+        .filter((r) => r.contribution > 0)
+        .sort((a, b) => b.contribution - a.contribution)
+        .slice(0, 3);
+      return { sha: c.sha, subject: c.subject, probability: predicted[i * 2 + 1]!, reasons };
+    })
+    .sort((a, b) => b.probability - a.probability);
+  const riskiest = scored[0]!;
+  const reasons = riskiest.reasons.map((r) => `${riskiest.sha.slice(0, 8)} ${r.text}`);
+  if (scope.service) {
+    const weekAgo = ctx.clock.now() - 7 * 86_400_000;
+    const failed = ledger.releases.history(scope.service, scope.env ?? '', 100).filter((r) => (r.status === 'failed' || r.status === 'rolled_back') && Date.parse(r.createdAt) >= weekAgo).length;
+    if (failed > 0) reasons.push(`${plural(failed, 'failed deploy')} of ${scope.service} this week`);
+  }
+  const level = riskLevel(ctx, riskiest.probability);
+  const id = ledger.risk.recordScore(
+    {
+      service: scope.service ?? null,
+      env: scope.env ?? null,
+      commitRange: range,
+      probability: riskiest.probability,
+      level,
+      reasons,
+      modelVersionId: version.id,
+      details: { model: label, commits: scored.map((c) => ({ sha: c.sha, probability: c.probability })) },
+    },
+    null,
+    ctx.clock.now(),
+  );
+  return { id, range, probability: riskiest.probability, level, reasons, model: label, commits: scored };
+}
