@@ -146,7 +146,8 @@ export function mineCommits(output: string, state: MiningState, fixPattern: RegE
     const author = state.authors[commit.author] ?? { changes: 0, years: {}, subsystems: {} };
     const year = yearOf(commit.at);
     let rexp = 0;
-    for (const [y, count] of Object.entries(author.years)) rexp += count / (year - Number(y) + 1);
+    // Clock skew can date a child before its parent: such a change counts as this year's.
+    for (const [y, count] of Object.entries(author.years)) rexp += count / (Math.max(0, year - Number(y)) + 1);
     let sexp = 0;
     for (const subsystem of subsystems) sexp += author.subsystems[subsystem] ?? 0;
     const features = [

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { deployProject, type DeployJson, type DeployProject } from './helpers/deploy.js';
+import { baseImage, dockerEngine } from './helpers/engine.js';
+
+const AUTHORS = [
+  { name: 'Ada', email: 'ada@example.test' },
+  { name: 'Bob', email: 'bob@example.test' },
+  { name: 'Cy', email: 'cy@example.test' },
+];
+
+/**
+ * A history with known bugs: every fourth commit, by a newcomer, writes a "buggy" line into a
+ * module that a later "fix:" commit rewrites.
+ */
+function growHistory(p: DeployProject, commits: number): void {
+  const modules: Record<string, string[]> = {};
+  let pendingBug: { file: string; line: string } | null = null;
+  for (let i = 0; i < commits; i++) {
+    const date = new Date(Date.UTC(2025, 0, 1 + i)).toISOString();
+    const file = `app/${['api', 'db', 'ui'][i % 3]}/module${i % 5}.js`;
+    const body = (modules[file] ??= [`// ${file}`]);
+    if (pendingBug && i % 4 === 2) {
+      const target = modules[pendingBug.file]!;
+      target[target.indexOf(pendingBug.line)] = `export const fixed${i} = true;`;
+      p.commit({ [pendingBug.file]: `${target.join('\n')}\n` }, `fix: repair ${pendingBug.file}`, { author: AUTHORS[0], date });
+      pendingBug = null;
+      continue;
+    }
+    const buggy = i % 4 === 0;
+    const added = Array.from({ length: buggy ? 30 : 3 }, (_, k) => `export const v${i}_${k} = ${k};`);
+    body.push(...added);
+    if (buggy) pendingBug = { file, line: added[7]! };
+    p.commit({ [file]: `${body.join('\n')}\n` }, `change ${i}`, { author: buggy ? AUTHORS[2] : AUTHORS[1], date });
+  }
+}
+
+async function ready(t: TestContext): Promise<boolean> {
+  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
+}
+
+describe('the risk scorer is a registered model (dogfood)', () => {
+  it('is trained by `ops risk train`, promoted through its gate, and the version that scored a deploy is on the release', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit(
+      {
+        'ops.config.yaml': `${config}\nrisk:\n  warn: 0.99\n  block: 1\nmodels:\n  gates:\n    risk-scorer@production:\n      - metric: testRows\n        threshold: 5\n`,
+      },
+      'risk settings',
+    );
+    growHistory(p, 40);
+
+    const trained = await p.ops(['risk', 'train', '--promote', 'production', '--reason', 'first scorer']);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.equal(trained.json.version.model, 'risk-scorer');
+    assert.equal(trained.json.version.version, 1);
+    assert.ok(trained.json.szz.fixes >= 8, `fixes ${trained.json.szz.fixes}`);
+    assert.ok(trained.json.positives >= 8, `bug-inducing ${trained.json.positives}`);
+    assert.equal(trained.json.promotion.promoted, true);
+    assert.deepEqual(trained.json.promotion.checks.map((c: { metric: string; passed: boolean }) => [c.metric, c.passed]), [['testRows', true]]);
+
+    const history = await p.ops(['model', 'history', 'risk-scorer', '--alias', 'production']);
+    assert.deepEqual(history.json.map((e: { toVersion: number; reason: string }) => [e.toVersion, e.reason]), [[1, 'first scorer']]);
+
+    const scored = await p.ops(['risk', 'score', '--range', 'HEAD~5..HEAD']);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.equal(scored.json.model, 'risk-scorer@1');
+    assert.ok(scored.json.reasons.length > 0);
+    for (const commit of scored.json.commits) {
+      const contributions = commit.reasons.map((r: { contribution: number }) => r.contribution);
+      assert.deepEqual(contributions, [...contributions].sort((a: number, b: number) => b - a), 'reasons sorted by contribution');
+      assert.ok(contributions.every((c: number) => c > 0));
+    }
+
+    await p.release('first');
+    const deployed = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const risk = (deployed.json as DeployJson).risk;
+    assert.equal(risk.status, 'scored');
+    assert.equal(risk.model, 'risk-scorer@1');
+    assert.equal(typeof risk.probability, 'number');
+
+    const lineage = await p.ops(['model', 'lineage', 'risk-scorer@1']);
+    assert.equal(lineage.code, 0, lineage.stderr);
+    const release = lineage.json.downstream.releases[0];
+    assert.deepEqual([release.service, release.env, release.revision, release.status], ['web', 'local', 1, 'deployed']);
+    assert.ok(lineage.json.downstream.riskScores.some((s: { id: number; service: string }) => s.id === risk.scoreId && s.service === 'web'));
+    const [dataset] = lineage.json.upstream.datasets;
+    assert.match(dataset.path, /^git:.*#[0-9a-f]{12}\.\.[0-9a-f]{12}$/);
+    const reverse = await p.ops(['model', 'lineage', '--dataset', dataset.digest]);
+    assert.deepEqual(reverse.json.versions.map((v: { model: string; version: number }) => `${v.model}@${v.version}`), ['risk-scorer@1']);
+  });
+});
