@@ -20,7 +20,7 @@ describe('deploy risk gate', () => {
   it('passes "not scored" through, recording an accepted reason when given', async () => {
     const { ctx, cleanup } = await context(false);
     try {
-      const verdict = { status: 'not scored' as const, reason: 'no risk model is promoted yet' };
+      const verdict = { status: 'not scored' as const, reason: 'no risk-scorer version holds the alias "production"' };
       assert.deepEqual(await applyRiskGate(ctx, verdict, thresholds), verdict);
       assert.deepEqual(await applyRiskGate(ctx, verdict, thresholds, 'hotfix'), { ...verdict, accepted: 'hotfix' });
     } finally {

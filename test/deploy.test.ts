@@ -39,7 +39,7 @@ describe('ops deploy (docker target, real engine)', () => {
     assert.equal(d1.status, 'deployed');
     assert.equal(d1.revision, 1);
     assert.equal(d1.image, first);
-    assert.deepEqual(d1.risk, { status: 'not scored', reason: 'no risk model is promoted yet' });
+    assert.deepEqual(d1.risk, { status: 'not scored', reason: 'no risk-scorer version holds the alias "production"' });
     assert.equal(await page(p.port), 'first');
     const [running] = await listContainers({}, process.env, { 'ops.project': p.project });
     assert.deepEqual(

@@ -7,7 +7,7 @@ import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, t
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
 import { redact } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
-import { ArtifactStore } from './artifacts.js';
+import { ArtifactStore, TREE_MEDIA_TYPE } from './artifacts.js';
 import { columnIndex, digestDataset, numericColumn, readCsv, type DatasetDigest, type Table } from './datasets.js';
 import { checkModelName } from './refs.js';
 
@@ -193,8 +193,8 @@ async function toolVersions(ctx: Context, command: string[] | null): Promise<Rec
   return tools;
 }
 
-/** Record datasets, store the artifact folder, and return what the ledger now holds. */
-async function collect(ctx: Context, runId: number, artifactDir: string, details: Record<string, unknown>) {
+/** Store a run's artifact folder, attach each file to the run, and record its details with the tree. */
+export async function storeRunArtifacts(ctx: Context, runId: number, artifactDir: string, details: Record<string, unknown>) {
   const ledger = ctx.ledger();
   const store = ArtifactStore.beside(ctx.ledgerPath);
   const { tree, files } = await store.putFolder(artifactDir);
@@ -204,7 +204,7 @@ async function collect(ctx: Context, runId: number, artifactDir: string, details
       ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
       ledger.models.attachToRun(runId, file.path, file.digest);
     }
-    ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: 'application/vnd.ops.tree.v1+json' }, now);
+    ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: TREE_MEDIA_TYPE }, now);
     ledger.runs.setDetails(runId, { ...details, artifactTree: tree.digest });
   })();
   return files;
@@ -260,7 +260,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
       writeFileSync(join(dir, 'model.json'), JSON.stringify(model));
       writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
       writeFileSync(join(dir, 'params.json'), JSON.stringify({ ...params, task }, null, 2));
-      files = await collect(ctx, run.id, dir, {
+      files = await storeRunArtifacts(ctx, run.id, dir, {
         model: name,
         trainer: 'builtin',
         target: spec.target,
@@ -330,7 +330,7 @@ export async function trainExternal(ctx: Context, name: string, command: string[
       }
       metrics = checkMetrics(readJsonObject(join(artifactDir, 'metrics.json'), 'metrics.json'), 'metrics.json');
       const written = readJsonObject(join(artifactDir, 'params.json'), 'params.json');
-      files = await collect(ctx, run.id, artifactDir, details);
+      files = await storeRunArtifacts(ctx, run.id, artifactDir, details);
       const params = written ? { ...options.params, ...written } : options.params;
       return { status: 'succeeded', exitCode: 0, metrics: metrics ?? undefined, params };
     });

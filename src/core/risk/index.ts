@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +7,9 @@ import type { Context } from '../context.js';
 import { ExitCode, OpsError, UsageError } from '../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
 import { binaryMetrics } from '../forest/metrics.js';
-import { ArtifactStore } from '../models/artifacts.js';
 import { loadModel } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
-import type { ModelFile } from '../models/train.js';
+import { storeRunArtifacts, type ModelFile } from '../models/train.js';
 import { withRun } from '../runs.js';
 import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
 import { blamedCommits, lineRanges, removedLines } from './szz.js';
@@ -188,29 +188,18 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       writeFileSync(join(artifactDir, 'model.json'), JSON.stringify(model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(metrics, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
-      const store = ArtifactStore.beside(ctx.ledgerPath);
-      const { tree, files } = await store.putFolder(artifactDir);
-      const dataset = files.find((f) => f.path === 'training-set.csv')!;
-      const now = ctx.clock.now();
-      ledger.db.transaction(() => {
-        for (const file of files) {
-          ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
-          ledger.models.attachToRun(run.id, file.path, file.digest);
-        }
-        ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: 'application/vnd.ops.tree.v1+json' }, now);
-        const path = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
-        ledger.models.recordDataset({ digest: dataset.digest, path, kind: 'file', sizeBytes: dataset.sizeBytes }, run.id, now);
-        ledger.runs.setDetails(run.id, {
-          model: RISK_MODEL,
-          trainer: 'risk',
-          commitRange: `${commits[0]!.sha}..${commits[commits.length - 1]!.sha}`,
-          repository: repo.root,
-          labels: { szzFixes: szz.fixes, szzLabelled: szz.labelled, releaseLabelled },
-          datasets: [dataset.digest],
-          tools: { node: process.version },
-          artifactTree: tree.digest,
-        });
-      })();
+      const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
+      const path = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
+      ledger.models.recordDataset({ digest: dataset, path, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
+      await storeRunArtifacts(ctx, run.id, artifactDir, {
+        model: RISK_MODEL,
+        trainer: 'risk',
+        commitRange: `${commits[0]!.sha}..${commits[commits.length - 1]!.sha}`,
+        repository: repo.root,
+        labels: { szzFixes: szz.fixes, szzLabelled: szz.labelled, releaseLabelled },
+        datasets: [dataset],
+        tools: { node: process.version },
+      });
     } finally {
       rmSync(artifactDir, { recursive: true, force: true });
     }
