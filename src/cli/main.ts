@@ -132,7 +132,7 @@ export function packageFile(relativePath: string): string {
  * Commands by name. Only the one being run is defined (commander builds every option and help
  * text it is given); help and unknown names get them all.
  */
-const COMMANDS: Record<string, (program: Command) => void> = {
+const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> = {
   init: registerInit,
   doctor: registerDoctor,
   runs: registerRuns,
@@ -145,7 +145,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--ledger', '--cwd']);
 
-/** The subcommand named in argv: its first word that is not a global option or an option's value. */
+/** The (sub)command named in args: the first word that is not a global option or an option's value. */
 function commandName(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -185,8 +185,13 @@ ${EXIT_CODES_HELP}
 Docs: README.md in the ops repository.`)
     .exitOverride();
 
-  const wanted = commandName(argv.slice(2));
-  for (const [name, register] of Object.entries(COMMANDS)) if (!wanted || !(wanted in COMMANDS) || name === wanted) register(program);
+  const args = argv.slice(2);
+  const wanted = commandName(args);
+  const subcommand = wanted ? commandName(args.slice(args.indexOf(wanted) + 1)) : undefined;
+  for (const [name, register] of Object.entries(COMMANDS)) {
+    if (!wanted || !(wanted in COMMANDS)) register(program);
+    else if (name === wanted) register(program, subcommand);
+  }
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 
   try {

@@ -62,336 +62,355 @@ async function gateTable(out: CliOutput, promotion: Promotion): Promise<string> 
   );
 }
 
-export function registerModel(program: Command): void {
+/**
+ * `ops model`'s subcommands; only the one being run is defined (all of them for help or an unknown
+ * name), since defining options and help texts is a measurable part of a short command's start-up.
+ */
+export function registerModel(program: Command, subcommand?: string): void {
   const model = program
     .command('model')
     .description('train, register, promote and trace models (runs, datasets, versions, aliases, lineage)');
 
-  model
-    .command('train')
-    .description('train a model: the built-in random forest on a CSV, or any command after --')
-    .argument('<name>', 'the model this run trains')
-    .argument('[command...]', 'an external training command, after --')
-    .option('--data <path>', 'training data (a file or folder; repeat for several); recorded by digest', collect, [])
-    .option('--target <column>', 'built-in: the column to predict')
-    .option('--features <columns>', 'built-in: comma-separated feature columns (default: every other column)')
-    .option('--param <key=value>', 'a parameter (built-in: nTrees, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, maxBins, bootstrap, seed)', collect, [])
-    .option('--split <how>', 'built-in holdout: time:<column>[:fraction] (newest rows test) or random[:fraction]', undefined)
-    .option('--task <task>', 'built-in: auto, classification or regression', 'auto')
-    .option('--register', 'register the trained model as a new version when the run succeeds')
-    .addHelpText('after', `
-Built-in training evaluates on the holdout (AUC, accuracy, F1, precision, recall; RMSE, MAE,
-R2 for a numeric target) and stores model.json. An external command gets OPS_RUN_ID,
-OPS_ARTIFACT_DIR, OPS_PARAMS (JSON) and OPS_DATA in its environment; on exit 0 ops collects
-metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.
-${EXIT_CODES}
+  for (const [name, define] of Object.entries(SUBCOMMANDS)) if (!subcommand || !(subcommand in SUBCOMMANDS) || name === subcommand) define(model);
+}
 
-Examples:
-  $ ops model train churn --data data/churn.csv --target churned --split time:signup_date
-  $ ops model train churn --data data/churn.csv --target churned --param nTrees=300 --register
-  $ ops model train churn --data data/ --param lr=0.1 -- python3 train.py`)
-    .action(
-      action<TrainFlags, [string, string[]]>(async (ctx, out, options, name, command) => {
-        const train = await import('../../core/models/train.js');
-        const params = train.parseParams(options.param);
-        if (!['auto', 'classification', 'regression'].includes(options.task ?? 'auto')) {
-          throw new UsageError(`--task ${options.task} is not known`, 'use auto, classification or regression');
-        }
-        let result: TrainingResult;
-        if (command.length > 0) {
-          if (options.target || options.features || options.split) throw new UsageError('--target, --features and --split are for built-in training', 'leave them out when a command trains the model');
-          result = await train.trainExternal(ctx, name, command, { params, data: options.data });
-        } else {
-          if (!options.target || options.data.length !== 1) {
-            throw new UsageError('built-in training needs one --data file and --target', 'e.g. `ops model train churn --data churn.csv --target churned`, or give a command after --');
+const SUBCOMMANDS: Record<string, (model: Command) => void> = {
+  train: (model) =>
+    model
+      .command('train')
+      .description('train a model: the built-in random forest on a CSV, or any command after --')
+      .argument('<name>', 'the model this run trains')
+      .argument('[command...]', 'an external training command, after --')
+      .option('--data <path>', 'training data (a file or folder; repeat for several); recorded by digest', collect, [])
+      .option('--target <column>', 'built-in: the column to predict')
+      .option('--features <columns>', 'built-in: comma-separated feature columns (default: every other column)')
+      .option('--param <key=value>', 'a parameter (built-in: nTrees, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, maxBins, bootstrap, seed)', collect, [])
+      .option('--split <how>', 'built-in holdout: time:<column>[:fraction] (newest rows test) or random[:fraction]', undefined)
+      .option('--task <task>', 'built-in: auto, classification or regression', 'auto')
+      .option('--register', 'register the trained model as a new version when the run succeeds')
+      .addHelpText('after', `
+  Built-in training evaluates on the holdout (AUC, accuracy, F1, precision, recall; RMSE, MAE,
+  R2 for a numeric target) and stores model.json. An external command gets OPS_RUN_ID,
+  OPS_ARTIFACT_DIR, OPS_PARAMS (JSON) and OPS_DATA in its environment; on exit 0 ops collects
+  metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.
+  ${EXIT_CODES}
+
+  Examples:
+    $ ops model train churn --data data/churn.csv --target churned --split time:signup_date
+    $ ops model train churn --data data/churn.csv --target churned --param nTrees=300 --register
+    $ ops model train churn --data data/ --param lr=0.1 -- python3 train.py`)
+      .action(
+        action<TrainFlags, [string, string[]]>(async (ctx, out, options, name, command) => {
+          const train = await import('../../core/models/train.js');
+          const params = train.parseParams(options.param);
+          if (!['auto', 'classification', 'regression'].includes(options.task ?? 'auto')) {
+            throw new UsageError(`--task ${options.task} is not known`, 'use auto, classification or regression');
           }
-          result = await train.trainBuiltin(ctx, name, {
-            data: options.data[0]!,
-            target: options.target,
-            features: options.features?.split(',').map((f) => f.trim()).filter(Boolean),
-            params,
-            split: options.split,
-            task: options.task,
-          });
-        }
-        const registered = options.register && result.status === 'succeeded' ? await (await registry()).registerVersion(ctx, name, { runId: result.runId }) : null;
-        return printTraining(out, result, registered, options.json);
-      }),
-    );
+          let result: TrainingResult;
+          if (command.length > 0) {
+            if (options.target || options.features || options.split) throw new UsageError('--target, --features and --split are for built-in training', 'leave them out when a command trains the model');
+            result = await train.trainExternal(ctx, name, command, { params, data: options.data });
+          } else {
+            if (!options.target || options.data.length !== 1) {
+              throw new UsageError('built-in training needs one --data file and --target', 'e.g. `ops model train churn --data churn.csv --target churned`, or give a command after --');
+            }
+            result = await train.trainBuiltin(ctx, name, {
+              data: options.data[0]!,
+              target: options.target,
+              features: options.features?.split(',').map((f) => f.trim()).filter(Boolean),
+              params,
+              split: options.split,
+              task: options.task,
+            });
+          }
+          const registered = options.register && result.status === 'succeeded' ? await (await registry()).registerVersion(ctx, name, { runId: result.runId }) : null;
+          return printTraining(out, result, registered, options.json);
+        }),
+      ),
 
-  model
-    .command('register')
-    .description('register a new version (N+1) of a model from a training run or a file/folder')
-    .argument('<name>', 'model name')
-    .option('--run <id>', 'a succeeded training run', positiveInt)
-    .option('--artifact <path>', 'a model file or folder made elsewhere')
-    .addHelpText('after', `${EXIT_CODES}
+  register: (model) =>
+    model
+      .command('register')
+      .description('register a new version (N+1) of a model from a training run or a file/folder')
+      .argument('<name>', 'model name')
+      .option('--run <id>', 'a succeeded training run', positiveInt)
+      .option('--artifact <path>', 'a model file or folder made elsewhere')
+      .addHelpText('after', `${EXIT_CODES}
 
-Examples:
-  $ ops model register churn --run 42
-  $ ops model register churn --artifact ./export/model.onnx --json`)
-    .action(
-      action<{ run?: number; artifact?: string }, [string]>(async (ctx, out, options, name) => {
-        const version = await (await registry()).registerVersion(ctx, name, { runId: options.run, artifact: options.artifact });
-        if (options.json) return out.json(version);
-        out.result(`registered ${version.model} version ${version.version}${version.runId ? ` from run ${version.runId}` : ''} (${version.artifactDigest})`);
-      }),
-    );
+  Examples:
+    $ ops model register churn --run 42
+    $ ops model register churn --artifact ./export/model.onnx --json`)
+      .action(
+        action<{ run?: number; artifact?: string }, [string]>(async (ctx, out, options, name) => {
+          const version = await (await registry()).registerVersion(ctx, name, { runId: options.run, artifact: options.artifact });
+          if (options.json) return out.json(version);
+          out.result(`registered ${version.model} version ${version.version}${version.runId ? ` from run ${version.runId}` : ''} (${version.artifactDigest})`);
+        }),
+      ),
 
-  model
-    .command('promote')
-    .description("point an alias (production, staging, champion, ...) at a version, through the alias's gates")
-    .argument('<model@version>', 'the candidate: name@3, name@staging or name (latest)')
-    .requiredOption('--to <alias>', 'the alias to move')
-    .option('--reason <text>', 'why (recorded with the move)')
-    .option('--force', 'move even if a gate fails (needs --reason; recorded as forced)')
-    .addHelpText('after', `
-Gates come from models.gates in the config, by "<model>@<alias>" or "<alias>": an absolute
-threshold and a minimum absolute or relative change against the alias's current holder
-(MLflow's MetricThreshold). A blocked promotion prints the comparison and exits 3.
-${EXIT_CODES}
+  promote: (model) =>
+    model
+      .command('promote')
+      .description("point an alias (production, staging, champion, ...) at a version, through the alias's gates")
+      .argument('<model@version>', 'the candidate: name@3, name@staging or name (latest)')
+      .requiredOption('--to <alias>', 'the alias to move')
+      .option('--reason <text>', 'why (recorded with the move)')
+      .option('--force', 'move even if a gate fails (needs --reason; recorded as forced)')
+      .addHelpText('after', `
+  Gates come from models.gates in the config, by "<model>@<alias>" or "<alias>": an absolute
+  threshold and a minimum absolute or relative change against the alias's current holder
+  (MLflow's MetricThreshold). A blocked promotion prints the comparison and exits 3.
+  ${EXIT_CODES}
 
-Examples:
-  $ ops model promote churn@4 --to production --reason "beats v3 on AUC"
-  $ ops model promote churn@staging --to production
-  $ ops model promote churn@5 --to production --force --reason "hotfix approved by on-call"`)
-    .action(
-      action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
-        const ref = (await refs()).parseModelRef(refText);
-        const promotion = (await registry()).promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
-        if (options.json) out.json(promotion);
-        else if (promotion.checks.length) out.result(await gateTable(out, promotion));
-        const target = `${promotion.model}@${promotion.alias}`;
-        if (!promotion.promoted) {
-          throw new OpsError(`promotion of ${promotion.model}@${promotion.candidate} to ${promotion.alias} blocked by its gate`, ExitCode.gate, 'improve the model, or pass --force --reason "<why>" (recorded)');
-        }
-        if (!promotion.event) out.info(`${target} already points at version ${promotion.candidate}`);
-        else if (promotion.forced) out.warn(`${target} now points at version ${promotion.candidate} (gate overridden: ${options.reason})`);
-        else out.info(`${target} now points at version ${promotion.candidate}${promotion.baseline ? ` (was ${promotion.baseline})` : ''}`);
-      }),
-    );
+  Examples:
+    $ ops model promote churn@4 --to production --reason "beats v3 on AUC"
+    $ ops model promote churn@staging --to production
+    $ ops model promote churn@5 --to production --force --reason "hotfix approved by on-call"`)
+      .action(
+        action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
+          const ref = (await refs()).parseModelRef(refText);
+          const promotion = (await registry()).promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
+          if (options.json) out.json(promotion);
+          else if (promotion.checks.length) out.result(await gateTable(out, promotion));
+          const target = `${promotion.model}@${promotion.alias}`;
+          if (!promotion.promoted) {
+            throw new OpsError(`promotion of ${promotion.model}@${promotion.candidate} to ${promotion.alias} blocked by its gate`, ExitCode.gate, 'improve the model, or pass --force --reason "<why>" (recorded)');
+          }
+          if (!promotion.event) out.info(`${target} already points at version ${promotion.candidate}`);
+          else if (promotion.forced) out.warn(`${target} now points at version ${promotion.candidate} (gate overridden: ${options.reason})`);
+          else out.info(`${target} now points at version ${promotion.candidate}${promotion.baseline ? ` (was ${promotion.baseline})` : ''}`);
+        }),
+      ),
 
-  model
-    .command('rollback')
-    .description('move an alias back to the version that held it before its last move')
-    .argument('<name>', 'model name')
-    .requiredOption('--alias <alias>', 'the alias to move back')
-    .option('--to <version>', 'a specific version instead of the previous holder', positiveInt)
-    .option('--reason <text>', 'why (recorded with the move)')
-    .addHelpText('after', `${EXIT_CODES}
+  rollback: (model) =>
+    model
+      .command('rollback')
+      .description('move an alias back to the version that held it before its last move')
+      .argument('<name>', 'model name')
+      .requiredOption('--alias <alias>', 'the alias to move back')
+      .option('--to <version>', 'a specific version instead of the previous holder', positiveInt)
+      .option('--reason <text>', 'why (recorded with the move)')
+      .addHelpText('after', `${EXIT_CODES}
 
-Examples:
-  $ ops model rollback churn --alias production
-  $ ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"`)
-    .action(
-      action<{ alias: string; to?: number; reason?: string }, [string]>(async (ctx, out, options, name) => {
-        const event = (await registry()).rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
-        if (options.json) return out.json(event);
-        out.info(`${name}@${event.alias} now points at version ${event.toVersion} (was ${event.fromVersion})`);
-      }),
-    );
+  Examples:
+    $ ops model rollback churn --alias production
+    $ ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"`)
+      .action(
+        action<{ alias: string; to?: number; reason?: string }, [string]>(async (ctx, out, options, name) => {
+          const event = (await registry()).rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
+          if (options.json) return out.json(event);
+          out.info(`${name}@${event.alias} now points at version ${event.toVersion} (was ${event.fromVersion})`);
+        }),
+      ),
 
-  model
-    .command('list')
-    .description('list registered models with their latest version and aliases')
-    .addHelpText('after', `
-Examples:
-  $ ops model list
-  $ ops model list --json`)
-    .action(
-      action<object>(async (ctx, out, options) => {
-        const models = (await registry()).listModels(ctx);
-        if (options.json) return out.json(models);
-        if (models.length === 0) return out.info('no models registered yet');
-        out.result(
-          await out.table(
-            ['MODEL', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED'],
-            models.map((m) => [m.name, m.versions, m.latestVersion, Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-', when(m.latestAt)]),
-          ),
-        );
-      }),
-    );
-
-  model
-    .command('show')
-    .description('show a model (its versions and aliases) or one version (run, metrics, params, datasets, files)')
-    .argument('<ref>', 'name, name@version, name@alias or name@latest')
-    .option('--limit <n>', 'versions to list for a model', positiveInt, 20)
-    .addHelpText('after', `
-Examples:
-  $ ops model show churn
-  $ ops model show churn@production --json`)
-    .action(
-      action<{ limit: number }, [string]>(async (ctx, out, options, refText) => {
-        const ref = (await refs()).parseModelRef(refText);
-        const reg = await registry();
-        if (ref.version === undefined && ref.alias === undefined) {
-          const shown = reg.showModel(ctx, ref.name, options.limit);
-          if (options.json) return out.json(shown);
-          const aliases = Object.entries(shown.model.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
+  list: (model) =>
+    model
+      .command('list')
+      .description('list registered models with their latest version and aliases')
+      .addHelpText('after', `
+  Examples:
+    $ ops model list
+    $ ops model list --json`)
+      .action(
+        action<object>(async (ctx, out, options) => {
+          const models = (await registry()).listModels(ctx);
+          if (options.json) return out.json(models);
+          if (models.length === 0) return out.info('no models registered yet');
           out.result(
-            [
-              `${out.chalk.bold(shown.model.name)}: ${shown.model.versions} versions; aliases: ${aliases}`,
-              await out.table(
-                ['VERSION', 'CREATED', 'RUN', 'ALIASES', 'METRICS'],
-                shown.versions.map((v) => [v.version, when(v.createdAt), v.runId, v.aliases.join(',') || '-', metricsText(v.metrics)]),
-              ),
-            ].join('\n'),
-          );
-          return;
-        }
-        const details = reg.versionDetails(ctx, (await refs()).resolveVersion(ctx.ledger(), ref));
-        if (options.json) return out.json(details);
-        const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
-        const run = details.run;
-        out.result(
-          [
-            field('model', `${details.model} version ${details.version}`),
-            field('aliases', details.aliases.join(', ') || '-'),
-            field('created', `${details.createdAt} by ${details.actor ?? '-'}`),
-            field('source', details.source),
-            field('run', run ? `${run.id} (${run.status}, ${formatDuration(run.durationMs)})` : null),
-            field('git', run?.git.sha ? `${run.git.sha} on ${run.git.branch ?? '(detached)'}${run.git.dirty ? ' (dirty)' : ''}` : null),
-            field('metrics', metricsText(details.metrics, 50)),
-            field('params', details.params ? Object.entries(details.params).map(([k, v]) => `${k}=${v}`).join(' ') : null),
-            ...details.datasets.map((d) => field('dataset', `${d.path} ${d.digest}`)),
-            field('artifact', details.artifactDigest),
-            ...details.files.map((f) => field('  file', `${f.path} (${f.sizeBytes} bytes)`)),
-          ].join('\n'),
-        );
-      }),
-    );
-
-  model
-    .command('history')
-    .description('alias moves, newest first: which version held an alias, from when until when, moved by whom and why')
-    .argument('<name>', 'model name')
-    .option('--alias <alias>', 'only this alias')
-    .option('--limit <n>', 'at most this many moves', positiveInt, 50)
-    .addHelpText('after', `
-Examples:
-  $ ops model history churn --alias production
-  $ ops model history churn --json`)
-    .action(
-      action<{ alias?: string; limit: number }, [string]>(async (ctx, out, options, name) => {
-        const events = (await registry()).aliasHistory(ctx, name, options.alias, options.limit);
-        if (options.json) return out.json(events);
-        if (events.length === 0) return out.info(`no alias of ${name} has been set yet`);
-        out.result(
-          await out.table(
-            ['ALIAS', 'VERSION', 'FROM', 'UNTIL', 'PREVIOUS', 'BY', 'REASON'],
-            events.map((e) => [e.alias, e.toVersion, when(e.at), e.until ? when(e.until) : 'now', e.fromVersion, e.actor, `${e.forced ? 'FORCED: ' : ''}${e.reason ?? '-'}`]),
-          ),
-        );
-      }),
-    );
-
-  model
-    .command('lineage')
-    .description('upstream (run, datasets, commit) and downstream (risk scores, releases) of a version, or the models trained on a dataset')
-    .argument('[ref]', 'name@version or name@alias')
-    .option('--dataset <digest>', 'the reverse: versions trained on this dataset (sha256:... or its first digits)')
-    .option('--limit <n>', 'downstream uses to list', positiveInt, 20)
-    .addHelpText('after', `
-Examples:
-  $ ops model lineage churn@3
-  $ ops model lineage --dataset sha256:9f86d081 --json`)
-    .action(
-      action<{ dataset?: string; limit: number }, [string | undefined]>(async (ctx, out, options, refText) => {
-        const reg = await registry();
-        if ((refText === undefined) === (options.dataset === undefined)) throw new UsageError('give a model version or --dataset, not both', 'e.g. `ops model lineage churn@3`');
-        if (options.dataset) {
-          const found = reg.datasetLineage(ctx, options.dataset);
-          if (options.json) return out.json(found);
-          out.result(
-            [
-              `dataset ${found.dataset.digest} (${found.dataset.kind} ${found.dataset.path}, ${found.dataset.sizeBytes} bytes)`,
-              found.versions.length
-                ? await out.table(['MODEL', 'VERSION', 'RUN', 'ALIASES', 'CREATED'], found.versions.map((v) => [v.model, v.version, v.runId, v.aliases.join(',') || '-', when(v.createdAt)]))
-                : 'no registered version was trained on it',
-            ].join('\n'),
-          );
-          return;
-        }
-        const found = reg.lineage(ctx, (await refs()).parseModelRef(refText!), options.limit);
-        if (options.json) return out.json(found);
-        const { version, upstream, downstream } = found;
-        const lines = [`${out.chalk.bold(`${version.model}@${version.version}`)} (${version.source ?? '-'})`, out.chalk.bold('upstream')];
-        if (upstream.run) {
-          const run = upstream.run;
-          lines.push(`  run ${run.id}: ${run.status}, ${run.argv.join(' ')}`);
-          if (upstream.commit?.sha) lines.push(`  commit ${upstream.commit.sha} on ${upstream.commit.branch ?? '(detached)'}${upstream.commit.dirty ? ` (dirty, diff ${upstream.commit.dirtyHash ?? '?'})` : ''}`);
-          for (const d of upstream.datasets) lines.push(`  dataset ${d.digest} ${d.path}`);
-        } else lines.push('  registered from a file, not a run');
-        lines.push(out.chalk.bold('downstream'));
-        if (downstream.riskScores.length === 0 && downstream.releases.length === 0) lines.push('  not used yet');
-        for (const s of downstream.riskScores) lines.push(`  risk score ${s.id}: ${s.service ?? '-'}/${s.env ?? '-'} p=${s.probability.toFixed(2)} ${s.level} at ${when(s.createdAt)}`);
-        for (const r of downstream.releases) lines.push(`  release ${r.id}: ${r.service} r${r.revision} to ${r.env} (${r.status}) at ${when(r.createdAt)}`);
-        out.result(lines.join('\n'));
-      }),
-    );
-
-  model
-    .command('diff')
-    .description('two versions side by side: params, metrics (with deltas) and datasets')
-    .argument('<a>', 'name@version or name@alias')
-    .argument('<b>', 'name@version or name@alias')
-    .addHelpText('after', `
-Examples:
-  $ ops model diff churn@3 churn@4
-  $ ops model diff churn@production churn@staging --json`)
-    .action(
-      action<object, [string, string]>(async (ctx, out, options, a, b) => {
-        const { parseModelRef } = await refs();
-        const diff = (await registry()).diffVersions(ctx, parseModelRef(a), parseModelRef(b));
-        if (options.json) return out.json(diff);
-        const sections: string[] = [];
-        for (const [title, rows] of [['params', diff.params], ['metrics', diff.metrics], ['datasets', diff.datasets]] as const) {
-          if (rows.length === 0) continue;
-          sections.push(
-            out.chalk.bold(title),
             await out.table(
-              ['', diff.a, diff.b, 'CHANGE'],
-              rows.map((r) => [r.key, number(r.a), number(r.b), r.delta !== undefined ? `${r.delta >= 0 ? '+' : ''}${number(r.delta)}` : r.same ? '' : 'changed']),
+              ['MODEL', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED'],
+              models.map((m) => [m.name, m.versions, m.latestVersion, Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-', when(m.latestAt)]),
             ),
           );
-        }
-        out.result(sections.join('\n') || 'nothing recorded to compare');
-      }),
-    );
+        }),
+      ),
 
-  model
-    .command('verify')
-    .description("re-hash a version's stored files against the digests in the ledger")
-    .argument('<ref>', 'name@version or name@alias')
-    .addHelpText('after', `${EXIT_CODES}
+  show: (model) =>
+    model
+      .command('show')
+      .description('show a model (its versions and aliases) or one version (run, metrics, params, datasets, files)')
+      .argument('<ref>', 'name, name@version, name@alias or name@latest')
+      .option('--limit <n>', 'versions to list for a model', positiveInt, 20)
+      .addHelpText('after', `
+  Examples:
+    $ ops model show churn
+    $ ops model show churn@production --json`)
+      .action(
+        action<{ limit: number }, [string]>(async (ctx, out, options, refText) => {
+          const ref = (await refs()).parseModelRef(refText);
+          const reg = await registry();
+          if (ref.version === undefined && ref.alias === undefined) {
+            const shown = reg.showModel(ctx, ref.name, options.limit);
+            if (options.json) return out.json(shown);
+            const aliases = Object.entries(shown.model.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
+            out.result(
+              [
+                `${out.chalk.bold(shown.model.name)}: ${shown.model.versions} versions; aliases: ${aliases}`,
+                await out.table(
+                  ['VERSION', 'CREATED', 'RUN', 'ALIASES', 'METRICS'],
+                  shown.versions.map((v) => [v.version, when(v.createdAt), v.runId, v.aliases.join(',') || '-', metricsText(v.metrics)]),
+                ),
+              ].join('\n'),
+            );
+            return;
+          }
+          const details = reg.versionDetails(ctx, (await refs()).resolveVersion(ctx.ledger(), ref));
+          if (options.json) return out.json(details);
+          const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
+          const run = details.run;
+          out.result(
+            [
+              field('model', `${details.model} version ${details.version}`),
+              field('aliases', details.aliases.join(', ') || '-'),
+              field('created', `${details.createdAt} by ${details.actor ?? '-'}`),
+              field('source', details.source),
+              field('run', run ? `${run.id} (${run.status}, ${formatDuration(run.durationMs)})` : null),
+              field('git', run?.git.sha ? `${run.git.sha} on ${run.git.branch ?? '(detached)'}${run.git.dirty ? ' (dirty)' : ''}` : null),
+              field('metrics', metricsText(details.metrics, 50)),
+              field('params', details.params ? Object.entries(details.params).map(([k, v]) => `${k}=${v}`).join(' ') : null),
+              ...details.datasets.map((d) => field('dataset', `${d.path} ${d.digest}`)),
+              field('artifact', details.artifactDigest),
+              ...details.files.map((f) => field('  file', `${f.path} (${f.sizeBytes} bytes)`)),
+            ].join('\n'),
+          );
+        }),
+      ),
 
-Examples:
-  $ ops model verify churn@production`)
-    .action(
-      action<object, [string]>(async (ctx, out, options, refText) => {
-        const { version, files } = (await registry()).verifyVersion(ctx, (await refs()).parseModelRef(refText));
-        if (options.json) return out.json({ model: version.model, version: version.version, files, ok: true });
-        out.result(`${version.model}@${version.version}: ${files.length} files match their digests`);
-      }),
-    );
+  history: (model) =>
+    model
+      .command('history')
+      .description('alias moves, newest first: which version held an alias, from when until when, moved by whom and why')
+      .argument('<name>', 'model name')
+      .option('--alias <alias>', 'only this alias')
+      .option('--limit <n>', 'at most this many moves', positiveInt, 50)
+      .addHelpText('after', `
+  Examples:
+    $ ops model history churn --alias production
+    $ ops model history churn --json`)
+      .action(
+        action<{ alias?: string; limit: number }, [string]>(async (ctx, out, options, name) => {
+          const events = (await registry()).aliasHistory(ctx, name, options.alias, options.limit);
+          if (options.json) return out.json(events);
+          if (events.length === 0) return out.info(`no alias of ${name} has been set yet`);
+          out.result(
+            await out.table(
+              ['ALIAS', 'VERSION', 'FROM', 'UNTIL', 'PREVIOUS', 'BY', 'REASON'],
+              events.map((e) => [e.alias, e.toVersion, when(e.at), e.until ? when(e.until) : 'now', e.fromVersion, e.actor, `${e.forced ? 'FORCED: ' : ''}${e.reason ?? '-'}`]),
+            ),
+          );
+        }),
+      ),
 
-  model
-    .command('predict')
-    .description('predict every row of a CSV with a built-in model version')
-    .argument('<ref>', 'name@version or name@alias')
-    .requiredOption('--data <file>', 'CSV with the columns the model was trained on')
-    .addHelpText('after', `
-Prints CSV (prediction, then one probability column per class) or --json.
+  lineage: (model) =>
+    model
+      .command('lineage')
+      .description('upstream (run, datasets, commit) and downstream (risk scores, releases) of a version, or the models trained on a dataset')
+      .argument('[ref]', 'name@version or name@alias')
+      .option('--dataset <digest>', 'the reverse: versions trained on this dataset (sha256:... or its first digits)')
+      .option('--limit <n>', 'downstream uses to list', positiveInt, 20)
+      .addHelpText('after', `
+  Examples:
+    $ ops model lineage churn@3
+    $ ops model lineage --dataset sha256:9f86d081 --json`)
+      .action(
+        action<{ dataset?: string; limit: number }, [string | undefined]>(async (ctx, out, options, refText) => {
+          const reg = await registry();
+          if ((refText === undefined) === (options.dataset === undefined)) throw new UsageError('give a model version or --dataset, not both', 'e.g. `ops model lineage churn@3`');
+          if (options.dataset) {
+            const found = reg.datasetLineage(ctx, options.dataset);
+            if (options.json) return out.json(found);
+            out.result(
+              [
+                `dataset ${found.dataset.digest} (${found.dataset.kind} ${found.dataset.path}, ${found.dataset.sizeBytes} bytes)`,
+                found.versions.length
+                  ? await out.table(['MODEL', 'VERSION', 'RUN', 'ALIASES', 'CREATED'], found.versions.map((v) => [v.model, v.version, v.runId, v.aliases.join(',') || '-', when(v.createdAt)]))
+                  : 'no registered version was trained on it',
+              ].join('\n'),
+            );
+            return;
+          }
+          const found = reg.lineage(ctx, (await refs()).parseModelRef(refText!), options.limit);
+          if (options.json) return out.json(found);
+          const { version, upstream, downstream } = found;
+          const lines = [`${out.chalk.bold(`${version.model}@${version.version}`)} (${version.source ?? '-'})`, out.chalk.bold('upstream')];
+          if (upstream.run) {
+            const run = upstream.run;
+            lines.push(`  run ${run.id}: ${run.status}, ${run.argv.join(' ')}`);
+            if (upstream.commit?.sha) lines.push(`  commit ${upstream.commit.sha} on ${upstream.commit.branch ?? '(detached)'}${upstream.commit.dirty ? ` (dirty, diff ${upstream.commit.dirtyHash ?? '?'})` : ''}`);
+            for (const d of upstream.datasets) lines.push(`  dataset ${d.digest} ${d.path}`);
+          } else lines.push('  registered from a file, not a run');
+          lines.push(out.chalk.bold('downstream'));
+          if (downstream.riskScores.length === 0 && downstream.releases.length === 0) lines.push('  not used yet');
+          for (const s of downstream.riskScores) lines.push(`  risk score ${s.id}: ${s.service ?? '-'}/${s.env ?? '-'} p=${s.probability.toFixed(2)} ${s.level} at ${when(s.createdAt)}`);
+          for (const r of downstream.releases) lines.push(`  release ${r.id}: ${r.service} r${r.revision} to ${r.env} (${r.status}) at ${when(r.createdAt)}`);
+          out.result(lines.join('\n'));
+        }),
+      ),
 
-Examples:
-  $ ops model predict churn@production --data new-customers.csv > scored.csv`)
-    .action(
-      action<{ data: string }, [string]>(async (ctx, out, options, refText) => {
-        const { predictCsv } = await import('../../core/models/predict.js');
-        const predictions = await predictCsv(ctx, (await refs()).parseModelRef(refText), options.data);
-        if (options.json) return out.json(predictions);
-        out.result([predictions.columns.join(','), ...predictions.rows.map((r) => r.join(','))].join('\n'));
-      }),
-    );
-}
+  diff: (model) =>
+    model
+      .command('diff')
+      .description('two versions side by side: params, metrics (with deltas) and datasets')
+      .argument('<a>', 'name@version or name@alias')
+      .argument('<b>', 'name@version or name@alias')
+      .addHelpText('after', `
+  Examples:
+    $ ops model diff churn@3 churn@4
+    $ ops model diff churn@production churn@staging --json`)
+      .action(
+        action<object, [string, string]>(async (ctx, out, options, a, b) => {
+          const { parseModelRef } = await refs();
+          const diff = (await registry()).diffVersions(ctx, parseModelRef(a), parseModelRef(b));
+          if (options.json) return out.json(diff);
+          const sections: string[] = [];
+          for (const [title, rows] of [['params', diff.params], ['metrics', diff.metrics], ['datasets', diff.datasets]] as const) {
+            if (rows.length === 0) continue;
+            sections.push(
+              out.chalk.bold(title),
+              await out.table(
+                ['', diff.a, diff.b, 'CHANGE'],
+                rows.map((r) => [r.key, number(r.a), number(r.b), r.delta !== undefined ? `${r.delta >= 0 ? '+' : ''}${number(r.delta)}` : r.same ? '' : 'changed']),
+              ),
+            );
+          }
+          out.result(sections.join('\n') || 'nothing recorded to compare');
+        }),
+      ),
+
+  verify: (model) =>
+    model
+      .command('verify')
+      .description("re-hash a version's stored files against the digests in the ledger")
+      .argument('<ref>', 'name@version or name@alias')
+      .addHelpText('after', `${EXIT_CODES}
+
+  Examples:
+    $ ops model verify churn@production`)
+      .action(
+        action<object, [string]>(async (ctx, out, options, refText) => {
+          const { version, files } = (await registry()).verifyVersion(ctx, (await refs()).parseModelRef(refText));
+          if (options.json) return out.json({ model: version.model, version: version.version, files, ok: true });
+          out.result(`${version.model}@${version.version}: ${files.length} files match their digests`);
+        }),
+      ),
+
+  predict: (model) =>
+    model
+      .command('predict')
+      .description('predict every row of a CSV with a built-in model version')
+      .argument('<ref>', 'name@version or name@alias')
+      .requiredOption('--data <file>', 'CSV with the columns the model was trained on')
+      .addHelpText('after', `
+  Prints CSV (prediction, then one probability column per class) or --json.
+
+  Examples:
+    $ ops model predict churn@production --data new-customers.csv > scored.csv`)
+      .action(
+        action<{ data: string }, [string]>(async (ctx, out, options, refText) => {
+          const { predictCsv } = await import('../../core/models/predict.js');
+          const predictions = await predictCsv(ctx, (await refs()).parseModelRef(refText), options.data);
+          if (options.json) return out.json(predictions);
+          out.result([predictions.columns.join(','), ...predictions.rows.map((r) => r.join(','))].join('\n'));
+        }),
+      ),
+};

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,11 @@ const buildStamp = (() => {
   }
 })();
 
+// node:crypto costs ~3 ms to load: only commands run in a project (with a config to cache) pay it.
+const nodeRequire = createRequire(import.meta.url);
+
 export function configCache(root: string, files: string[], env: NodeJS.ProcessEnv): ConfigCache {
+  const { createHash } = nodeRequire('node:crypto') as typeof import('node:crypto');
   const dir = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ops', 'config');
   const path = join(dir, `${createHash('sha256').update(root).digest('hex').slice(0, 32)}.json`);
   const opsEnv = Object.keys(env)

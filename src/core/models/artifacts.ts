@@ -1,10 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { ExitCode, OpsError } from '../errors.js';
+
+// node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
+const nodeRequire = createRequire(import.meta.url);
+const crypto = () => nodeRequire('node:crypto') as typeof import('node:crypto');
 
 export interface StoredBlob {
   digest: string;
@@ -52,7 +54,7 @@ export class ArtifactStore {
   private temporary(): string {
     const dir = join(this.root, 'tmp');
     mkdirSync(dir, { recursive: true });
-    return join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    return join(dir, `${process.pid}-${crypto().randomBytes(6).toString('hex')}`);
   }
 
   private settle(temporary: string, digest: string): void {
@@ -67,8 +69,10 @@ export class ArtifactStore {
 
   /** Copy a file in, hashing as it streams. */
   async putFile(source: string): Promise<StoredBlob> {
+    const { pipeline } = await import('node:stream/promises');
+    const { Transform } = await import('node:stream');
     const temporary = this.temporary();
-    const hash = createHash('sha256');
+    const hash = crypto().createHash('sha256');
     let sizeBytes = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -90,7 +94,7 @@ export class ArtifactStore {
 
   putBytes(bytes: Buffer | string): StoredBlob {
     const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
-    const digest = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
+    const digest = `sha256:${crypto().createHash('sha256').update(buffer).digest('hex')}`;
     if (!existsSync(this.pathOf(digest))) {
       const temporary = this.temporary();
       writeFileSync(temporary, buffer, { mode: 0o644 });
@@ -108,7 +112,7 @@ export class ArtifactStore {
     } catch {
       throw new OpsError(`artifact ${file} (${digest}) is missing`, ExitCode.failed, 'restore the ledger folder from a backup, or register the model again');
     }
-    const found = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const found = `sha256:${crypto().createHash('sha256').update(bytes).digest('hex')}`;
     if (found !== digest) throw new CorruptArtifactError(file, digest, found);
     return bytes;
   }
