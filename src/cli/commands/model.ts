@@ -21,11 +21,9 @@ interface TrainFlags {
   register?: boolean;
 }
 
-import * as refsModule from '../../core/models/refs.js';
-import * as registryModule from '../../core/models/registry.js';
-// The registry's queries are light (SQLite only); loading them with the command saves an import round trip.
-const refs = async () => refsModule;
-const registry = async () => registryModule;
+// Static: the registry's queries are light (SQLite only), and a dynamic import costs a module round trip.
+import * as refs from '../../core/models/refs.js';
+import * as registry from '../../core/models/registry.js';
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '-');
 const number = (value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)).toString() : value == null ? '-' : String(value));
 const metricsText = (metrics: Record<string, number> | null, limit = 4) =>
@@ -123,7 +121,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
               task: options.task,
             });
           }
-          const registered = options.register && result.status === 'succeeded' ? await (await registry()).registerVersion(ctx, name, { runId: result.runId }) : null;
+          const registered = options.register && result.status === 'succeeded' ? await registry.registerVersion(ctx, name, { runId: result.runId }) : null;
           return printTraining(out, result, registered, options.json);
         }),
       ),
@@ -142,7 +140,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model register churn --artifact ./export/model.onnx --json`)
       .action(
         action<{ run?: number; artifact?: string }, [string]>(async (ctx, out, options, name) => {
-          const version = await (await registry()).registerVersion(ctx, name, { runId: options.run, artifact: options.artifact });
+          const version = await registry.registerVersion(ctx, name, { runId: options.run, artifact: options.artifact });
           if (options.json) return out.json(version);
           out.result(`registered ${version.model} version ${version.version}${version.runId ? ` from run ${version.runId}` : ''} (${version.artifactDigest})`);
         }),
@@ -168,8 +166,8 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model promote churn@5 --to production --force --reason "hotfix approved by on-call"`)
       .action(
         action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
-          const ref = (await refs()).parseModelRef(refText);
-          const promotion = (await registry()).promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
+          const ref = refs.parseModelRef(refText);
+          const promotion = registry.promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
           if (options.json) out.json(promotion);
           else if (promotion.checks.length) out.result(await gateTable(out, promotion));
           const target = `${promotion.model}@${promotion.alias}`;
@@ -197,7 +195,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"`)
       .action(
         action<{ alias: string; to?: number; reason?: string }, [string]>(async (ctx, out, options, name) => {
-          const event = (await registry()).rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
+          const event = registry.rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
           if (options.json) return out.json(event);
           out.info(`${name}@${event.alias} now points at version ${event.toVersion} (was ${event.fromVersion})`);
         }),
@@ -213,7 +211,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model list --json`)
       .action(
         action<object>(async (ctx, out, options) => {
-          const models = (await registry()).listModels(ctx);
+          const models = registry.listModels(ctx);
           if (options.json) return out.json(models);
           if (models.length === 0) return out.info('no models registered yet');
           out.result(
@@ -237,10 +235,9 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model show churn@production --json`)
       .action(
         action<{ limit: number }, [string]>(async (ctx, out, options, refText) => {
-          const ref = (await refs()).parseModelRef(refText);
-          const reg = await registry();
+          const ref = refs.parseModelRef(refText);
           if (ref.version === undefined && ref.alias === undefined) {
-            const shown = reg.showModel(ctx, ref.name, options.limit);
+            const shown = registry.showModel(ctx, ref.name, options.limit);
             if (options.json) return out.json(shown);
             const aliases = Object.entries(shown.model.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
             out.result(
@@ -254,7 +251,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             );
             return;
           }
-          const details = reg.versionDetails(ctx, (await refs()).resolveVersion(ctx.ledger(), ref));
+          const details = registry.versionDetails(ctx, refs.resolveVersion(ctx.ledger(), ref));
           if (options.json) return out.json(details);
           const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
           const run = details.run;
@@ -289,7 +286,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model history churn --json`)
       .action(
         action<{ alias?: string; limit: number }, [string]>(async (ctx, out, options, name) => {
-          const events = (await registry()).aliasHistory(ctx, name, options.alias, options.limit);
+          const events = registry.aliasHistory(ctx, name, options.alias, options.limit);
           if (options.json) return out.json(events);
           if (events.length === 0) return out.info(`no alias of ${name} has been set yet`);
           out.result(
@@ -314,10 +311,9 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model lineage --dataset sha256:9f86d081 --json`)
       .action(
         action<{ dataset?: string; limit: number }, [string | undefined]>(async (ctx, out, options, refText) => {
-          const reg = await registry();
           if ((refText === undefined) === (options.dataset === undefined)) throw new UsageError('give a model version or --dataset, not both', 'e.g. `ops model lineage churn@3`');
           if (options.dataset) {
-            const found = reg.datasetLineage(ctx, options.dataset);
+            const found = registry.datasetLineage(ctx, options.dataset);
             if (options.json) return out.json(found);
             out.result(
               [
@@ -329,7 +325,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             );
             return;
           }
-          const found = reg.lineage(ctx, (await refs()).parseModelRef(refText!), options.limit);
+          const found = registry.lineage(ctx, refs.parseModelRef(refText!), options.limit);
           if (options.json) return out.json(found);
           const { version, upstream, downstream } = found;
           const lines = [`${out.chalk.bold(`${version.model}@${version.version}`)} (${version.source ?? '-'})`, out.chalk.bold('upstream')];
@@ -359,8 +355,8 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model diff churn@production churn@staging --json`)
       .action(
         action<object, [string, string]>(async (ctx, out, options, a, b) => {
-          const { parseModelRef } = await refs();
-          const diff = (await registry()).diffVersions(ctx, parseModelRef(a), parseModelRef(b));
+          const { parseModelRef } = refs;
+          const diff = registry.diffVersions(ctx, parseModelRef(a), parseModelRef(b));
           if (options.json) return out.json(diff);
           const sections: string[] = [];
           for (const [title, rows] of [['params', diff.params], ['metrics', diff.metrics], ['datasets', diff.datasets]] as const) {
@@ -388,7 +384,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model verify churn@production`)
       .action(
         action<object, [string]>(async (ctx, out, options, refText) => {
-          const { version, files } = (await registry()).verifyVersion(ctx, (await refs()).parseModelRef(refText));
+          const { version, files } = registry.verifyVersion(ctx, refs.parseModelRef(refText));
           if (options.json) return out.json({ model: version.model, version: version.version, files, ok: true });
           out.result(`${version.model}@${version.version}: ${files.length} files match their digests`);
         }),
@@ -408,7 +404,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .action(
         action<{ data: string }, [string]>(async (ctx, out, options, refText) => {
           const { predictCsv } = await import('../../core/models/predict.js');
-          const predictions = await predictCsv(ctx, (await refs()).parseModelRef(refText), options.data);
+          const predictions = await predictCsv(ctx, refs.parseModelRef(refText), options.data);
           if (options.json) return out.json(predictions);
           out.result([predictions.columns.join(','), ...predictions.rows.map((r) => r.join(','))].join('\n'));
         }),

@@ -73,7 +73,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export function featuresPerSplit(option: ForestParams['maxFeatures'], nFeatures: number): number {
+function featuresPerSplit(option: ForestParams['maxFeatures'], nFeatures: number): number {
   const count =
     option === 'sqrt' ? Math.floor(Math.sqrt(nFeatures)) :
     option === 'log2' ? Math.floor(Math.log2(nFeatures)) :
@@ -165,7 +165,7 @@ interface GrowInput {
 }
 
 /** Grow one tree on a bootstrap sample drawn with its own random stream (trees are independent). */
-export function growTree(input: GrowInput, treeSeed: number): Tree {
+function growTree(input: GrowInput, treeSeed: number): Tree {
   const { features, y, task, nClasses, params, mtry } = input;
   const random = seededRandom(treeSeed);
   const n = y.length;
