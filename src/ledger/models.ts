@@ -137,6 +137,12 @@ export class ModelStore {
       .run(artifact.digest, artifact.sizeBytes, artifact.mediaType, nowMs);
   }
 
+  /** A stored file tree and each file in it. */
+  recordTree(tree: StoredArtifact, files: Array<{ digest: string; sizeBytes: number }>, nowMs: number): void {
+    for (const file of files) this.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, nowMs);
+    this.recordArtifact(tree, nowMs);
+  }
+
   attachToRun(runId: number, name: string, digest: string): void {
     this.db.prepare(`INSERT OR REPLACE INTO run_artifacts (run_id, name, digest) VALUES (?, ?, ?)`).run(runId, name, digest);
   }

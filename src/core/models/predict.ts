@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import type { ModelVersion } from '../../ledger/index.js';
 import { ExitCode, OpsError } from '../errors.js';
 import { RandomForest } from '../forest/forest.js';
 import { ArtifactStore } from './artifacts.js';
@@ -8,6 +9,7 @@ import type { ModelFile } from './train.js';
 
 export interface LoadedModel {
   label: string;
+  version: ModelVersion;
   file: ModelFile;
   forest: RandomForest;
 }
@@ -21,7 +23,7 @@ export function loadModel(ctx: Context, ref: ModelRef): LoadedModel {
   if (!entry) throw new OpsError(`${label} has no model.json`, ExitCode.failed, 'only models trained by `ops model train --data` can predict here');
   const file = JSON.parse(store.read(entry.digest).toString('utf8')) as ModelFile;
   if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`, ExitCode.failed);
-  return { label, file, forest: RandomForest.fromJSON(file.forest) };
+  return { label, version, file, forest: RandomForest.fromJSON(file.forest) };
 }
 
 export interface Predictions {

@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
 import type { MetricGate } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { ExitCode, OpsError, UsageError } from '../errors.js';
-import { ArtifactStore, TREE_MEDIA_TYPE, type TreeEntry } from './artifacts.js';
+import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
 import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
 
 export async function registerVersion(ctx: Context, name: string, source: { runId?: number; artifact?: string }): Promise<ModelVersion> {
@@ -34,15 +34,17 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
     throw new UsageError(`artifact ${source.artifact} does not exist`, 'pass a model file or folder to --artifact');
   }
   const store = ArtifactStore.beside(ctx.ledgerPath);
-  let files: TreeEntry[];
-  if (isDir) files = (await store.putFolder(path)).files;
-  else files = [{ path: path.split('/').pop()!, ...(await store.putFile(path)) }];
-  const tree = store.putTree(files);
+  let stored: { tree: StoredBlob; files: TreeEntry[] };
+  if (isDir) stored = await store.putFolder(path);
+  else {
+    const files = [{ path: basename(path), ...(await store.putFile(path)) }];
+    stored = { tree: store.putTree(files), files };
+  }
+  const { tree, files } = stored;
   const now = ctx.clock.now();
   return ledger.db
     .transaction(() => {
-      for (const file of files) ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
-      ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: TREE_MEDIA_TYPE }, now);
+      ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
       return ledger.models.register({ model: name, runId: null, artifactDigest: tree.digest, params: null, metrics: null, actor: ctx.actor, source: path }, now);
     })
     .immediate();

@@ -200,11 +200,8 @@ export async function storeRunArtifacts(ctx: Context, runId: number, artifactDir
   const { tree, files } = await store.putFolder(artifactDir);
   const now = ctx.clock.now();
   ledger.db.transaction(() => {
-    for (const file of files) {
-      ledger.models.recordArtifact({ digest: file.digest, sizeBytes: file.sizeBytes, mediaType: null }, now);
-      ledger.models.attachToRun(runId, file.path, file.digest);
-    }
-    ledger.models.recordArtifact({ digest: tree.digest, sizeBytes: tree.sizeBytes, mediaType: TREE_MEDIA_TYPE }, now);
+    ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
+    for (const file of files) ledger.models.attachToRun(runId, file.path, file.digest);
     ledger.runs.setDetails(runId, { ...details, artifactTree: tree.digest });
   })();
   return files;
@@ -245,9 +242,11 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
   const prepared = await prepareBuiltin(ctx, spec);
   const [dataset] = await digestAll(ctx, [spec.data]);
   const tools = await toolVersions(ctx, null);
+  // One git status serves the run record and the hash of the uncommitted changes.
+  const git = await ctx.adapters.git.gitState(ctx.root);
   let files: Array<{ path: string; digest: string; sizeBytes: number }> = [];
   let metrics: Record<string, number> | null = null;
-  const outcome = await withRun(ctx, { kind: 'train', params: { ...prepared.params, task: prepared.task } }, async (run) => {
+  const outcome = await withRun(ctx, { kind: 'train', git, params: { ...prepared.params, task: prepared.task } }, async (run) => {
     recordDatasets(ctx, run.id, [dataset!]);
     const { columns, y, train, test, params, task, classes, featureNames } = prepared;
     const forest = await ctx.output.step(`training ${params.nTrees} trees on ${train.length} rows x ${featureNames.length} features`, async () =>
@@ -269,7 +268,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
         split: prepared.split,
         datasets: [dataset!.digest],
         tools,
-        dirtyHash: await dirtyHash(ctx),
+        dirtyHash: git?.dirtyHash ?? null,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -277,10 +276,6 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
     return { status: 'succeeded', exitCode: 0, metrics: metrics ?? undefined };
   });
   return { runId: outcome.runId, status: outcome.status, exitCode: outcome.exitCode, metrics, artifacts: files, datasets: [dataset!] };
-}
-
-async function dirtyHash(ctx: Context): Promise<string | null> {
-  return (await ctx.adapters.git.gitState(ctx.root))?.dirtyHash ?? null;
 }
 
 const TAIL_LINES = 15;
@@ -294,13 +289,14 @@ export async function trainExternal(ctx: Context, name: string, command: string[
   if (command.length === 0) throw new UsageError('no training command given', 'put it after --, e.g. `ops model train churn -- python3 train.py`');
   const datasets = await digestAll(ctx, options.data);
   const tools = await toolVersions(ctx, command);
+  const git = await ctx.adapters.git.gitState(ctx.root);
   const artifactDir = mkdtempSync(join(tmpdir(), 'ops-artifacts-'));
   let files: Array<{ path: string; digest: string; sizeBytes: number }> = [];
   let metrics: Record<string, number> | null = null;
   try {
-    const outcome = await withRun(ctx, { kind: 'train', params: options.params }, async (run: ActiveRun) => {
+    const outcome = await withRun(ctx, { kind: 'train', git, params: options.params }, async (run: ActiveRun) => {
       recordDatasets(ctx, run.id, datasets);
-      const details = { model: name, trainer: 'external', command, datasets: datasets.map((d) => d.digest), tools, dirtyHash: await dirtyHash(ctx) };
+      const details = { model: name, trainer: 'external', command, datasets: datasets.map((d) => d.digest), tools, dirtyHash: git?.dirtyHash ?? null };
       ctx.ledger().runs.setDetails(run.id, details);
       let tail = '';
       const result = await ctx.adapters.exec.runStreaming(command, {

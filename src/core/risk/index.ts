@@ -285,8 +285,7 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
     throw new UsageError(`"${range}" is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
   }
   if (shas.length === 0) throw new UsageError(`the range ${range} has no commits`, 'nothing new to score; check the range');
-  const { label, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
-  const version = ledger.models.version(RISK_MODEL, Number(label.split('@')[1]))!;
+  const { label, version, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
   const commits = ledger.risk.commitsBySha(repo.root, shas);
   const predicted = forest.predict(FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!)));
   const scored: CommitRisk[] = commits
