@@ -63,6 +63,12 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     assert.equal(trained.json.promotion.promoted, true);
     assert.deepEqual(trained.json.promotion.checks.map((c: { metric: string; passed: boolean }) => [c.metric, c.passed]), [['testRows', true]]);
 
+    const evaluated = await p.ops(['risk', 'eval', '--repo', '.']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const { metrics } = evaluated.json.results[0];
+    assert.deepEqual([metrics.rows, metrics.testRows], [trained.json.rows, trained.json.metrics.testRows]);
+    assert.equal(metrics.auc, trained.json.metrics.auc, 'the same history and seed give the same forest');
+
     const history = await p.ops(['model', 'history', 'risk-scorer', '--alias', 'production']);
     assert.deepEqual(history.json.map((e: { toVersion: number; reason: string }) => [e.toVersion, e.reason]), [[1, 'first scorer']]);
 

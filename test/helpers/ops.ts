@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,4 +81,18 @@ export function runOpsInTerminal(args: string[], cwd: string, answers: Array<[Re
       resolve({ code, signal, stdout: screen, stderr: '' });
     });
   });
+}
+
+/**
+ * A data set from the read-only `../shared/data` beside the project root (OPS_SHARED_DATA overrides);
+ * skips the test loudly when it is not there, and fails in CI.
+ */
+export function sharedData(t: { skip(message: string): void }, file: string): string | null {
+  const path = join(process.env.OPS_SHARED_DATA ?? join(PROJECT_ROOT, '..', 'shared', 'data'), file);
+  if (existsSync(path)) return path;
+  const message = `${path} is missing: the shared data sets live in ../shared/data beside the project root (or set OPS_SHARED_DATA)`;
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`${message} (CI must run every test)`);
+  process.stderr.write(`\n!!! SKIPPED: ${message}\n\n`);
+  t.skip(message);
+  return null;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, OpsError, UsageError } from '../../core/errors.js';
+import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
 import { action } from '../main.js';
 
 const EXIT_CODES = `
@@ -38,7 +39,7 @@ Examples:
             [
               `risk-scorer version ${result.version.version} (run ${result.runId})`,
               `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases)`,
-              `holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1!.toFixed(3)}, precision ${m.precision!.toFixed(3)}, recall ${m.recall!.toFixed(3)}`,
+              `holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
               result.promotion?.promoted ? `promoted to ${result.promotion.alias}` : '',
             ].filter(Boolean).join('\n'),
           );
@@ -46,6 +47,56 @@ Examples:
         if (result.promotion && !result.promotion.promoted) {
           throw new OpsError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion.alias}: its gate failed`, ExitCode.gate, 'see `ops model promote` for the comparison, or pass --force --reason');
         }
+      }),
+    );
+
+  risk
+    .command('eval')
+    .description('measure the scorer: train on the oldest 80% of a data set, test on the newest 20%')
+    .option('--csv <files...>', 'data sets in the layout of the published JIT sets (date, bug and the 14 features)')
+    .option('--repo <path>', 'a git repository, mined and SZZ-labelled by ops')
+    .option('--threshold <p>', 'probability at or above which a commit counts as flagged, for F1, precision and recall', '0.5')
+    .option('--seed <n>', 'seed of the forest', '1')
+    .option('--trees <n>', "number of trees (default: the scorer's, 100)")
+    .addHelpText('after', `
+Prints ROC AUC on the newest 20% (by date), F1, precision and recall at --threshold, and the
+share of bug-inducing commits caught when the riskiest 20% are flagged. A data set's "__"
+column (a copy of the label) is never read: only date, bug and the features are.
+${EXIT_CODES}
+
+Examples:
+  $ ops risk eval --csv ../shared/data/jit/*_k_feature.csv
+  $ ops risk eval --repo . --json`)
+    .action(
+      action<{ csv?: string[]; repo?: string; threshold: string; seed: string; trees?: string }>(async (ctx, out, options) => {
+        if (!options.csv === !options.repo) throw new UsageError('evaluate what? give --csv FILE... or --repo PATH (one of them)', 'e.g. `ops risk eval --repo .`');
+        const threshold = Number(options.threshold);
+        if (!(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a probability from 0 to 1, not "${options.threshold}"`, 'e.g. --threshold 0.3');
+        const { RISK_FOREST_PARAMS, evaluateCsv } = await import('../../core/risk/evaluate.js');
+        const seed = Number(options.seed);
+        const nTrees = Number(options.trees ?? RISK_FOREST_PARAMS.nTrees);
+        if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, not "${options.seed}"`, 'e.g. --seed 7');
+        if (!Number.isInteger(nTrees) || nTrees < 1) throw new UsageError(`--trees must be a positive whole number, not "${options.trees}"`, 'e.g. --trees 300');
+        const params = { ...RISK_FOREST_PARAMS, seed, nTrees };
+        let results: Array<{ dataset: string; metrics: HoldoutMetrics }>;
+        if (options.repo) {
+          const { evaluateRepository } = await import('../../core/risk/index.js');
+          const evaluation = await evaluateRepository(ctx, options.repo, threshold, params);
+          results = [{ dataset: evaluation.repository, metrics: evaluation.metrics }];
+        } else {
+          results = [];
+          for (const file of options.csv!) results.push(await ctx.output.step(`evaluating ${file}`, async () => evaluateCsv(file, process.cwd(), params, threshold)));
+        }
+        const aucs = results.map((r) => r.metrics.auc).filter((a): a is number => a != null);
+        const meanAuc = aucs.length ? aucs.reduce((a, b) => a + b, 0) / aucs.length : null;
+        if (options.json) {
+          out.json({ params, threshold, results, meanAuc });
+          return;
+        }
+        const f3 = (v: number | null) => (v == null ? 'n/a' : v.toFixed(3));
+        const rows = results.map(({ dataset, metrics: m }) => [dataset, m.rows, m.testRows, percent(m.testPositives / m.testRows), f3(m.auc), f3(m.f1), f3(m.precision), f3(m.recall), percent(m.caughtInRiskiest20)]);
+        if (results.length > 1) rows.push(['mean', '', '', '', f3(meanAuc), '', '', '', '']);
+        out.result(await out.table(['DATA SET', 'ROWS', 'TEST', 'BUGGY', 'AUC', 'F1', 'PRECISION', 'RECALL', 'CAUGHT@20%'], rows));
       }),
     );
 

@@ -48,13 +48,13 @@ export interface Table {
 }
 
 /** A CSV file with a header row; malformed files are one clear error naming the line. */
-export async function readCsv(path: string, cwd: string): Promise<Table> {
+export async function readCsv(path: string, cwd: string, flag = '--data'): Promise<Table> {
   const file = resolve(cwd, path);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new UsageError(`cannot read ${path}`, 'check the path given to --data');
+    throw new UsageError(`cannot read ${path}`, `check the path given to ${flag}`);
   }
   const { parse } = await import('csv-parse/sync');
   let records: string[][];

@@ -5,19 +5,17 @@ import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
 import { ExitCode, OpsError, UsageError } from '../errors.js';
-import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
-import { binaryMetrics } from '../forest/metrics.js';
 import { loadModel } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
 import { storeRunArtifacts, type ModelFile } from '../models/train.js';
 import { withRun } from '../runs.js';
 import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
 import { blamedCommits, lineRanges, removedLines } from './szz.js';
+import type { ForestParams } from '../forest/forest.js';
+import { RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluate.js';
 
 export const RISK_MODEL = 'risk-scorer';
 
-/** Forest settings for the risk scorer: leaves of at least 5 commits smooth the probabilities. */
-export const RISK_FOREST_PARAMS: ForestParams = { ...DEFAULT_FOREST_PARAMS, minSamplesLeaf: 5 };
 
 interface Repository {
   root: string;
@@ -131,10 +129,42 @@ export async function labelFromReleases(ctx: Context, repo: Repository): Promise
   return new Set(labels.map((l) => l.sha)).size;
 }
 
+export interface LabelledHistory {
+  repo: Repository;
+  mining: MiningResult;
+  szz: SzzResult;
+  releaseLabelled: number;
+  /** Oldest first. */
+  commits: StoredCommit[];
+  bug: Set<string>;
+}
+
+/** Mine new commits, label them (SZZ, failed releases), and read back the whole labelled history. */
+export async function labelledHistory(ctx: Context, dir: string): Promise<LabelledHistory> {
+  const repo = await openRepository(ctx, dir);
+  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
+  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
+  const releaseLabelled = await labelFromReleases(ctx, repo);
+  const ledger = ctx.ledger();
+  const commits = ledger.risk.commits(repo.root);
+  if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
+  return { repo, mining, szz, releaseLabelled, commits, bug: new Set(ledger.risk.labels(repo.root).map((l) => l.sha)) };
+}
+
+const featureColumns = (commits: StoredCommit[]) => FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!));
+
+/** Train on the oldest 80% of a repository's labelled commits and score the newest 20%. */
+export async function evaluateRepository(ctx: Context, dir: string, threshold: number, params: ForestParams = RISK_FOREST_PARAMS): Promise<{ repository: string; metrics: HoldoutMetrics; mining: MiningResult; szz: SzzResult }> {
+  const history = await labelledHistory(ctx, dir);
+  const y = Float64Array.from(history.commits, (c) => (history.bug.has(c.sha) ? 1 : 0));
+  const { metrics } = trainHoldout(featureColumns(history.commits), y, params, threshold, `${history.repo.root}'s commits`);
+  return { repository: history.repo.root, metrics, mining: history.mining, szz: history.szz };
+}
+
 export interface RiskTraining {
   runId: number;
   version: ModelVersion;
-  metrics: Record<string, number>;
+  metrics: HoldoutMetrics;
   mining: MiningResult;
   szz: SzzResult;
   releaseLabelled: number;
@@ -154,39 +184,24 @@ function trainingCsv(commits: StoredCommit[], bug: Set<string>): string {
  * then register the model as a new `risk-scorer` version with its training set as lineage.
  */
 export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?: string; reason?: string; force?: boolean }): Promise<RiskTraining> {
-  const repo = await openRepository(ctx, dir);
-  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
-  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
-  const releaseLabelled = await labelFromReleases(ctx, repo);
+  const { repo, mining, szz, releaseLabelled, commits, bug } = await labelledHistory(ctx, dir);
   const ledger = ctx.ledger();
-  const commits = ledger.risk.commits(repo.root);
-  const bug = new Set(ledger.risk.labels(repo.root).map((l) => l.sha));
-  if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
-  const cut = Math.floor(commits.length * 0.8);
-  const trainRows = commits.slice(0, cut);
-  const testRows = commits.slice(cut);
+  const y = Float64Array.from(commits, (c) => (bug.has(c.sha) ? 1 : 0));
   const positives = commits.filter((c) => bug.has(c.sha)).length;
-  if (!trainRows.some((c) => bug.has(c.sha)) || trainRows.every((c) => bug.has(c.sha))) {
-    throw new OpsError(`the oldest 80% of ${repo.root}'s commits are all labelled alike (${positives} bug-inducing of ${commits.length})`, ExitCode.failed, 'the risk scorer needs both bug-inducing and clean commits; check risk.fixPattern');
-  }
-  const columns = (rows: StoredCommit[]) => FEATURE_NAMES.map((_, f) => Float64Array.from(rows, (c) => c.features[f]!));
-  const labels = (rows: StoredCommit[]) => Float64Array.from(rows, (c) => (bug.has(c.sha) ? 1 : 0));
-
-  let metrics: Record<string, number> = {};
+  let metrics: HoldoutMetrics | undefined;
   const csv = trainingCsv(commits, bug);
   const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS } }, async (run) => {
-    const forest = await ctx.output.step(`training on ${trainRows.length} commits`, async () =>
-      RandomForest.train('classification', { columns: columns(trainRows), y: labels(trainRows) }, 2, RISK_FOREST_PARAMS),
+    const holdout = await ctx.output.step(`training on ${Math.floor(commits.length * 0.8)} commits`, async () =>
+      trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`),
     );
-    const predicted = forest.predict(columns(testRows));
-    const scores = Float64Array.from(testRows, (_, i) => predicted[i * 2 + 1]!);
-    const { auc, ...rest } = binaryMetrics(scores, Array.from(labels(testRows), (v) => v === 1));
-    metrics = { ...(auc == null ? {} : { auc }), ...rest, trainRows: trainRows.length, testRows: testRows.length, positives };
-    const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: forest.toJSON() };
+    metrics = holdout.metrics;
+    const { auc, ...rest } = metrics;
+    const recorded = { ...(auc == null ? {} : { auc }), ...rest, positives };
+    const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
     const artifactDir = mkdtempSync(join(tmpdir(), 'ops-risk-'));
     try {
       writeFileSync(join(artifactDir, 'model.json'), JSON.stringify(model));
-      writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(metrics, null, 2));
+      writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
       const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
       const path = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
@@ -203,11 +218,11 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
     } finally {
       rmSync(artifactDir, { recursive: true, force: true });
     }
-    return { status: 'succeeded', exitCode: 0, metrics };
+    return { status: 'succeeded', exitCode: 0, metrics: recorded };
   });
   const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
   const promotion = options.promoteTo ? promote(ctx, { name: RISK_MODEL, version: version.version }, options.promoteTo, { reason: options.reason, force: options.force }) : null;
-  return { runId: outcome.runId, version, metrics, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
+  return { runId: outcome.runId, version, metrics: metrics!, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
 }
 
 export interface CommitRisk {

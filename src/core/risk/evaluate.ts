@@ -1,0 +1,88 @@
+import { basename } from 'node:path';
+import { UsageError } from '../errors.js';
+import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
+import { binaryMetrics } from '../forest/metrics.js';
+import { numericColumn, readCsv } from '../models/datasets.js';
+import { FEATURE_NAMES } from './mine.js';
+
+/** Forest settings for the risk scorer: leaves of at least 5 commits smooth the probabilities. */
+export const RISK_FOREST_PARAMS: ForestParams = { ...DEFAULT_FOREST_PARAMS, minSamplesLeaf: 5 };
+
+export interface HoldoutMetrics {
+  rows: number;
+  trainRows: number;
+  testRows: number;
+  /** Bug-inducing rows in the test part. */
+  testPositives: number;
+  auc: number | null;
+  threshold: number;
+  f1: number;
+  precision: number;
+  recall: number;
+  /** Share of the test part's bug-inducing rows among its riskiest 20%. */
+  caughtInRiskiest20: number;
+}
+
+/**
+ * Train on the oldest 80% of time-ordered rows, score the newest 20%. `columns` are in FEATURE_NAMES
+ * order, rows oldest first; `y` is 1 for bug-inducing.
+ */
+export function trainHoldout(columns: Float64Array[], y: Float64Array, params: ForestParams, threshold: number, what: string): { forest: RandomForest; metrics: HoldoutMetrics } {
+  const rows = y.length;
+  const cut = Math.floor(rows * 0.8);
+  let trainPositives = 0;
+  for (let i = 0; i < cut; i++) trainPositives += y[i]!;
+  if (trainPositives === 0 || trainPositives === cut) {
+    throw new UsageError(`the oldest 80% of ${what} are all labelled alike (${trainPositives} bug-inducing of ${cut})`, 'the risk scorer needs both bug-inducing and clean rows to learn from');
+  }
+  const forest = RandomForest.train('classification', { columns: columns.map((c) => c.subarray(0, cut)), y: y.subarray(0, cut) }, 2, params);
+  const predicted = forest.predict(columns.map((c) => c.subarray(cut)));
+  const scores = Float64Array.from({ length: rows - cut }, (_, i) => predicted[i * 2 + 1]!);
+  const positive = Array.from(y.subarray(cut), (v) => v === 1);
+  const { auc, f1, precision, recall } = binaryMetrics(scores, positive, threshold);
+  const testPositives = positive.filter(Boolean).length;
+  const flagged = Math.ceil(scores.length * 0.2);
+  const riskiest = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, flagged);
+  const caught = riskiest.filter((i) => positive[i]).length;
+  return {
+    forest,
+    metrics: { rows, trainRows: cut, testRows: rows - cut, testPositives, auc, threshold, f1, precision, recall, caughtInRiskiest20: testPositives ? caught / testPositives : 0 },
+  };
+}
+
+/** Column names in the published JIT data sets that differ from ours. */
+const COLUMN_ALIASES: Partial<Record<string, string[]>> = { entropy: ['entropy', 'entrophy'] };
+
+export interface CsvEvaluation {
+  dataset: string;
+  file: string;
+  metrics: HoldoutMetrics;
+}
+
+/**
+ * Evaluate on a data set in the layout of the published JIT sets: `date` (unix seconds), `bug` (0/1)
+ * and the 14 features by name. Only those columns are read, so the label's copy `__` never leaks.
+ */
+export async function evaluateCsv(path: string, cwd: string, params: ForestParams, threshold: number): Promise<CsvEvaluation> {
+  const table = await readCsv(path, cwd, '--csv');
+  const find = (name: string) => (COLUMN_ALIASES[name] ?? [name]).map((n) => table.header.indexOf(n)).find((i) => i >= 0) ?? -1;
+  const wanted = ['date', 'bug', ...FEATURE_NAMES];
+  const missing = wanted.filter((name) => find(name) < 0);
+  if (missing.length) {
+    throw new UsageError(`${path} lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, `a JIT data set needs ${wanted.join(', ')} (entropy may be spelled entrophy)`);
+  }
+  const hint = 'every row needs numbers in date, bug and the feature columns';
+  const date = numericColumn(table, find('date'), hint);
+  const bug = numericColumn(table, find('bug'), hint);
+  const bad = bug.findIndex((v) => v !== 0 && v !== 1);
+  if (bad >= 0) throw new UsageError(`column "bug" of ${path} must be 0 or 1: row ${bad + 2} has ${bug[bad]}`, 'label bug-inducing rows 1, the others 0');
+  // Oldest first; equal dates keep the file's order.
+  const order = Array.from(date.keys()).sort((a, b) => date[a]! - date[b]! || a - b);
+  const columns = FEATURE_NAMES.map((name) => {
+    const column = numericColumn(table, find(name), hint);
+    return Float64Array.from(order, (i) => column[i]!);
+  });
+  const y = Float64Array.from(order, (i) => bug[i]!);
+  const { metrics } = trainHoldout(columns, y, params, threshold, `${path}'s rows`);
+  return { dataset: basename(path).replace(/(_k_feature)?\.csv$/i, ''), file: table.file, metrics };
+}
