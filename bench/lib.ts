@@ -20,9 +20,19 @@ export interface Comparison {
   baselineMedianMs: number;
   /** Median of the per-pair ratios: each pair ran back to back, so both saw the same machine load. */
   ratio: number;
+  /** Infinity: reported for comparison, with no goal. */
   goal: number;
   pass: boolean;
 }
+
+/** A goal that is not a time ratio (an accuracy, a throughput), reported beside the comparisons. */
+export interface Measurement {
+  name: string;
+  text: string;
+  pass: boolean;
+}
+
+export type Result = Comparison | Measurement;
 
 const runsOf = new WeakMap<Command, number>();
 
@@ -59,10 +69,53 @@ export function compare(name: string, subject: Command, baseline: Command, goal:
   return { name, subject: subject.label, baseline: baseline.label, subjectMedianMs, baselineMedianMs, ratio, goal, pass: ratio <= goal };
 }
 
-export function report(results: Comparison[]): void {
+/**
+ * Run two commands that time themselves (each prints one JSON line), alternately, `runs` pairs;
+ * returns every run's report, for per-pair ratios of any field.
+ */
+export function pairedReports<T>(subject: Command, baseline: Command, runs: number): Array<{ subject: T; baseline: T }> {
+  const once = (command: Command): T => {
+    const argv = command.argv as string[];
+    const result = spawnSync(argv[0]!, argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+    if (result.status !== 0) throw new Error(`${command.label} exited ${result.status}: ${result.stderr?.toString().trim()}`);
+    return JSON.parse(result.stdout.toString()) as T;
+  };
+  const pairs: Array<{ subject: T; baseline: T }> = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      const s = once(subject);
+      pairs.push({ subject: s, baseline: once(baseline) });
+    } else {
+      const b = once(baseline);
+      pairs.push({ subject: once(subject), baseline: b });
+    }
+  }
+  return pairs;
+}
+
+/** A Comparison from self-reported times: the median of per-pair ratios of one field. */
+export function ratioOf<T>(name: string, labels: [string, string], pairs: Array<{ subject: T; baseline: T }>, field: (report: T) => number, goal: number): Comparison {
+  const ratio = median(pairs.map((p) => field(p.subject) / field(p.baseline)));
+  return {
+    name,
+    subject: labels[0],
+    baseline: labels[1],
+    subjectMedianMs: median(pairs.map((p) => field(p.subject))),
+    baselineMedianMs: median(pairs.map((p) => field(p.baseline))),
+    ratio,
+    goal,
+    pass: ratio <= goal,
+  };
+}
+
+export function report(results: Result[]): void {
   for (const r of results) {
+    if (!('ratio' in r)) {
+      process.stdout.write(`${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.text}\n`);
+      continue;
+    }
     process.stdout.write(
-      `${r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.subject} ${r.subjectMedianMs.toFixed(1)} ms vs ${r.baseline} ${r.baselineMedianMs.toFixed(1)} ms, median of paired ratios ${r.ratio.toFixed(2)} (goal <= ${r.goal})\n`,
+      `${r.goal === Infinity ? 'INFO' : r.pass ? 'PASS' : 'FAIL'}  ${r.name}: ${r.subject} ${r.subjectMedianMs.toFixed(1)} ms vs ${r.baseline} ${r.baselineMedianMs.toFixed(1)} ms, median of paired ratios ${r.ratio.toFixed(2)} (${r.goal === Infinity ? 'no goal' : `goal <= ${r.goal}`})\n`,
     );
   }
 }

@@ -3,12 +3,13 @@ import { buildBenchmarks } from './build.js';
 import { deployBenchmarks } from './deploy.js';
 import { foundationBenchmarks } from './foundation.js';
 import { modelBenchmarks } from './models.js';
-import { report, type Comparison } from './lib.js';
+import { report, type Result } from './lib.js';
+import { riskBenchmarks } from './risk.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Comparison[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks };
+const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
-const results: Comparison[] = [];
+const results: Result[] = [];
 for (const name of chosen) {
   const group = groups[name];
   if (!group) throw new Error(`unknown benchmark group ${name}: ${Object.keys(groups).join(', ')}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what ops and its tests need on Debian 12: used by .ci/run, the quick start
-# and the test helpers. Steps: packages, engine, base-image, registry (default: all).
+# and the test helpers. Steps: packages, engine, base-image, registry (default: all); sklearn
+# (Debian's python3-sklearn, the forest benchmark's reference) only when asked for.
 set -euo pipefail
 
 BASE_IMAGE="${OPS_BASE_IMAGE:-ops/busybox:latest}"
@@ -54,6 +55,14 @@ base_image() {
   log "imported $BASE_IMAGE"
 }
 
+sklearn() {
+  /usr/bin/python3 -c 'import sklearn' 2>/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then log "python3-sklearn is missing: run as root or install it"; return 1; fi
+  log "installing python3-sklearn"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null
+}
+
 registry_answers() { curl -sf --max-time 2 "http://$1/v2/" >/dev/null 2>&1; }
 
 # OPS_REGISTRY_ADDR=auto picks a free port once and shares it (through a state file) with later callers.
@@ -95,6 +104,7 @@ for step in "${steps[@]}"; do
     engine) engine ;;
     base-image) base_image ;;
     registry) registry ;;
-    *) log "unknown step $step (packages, engine, base-image, registry)"; exit 2 ;;
+    sklearn) sklearn ;;
+    *) log "unknown step $step (packages, engine, base-image, registry, sklearn)"; exit 2 ;;
   esac
 done

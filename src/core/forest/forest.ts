@@ -348,15 +348,22 @@ export class RandomForest {
 
   /** Mean of the trees' leaf values: class probabilities (row-major, `outputs` per row) or predictions. */
   predict(columns: Float64Array[]): Float64Array {
-    if (columns.length !== this.nFeatures) throw new Error(`the model expects ${this.nFeatures} features, got ${columns.length}`);
+    const nFeatures = this.nFeatures;
+    if (columns.length !== nFeatures) throw new Error(`the model expects ${nFeatures} features, got ${columns.length}`);
     const rows = columns[0]?.length ?? 0;
+    // Row-major rows: a walk down a tree reads one row's values, close together.
+    const x = new Float64Array(rows * nFeatures);
+    for (let f = 0; f < nFeatures; f++) {
+      const column = columns[f]!;
+      for (let r = 0; r < rows; r++) x[r * nFeatures + f] = column[r]!;
+    }
     const outputs = this.outputs;
     const result = new Float64Array(rows * outputs);
-    for (const tree of this.trees) {
-      const { feature, threshold, left, right, value } = tree;
-      for (let r = 0; r < rows; r++) {
+    for (const { feature, threshold, left, right, value } of this.trees) {
+      for (let r = 0, base = 0; r < rows; r++, base += nFeatures) {
         let node = 0;
-        while (feature[node]! >= 0) node = columns[feature[node]!]![r]! <= threshold[node]! ? left[node]! : right[node]!;
+        let f: number;
+        while ((f = feature[node]!) >= 0) node = x[base + f]! <= threshold[node]! ? left[node]! : right[node]!;
         for (let o = 0; o < outputs; o++) result[r * outputs + o]! += value[node * outputs + o]!;
       }
     }
