@@ -63,6 +63,9 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     assert.equal(trained.json.promotion.promoted, true);
     assert.deepEqual(trained.json.promotion.checks.map((c: { metric: string; passed: boolean }) => [c.metric, c.passed]), [['testRows', true]]);
 
+    assert.equal(trained.json.deploy.skipped, undefined, 'forty days of history train a deploy-level model');
+    assert.ok(trained.json.deploy.metrics.deployTrainRows >= 10, JSON.stringify(trained.json.deploy));
+
     const evaluated = await p.ops(['risk', 'eval', '--repo', '.']);
     assert.equal(evaluated.code, 0, evaluated.stderr);
     const { metrics } = evaluated.json.results[0];
@@ -76,6 +79,8 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     assert.equal(scored.code, 0, scored.stderr);
     assert.equal(scored.json.model, 'risk-scorer@1');
     assert.ok(scored.json.reasons.length > 0);
+    assert.equal(scored.json.deployFeatures.commits, 5);
+    assert.equal(scored.json.deployFeatures.maxRisk, Math.max(...scored.json.commits.map((c: { probability: number }) => c.probability)));
     for (const commit of scored.json.commits) {
       const contributions = commit.reasons.map((r: { contribution: number }) => r.contribution);
       assert.deepEqual(contributions, [...contributions].sort((a: number, b: number) => b - a), 'reasons sorted by contribution');

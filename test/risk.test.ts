@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FEATURE_NAMES } from '../src/core/risk/mine.js';
 import { mine, openRepository, runSzz, scoreRange } from '../src/core/risk/index.js';
+import { DEPLOY_FEATURES, describeDeploy, historicalDeploys } from '../src/core/risk/deploy.js';
 import { testContext } from './helpers/context.js';
 import { gitRepo, type GitRepo } from './helpers/git.js';
 
@@ -130,5 +131,35 @@ describe('ops risk: mining and labels', () => {
     inRepo.ledger().models.moveAlias({ model: 'risk-scorer', alias: 'production', actor: 't', reason: null }, () => ({ toVersion: 1 }), Date.now());
     await assert.rejects(scoreRange(inRepo, f.repo.dir, `${f.c4}..${f.c4}`, {}), /the range .* has no commits/);
     await assert.rejects(scoreRange(inRepo, f.repo.dir, 'nope..HEAD', {}), /"nope\.\.HEAD" is not a commit range/);
+  });
+});
+
+describe('ops risk: deploy-level features', () => {
+  it('aggregates a change set and its context: one past deploy per day with commits', () => {
+    const day = 86_400;
+    const commit = (sha: string, at: number, author: string, nf: number, ns: number, la: number, ld: number, sexp: number) => {
+      const features = new Array(FEATURE_NAMES.length).fill(0);
+      Object.entries({ nf, ns, la, ld, sexp }).forEach(([name, value]) => (features[FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number])] = value));
+      return { sha, seq: 0, at, author, subject: sha, features };
+    };
+    const monday = Date.UTC(2024, 0, 1) / 1000;
+    const commits = [
+      commit('a', monday + 9 * 3600, 'ada', 3, 1, 10, 2, 5),
+      commit('b', monday + 15 * 3600, 'bob', 5, 2, 40, 0, 1),
+      commit('c', monday + day + 10 * 3600, 'ada', 1, 1, 1, 1, 9),
+      commit('d', monday + 3 * day + 11 * 3600, 'cy', 2, 1, 4, 4, 0),
+    ];
+    const deploys = historicalDeploys(commits, [0.2, 0.7, 0.1, 0.4], new Set(['b']));
+    const named = deploys.map((d) => Object.fromEntries(DEPLOY_FEATURES.map((name, i) => [name, d.features[i]])));
+    assert.deepEqual(deploys.map((d) => [d.failed, d.lastIndex]), [[true, 1], [false, 2], [false, 3]]);
+    assert.deepEqual(named[0], {
+      commits: 2, authors: 2, maxRisk: 0.7, sumRisk: 0.8999999999999999, files: 8, subsystems: 2, linesChanged: 52,
+      minSubsystemExperience: 1, hour: 15, weekday: 1, hoursSinceLastDeploy: 24 * 365, recentFailureRate: 0,
+    });
+    assert.deepEqual([named[1]!.hoursSinceLastDeploy, named[1]!.recentFailureRate, named[1]!.weekday], [19, 1, 2]);
+    assert.deepEqual([named[2]!.hoursSinceLastDeploy, named[2]!.recentFailureRate, named[2]!.minSubsystemExperience], [49, 0.5, 0]);
+    assert.equal(describeDeploy('recentFailureRate', 0.3, { service: 'web', failedRecently: 3 }), '3 failed deploys of web in its last 10');
+    assert.equal(describeDeploy('minSubsystemExperience', 0, { failedRecently: 0 }), 'author new to this subsystem (0 earlier changes there)');
+    assert.equal(describeDeploy('files', 41, { failedRecently: 0 }), 'touches 41 files');
   });
 });

@@ -117,4 +117,21 @@ export class RiskStore {
       )
       .all() as Array<{ id: number; service: string; env: string; revision: number; sha: string; status: string; previousSha: string | null }>;
   }
+
+  /**
+   * Finished releases that were risk-scored with deploy features, oldest first: the ledger's own
+   * outcomes (failed or rolled back, or not) for the deploy-level model.
+   */
+  scoredReleases(): Array<{ failed: boolean; createdAt: number; features: number[] }> {
+    const rows = this.db
+      .prepare(
+        `SELECT r.status, r.created_at AS createdAt, s.details FROM releases r JOIN risk_scores s ON s.id = r.risk_score_id
+         WHERE r.status IN ('deployed', 'superseded', 'failed', 'rolled_back') ORDER BY r.created_at, r.id`,
+      )
+      .all() as Array<{ status: string; createdAt: number; details: string | null }>;
+    return rows.flatMap((row) => {
+      const features = (JSON.parse(row.details ?? '{}') as { deployFeatures?: number[] }).deployFeatures;
+      return features ? [{ failed: row.status === 'failed' || row.status === 'rolled_back', createdAt: row.createdAt, features }] : [];
+    });
+  }
 }

@@ -39,13 +39,49 @@ Examples:
             [
               `risk-scorer version ${result.version.version} (run ${result.runId})`,
               `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases)`,
-              `holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
+              `commits, holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
+              result.deploy.skipped
+                ? `deploys: no deploy-level model (${result.deploy.skipped})`
+                : `deploys: ${result.deploy.metrics.deployTrainRows} past change sets (${result.deploy.metrics.deployReleaseRows} real releases), AUC on the later ${result.deploy.metrics.deployTestRows}: ${result.deploy.metrics.deployAuc?.toFixed(3) ?? 'n/a'}`,
               result.promotion?.promoted ? `promoted to ${result.promotion.alias}` : '',
             ].filter(Boolean).join('\n'),
           );
         }
         if (result.promotion && !result.promotion.promoted) {
           throw new OpsError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion.alias}: its gate failed`, ExitCode.gate, 'see `ops model promote` for the comparison, or pass --force --reason');
+        }
+      }),
+    );
+
+  risk
+    .command('mine')
+    .description("mine the commits the ledger does not have yet (features only; `train` also labels)")
+    .option('--repo <path>', 'the git repository (default: the project root)')
+    .option('--labels', 'then label bug-inducing commits: SZZ on new fixes, and failed releases')
+    .addHelpText('after', `
+One \`git log\` pass over the commits since the last mined HEAD; the 14 features of each are
+cached in the ledger by sha, so a second run with no new commits reads nothing from git.
+${EXIT_CODES}
+
+Examples:
+  $ ops risk mine
+  $ ops risk mine --repo ../service --labels --json`)
+    .action(
+      action<{ repo?: string; labels?: boolean }>(async (ctx, out, options) => {
+        const { labelFromReleases, mine, openRepository, runSzz } = await import('../../core/risk/index.js');
+        const repo = await openRepository(ctx, options.repo ?? ctx.root);
+        const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
+        const labels = options.labels
+          ? { szz: await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo)), releaseLabelled: await labelFromReleases(ctx, repo) }
+          : null;
+        if (options.json) out.json({ mining, ...labels });
+        else {
+          out.result(
+            [
+              `${mining.total} commits of ${mining.repo} in the ledger, ${mining.mined} newly mined (HEAD ${mining.head.slice(0, 12)})`,
+              labels ? `SZZ: ${labels.szz.fixes} new fixes, ${labels.szz.labelled} bug-inducing commits (${labels.szz.seconds.toFixed(1)} s); ${labels.releaseLabelled} from failed releases` : '',
+            ].filter(Boolean).join('\n'),
+          );
         }
       }),
     );
@@ -109,8 +145,12 @@ Examples:
     .option('--repo <path>', 'the git repository (default: the project root)')
     .option('--gate', 'exit 3 when the probability is at or above risk.block')
     .addHelpText('after', `
-Prints the probability, its level (low, medium, high from risk.warn and risk.block) and the
-top reasons, from the riskiest commit's per-feature contributions. The score is stored.
+Prints the probability that the deploy fails, its level (low, medium, high from risk.warn and
+risk.block) and the top reasons, from the per-feature contributions of the deploy-level forest:
+the change set's commits (their own risks, files, lines, authors and their experience) and its
+context (hour, weekday, time since the service's last deploy, its recent failures). A version
+trained on too little history has no deploy stage: its riskiest commit's score is used. The
+score is stored.
 ${EXIT_CODES}
 
 Examples:

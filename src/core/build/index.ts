@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { OpsConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
+import { pool } from '../pool.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
@@ -236,19 +237,6 @@ async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: B
     status: cached ? 'cached' : 'built',
     imageId,
   };
-}
-
-async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /** Build (or reuse), tag, optionally push, and record each planned service, as one run. */

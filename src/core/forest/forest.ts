@@ -164,8 +164,11 @@ interface GrowInput {
   mtry: number;
 }
 
-/** Grow one tree on a bootstrap sample drawn with its own random stream (trees are independent). */
-function growTree(input: GrowInput, treeSeed: number): Tree {
+/**
+ * Grow one tree on a bootstrap sample drawn with its own random stream (trees are independent).
+ * Returns the sample's weights too: rows of weight 0 were out of the tree's bag.
+ */
+function growTree(input: GrowInput, treeSeed: number): { tree: Tree; weight: Float64Array } {
   const { features, y, task, nClasses, params, mtry } = input;
   const random = seededRandom(treeSeed);
   const n = y.length;
@@ -318,7 +321,7 @@ function growTree(input: GrowInput, treeSeed: number): Tree {
     stack.push({ start: lo, end, depth: depth + 1, parent: id, side: 'right' });
     stack.push({ start, end: lo, depth: depth + 1, parent: id, side: 'left' });
   }
-  return nodes.toTree();
+  return { tree: nodes.toTree(), weight };
 }
 
 export class RandomForest {
@@ -332,13 +335,46 @@ export class RandomForest {
   ) {}
 
   static train(task: Task, data: TrainingSet, nClasses: number, params: ForestParams): RandomForest {
+    return RandomForest.grow(task, data, nClasses, params, null);
+  }
+
+  /**
+   * Train, and predict each training row with only the trees that did not see it (out of bag):
+   * honest scores for the training rows themselves, e.g. as inputs to a second model. A row that
+   * every tree saw gets NaN.
+   */
+  static trainWithOutOfBag(task: Task, data: TrainingSet, nClasses: number, params: ForestParams): { forest: RandomForest; outOfBag: Float64Array } {
+    const outputs = task === 'classification' ? nClasses : 1;
+    const rows = data.y.length;
+    const sums = new Float64Array(rows * outputs);
+    const votes = new Int32Array(rows);
+    const forest = RandomForest.grow(task, data, nClasses, params, (tree, weight) => {
+      const { feature, threshold, left, right, value } = tree;
+      for (let r = 0; r < rows; r++) {
+        if (weight[r]! > 0) continue;
+        let node = 0;
+        let f: number;
+        while ((f = feature[node]!) >= 0) node = data.columns[f]![r]! <= threshold[node]! ? left[node]! : right[node]!;
+        for (let o = 0; o < outputs; o++) sums[r * outputs + o]! += value[node * outputs + o]!;
+        votes[r]!++;
+      }
+    });
+    for (let i = 0; i < sums.length; i++) sums[i] = votes[Math.floor(i / outputs)]! > 0 ? sums[i]! / votes[Math.floor(i / outputs)]! : NaN;
+    return { forest, outOfBag: sums };
+  }
+
+  private static grow(task: Task, data: TrainingSet, nClasses: number, params: ForestParams, grown: ((tree: Tree, weight: Float64Array) => void) | null): RandomForest {
     if (data.columns.length === 0) throw new Error('a forest needs at least one feature');
     const features = data.columns.map((column) => binFeature(column, Math.min(256, params.maxBins)));
     const mtry = featuresPerSplit(params.maxFeatures, features.length);
     const input: GrowInput = { features, y: data.y, task, nClasses, params, mtry };
     const seeds = seededRandom(params.seed);
     const trees: Tree[] = [];
-    for (let t = 0; t < params.nTrees; t++) trees.push(growTree(input, Math.floor(seeds() * 4294967296)));
+    for (let t = 0; t < params.nTrees; t++) {
+      const { tree, weight } = growTree(input, Math.floor(seeds() * 4294967296));
+      grown?.(tree, weight);
+      trees.push(tree);
+    }
     return new RandomForest(task, features.length, nClasses, mtry, params, trees);
   }
 

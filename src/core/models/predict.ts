@@ -14,14 +14,20 @@ export interface LoadedModel {
   forest: RandomForest;
 }
 
+/** One file of a version's stored artifacts (hash-checked), or undefined when it has none by that path. */
+export function versionFile(ctx: Context, version: ModelVersion, path: string): Buffer | undefined {
+  const store = ArtifactStore.beside(ctx.ledgerPath);
+  const entry = version.artifactDigest ? store.readTree(version.artifactDigest).files.find((f) => f.path === path) : undefined;
+  return entry ? store.read(entry.digest) : undefined;
+}
+
 /** The built-in model of a version, read (and hash-checked) from the artifact store. */
 export function loadModel(ctx: Context, ref: ModelRef): LoadedModel {
   const version = resolveVersion(ctx.ledger(), ref);
   const label = `${version.model}@${version.version}`;
-  const store = ArtifactStore.beside(ctx.ledgerPath);
-  const entry = version.artifactDigest ? store.readTree(version.artifactDigest).files.find((f) => f.path === 'model.json') : undefined;
-  if (!entry) throw new OpsError(`${label} has no model.json`, ExitCode.failed, 'only models trained by `ops model train --data` can predict here');
-  const file = JSON.parse(store.read(entry.digest).toString('utf8')) as ModelFile;
+  const bytes = versionFile(ctx, version, 'model.json');
+  if (!bytes) throw new OpsError(`${label} has no model.json`, ExitCode.failed, 'only models trained by `ops model train --data` can predict here');
+  const file = JSON.parse(bytes.toString('utf8')) as ModelFile;
   if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`, ExitCode.failed);
   return { label, version, file, forest: RandomForest.fromJSON(file.forest) };
 }

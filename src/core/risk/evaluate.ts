@@ -27,7 +27,13 @@ export interface HoldoutMetrics {
  * Train on the oldest 80% of time-ordered rows, score the newest 20%. `columns` are in FEATURE_NAMES
  * order, rows oldest first; `y` is 1 for bug-inducing.
  */
-export function trainHoldout(columns: Float64Array[], y: Float64Array, params: ForestParams, threshold: number, what: string): { forest: RandomForest; metrics: HoldoutMetrics } {
+export function trainHoldout(
+  columns: Float64Array[],
+  y: Float64Array,
+  params: ForestParams,
+  threshold: number,
+  what: string,
+): { forest: RandomForest; metrics: HoldoutMetrics; scores: Float64Array } {
   const rows = y.length;
   const cut = Math.floor(rows * 0.8);
   let trainPositives = 0;
@@ -35,9 +41,13 @@ export function trainHoldout(columns: Float64Array[], y: Float64Array, params: F
   if (trainPositives === 0 || trainPositives === cut) {
     throw new UsageError(`the oldest 80% of ${what} are all labelled alike (${trainPositives} bug-inducing of ${cut})`, 'the risk scorer needs both bug-inducing and clean rows to learn from');
   }
-  const forest = RandomForest.train('classification', { columns: columns.map((c) => c.subarray(0, cut)), y: y.subarray(0, cut) }, 2, params);
+  const { forest, outOfBag } = RandomForest.trainWithOutOfBag('classification', { columns: columns.map((c) => c.subarray(0, cut)), y: y.subarray(0, cut) }, 2, params);
   const predicted = forest.predict(columns.map((c) => c.subarray(cut)));
   const scores = Float64Array.from({ length: rows - cut }, (_, i) => predicted[i * 2 + 1]!);
+  // Every row's risk as a model could have known it: out of bag for the training part.
+  const allScores = new Float64Array(rows);
+  for (let i = 0; i < cut; i++) allScores[i] = Number.isNaN(outOfBag[i * 2 + 1]!) ? trainPositives / cut : outOfBag[i * 2 + 1]!;
+  allScores.set(scores, cut);
   const positive = Array.from(y.subarray(cut), (v) => v === 1);
   const { auc, f1, precision, recall } = binaryMetrics(scores, positive, threshold);
   const testPositives = positive.filter(Boolean).length;
@@ -46,6 +56,7 @@ export function trainHoldout(columns: Float64Array[], y: Float64Array, params: F
   const caught = riskiest.filter((i) => positive[i]).length;
   return {
     forest,
+    scores: allScores,
     metrics: { rows, trainRows: cut, testRows: rows - cut, testPositives, auc, threshold, f1, precision, recall, caughtInRiskiest20: testPositives ? caught / testPositives : 0 },
   };
 }

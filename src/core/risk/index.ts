@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
 import { ExitCode, OpsError, UsageError } from '../errors.js';
-import { loadModel } from '../models/predict.js';
+import { RandomForest, type ForestParams } from '../forest/forest.js';
+import { loadModel, versionFile } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
 import { storeRunArtifacts, type ModelFile } from '../models/train.js';
+import { pool } from '../pool.js';
 import { withRun } from '../runs.js';
 import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
 import { blamedCommits, lineRanges, removedLines } from './szz.js';
-import type { ForestParams } from '../forest/forest.js';
+import { DEPLOY_FEATURES, deployFeatures, describeDeploy, RECENT_DEPLOYS, trainDeployForest, type DeployModelFile, type DeployTraining } from './deploy.js';
 import { RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluate.js';
 
 export const RISK_MODEL = 'risk-scorer';
@@ -104,14 +106,17 @@ export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult>
   const fixIndex = FEATURE_NAMES.indexOf('fix');
   const fixes = ledger.risk.commits(repo.root).filter((c) => c.features[fixIndex] === 1 && !done.has(c.sha));
   const started = performance.now();
-  const labels: CommitLabel[] = [];
-  for (const fix of fixes) {
+  // Blame is git's cost, not ours: keep a few git processes busy at once.
+  const perFix = await pool(fixes, Math.max(2, availableParallelism() * 2), async (fix) => {
     const diff = await git(ctx, repo.root, ['show', '-U0', '-M', '--format=', '--no-color', '--no-ext-diff', fix.sha]);
+    const found: CommitLabel[] = [];
     for (const [path, lines] of removedLines(diff)) {
       const porcelain = await git(ctx, repo.root, ['blame', '--porcelain', '-w', ...lineRanges(lines), `${fix.sha}^`, '--', path]).catch(() => '');
-      for (const sha of blamedCommits(porcelain)) labels.push({ sha, source: 'szz', evidence: `fix ${fix.sha}` });
+      for (const sha of blamedCommits(porcelain)) found.push({ sha, source: 'szz', evidence: `fix ${fix.sha}` });
     }
-  }
+    return found;
+  });
+  const labels = perFix.flat();
   ledger.risk.saveSzz(repo.root, fixes.map((f) => f.sha), labels, ctx.clock.now());
   return { fixes: fixes.length, labelled: new Set(labels.map((l) => l.sha)).size, seconds: (performance.now() - started) / 1000 };
 }
@@ -165,6 +170,8 @@ export interface RiskTraining {
   runId: number;
   version: ModelVersion;
   metrics: HoldoutMetrics;
+  /** The deploy-level model's figures (deployAuc on later change sets), or why there is none. */
+  deploy: { metrics: Record<string, number>; skipped?: string };
   mining: MiningResult;
   szz: SzzResult;
   releaseLabelled: number;
@@ -190,17 +197,21 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   const positives = commits.filter((c) => bug.has(c.sha)).length;
   let metrics: HoldoutMetrics | undefined;
   const csv = trainingCsv(commits, bug);
+  let deploy: DeployTraining | undefined;
   const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS } }, async (run) => {
     const holdout = await ctx.output.step(`training on ${Math.floor(commits.length * 0.8)} commits`, async () =>
       trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`),
     );
     metrics = holdout.metrics;
+    deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
+    if (deploy.skipped) ctx.output.warn(`no deploy-level model: ${deploy.skipped}; deploys are scored by their riskiest commit`);
     const { auc, ...rest } = metrics;
-    const recorded = { ...(auc == null ? {} : { auc }), ...rest, positives };
+    const recorded = { ...(auc == null ? {} : { auc }), ...rest, positives, ...deploy.metrics };
     const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
     const artifactDir = mkdtempSync(join(tmpdir(), 'ops-risk-'));
     try {
       writeFileSync(join(artifactDir, 'model.json'), JSON.stringify(model));
+      if (deploy.model) writeFileSync(join(artifactDir, 'deploy-model.json'), JSON.stringify(deploy.model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
       const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
@@ -222,7 +233,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   });
   const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
   const promotion = options.promoteTo ? promote(ctx, { name: RISK_MODEL, version: version.version }, options.promoteTo, { reason: options.reason, force: options.force }) : null;
-  return { runId: outcome.runId, version, metrics: metrics!, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
+  return { runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
 }
 
 export interface CommitRisk {
@@ -239,6 +250,8 @@ export interface RiskScore {
   level: 'low' | 'medium' | 'high';
   reasons: string[];
   model: string;
+  /** The change set's deploy-level features, when the model has a deploy stage. */
+  deployFeatures?: Record<string, number>;
   commits: CommitRisk[];
 }
 
@@ -314,26 +327,58 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
     })
     .sort((a, b) => b.probability - a.probability);
   const riskiest = scored[0]!;
-  const reasons = riskiest.reasons.map((r) => `${riskiest.sha.slice(0, 8)} ${r.text}`);
-  if (scope.service) {
-    const weekAgo = ctx.clock.now() - 7 * 86_400_000;
-    const failed = ledger.releases.history(scope.service, scope.env ?? '', 100).filter((r) => (r.status === 'failed' || r.status === 'rolled_back') && Date.parse(r.createdAt) >= weekAgo).length;
-    if (failed > 0) reasons.push(`${plural(failed, 'failed deploy')} of ${scope.service} this week`);
-  }
-  const level = riskLevel(ctx, riskiest.probability);
+  const deploy = deployRisk(ctx, version, commits, Float64Array.from(commits, (_, i) => predicted[i * 2 + 1]!), scope);
+  // Without a deploy-level model (too little history when it was trained), the riskiest commit speaks.
+  const probability = deploy?.probability ?? riskiest.probability;
+  const reasons = deploy?.reasons ?? riskiest.reasons.map((r) => `${riskiest.sha.slice(0, 8)} ${r.text}`);
+  const level = riskLevel(ctx, probability);
   const id = ledger.risk.recordScore(
     {
       service: scope.service ?? null,
       env: scope.env ?? null,
       commitRange: range,
-      probability: riskiest.probability,
+      probability,
       level,
       reasons,
       modelVersionId: version.id,
-      details: { model: label, commits: scored.map((c) => ({ sha: c.sha, probability: c.probability })) },
+      details: { model: label, deployFeatures: deploy?.features, commits: scored.map((c) => ({ sha: c.sha, probability: c.probability })) },
     },
     null,
     ctx.clock.now(),
   );
-  return { id, range, probability: riskiest.probability, level, reasons, model: label, commits: scored };
+  return { id, range, probability, level, reasons, model: label, deployFeatures: deploy?.named, commits: scored };
+}
+
+/**
+ * The deploy-level forest's probability for these commits shipped now, with reasons from its
+ * per-feature contributions; null when the version has no deploy model.
+ */
+function deployRisk(
+  ctx: Context,
+  version: ModelVersion,
+  commits: StoredCommit[],
+  risks: Float64Array,
+  scope: { service?: string; env?: string },
+): { probability: number; reasons: string[]; features: number[]; named: Record<string, number> } | null {
+  const bytes = versionFile(ctx, version, 'deploy-model.json');
+  if (!bytes) return null;
+  const model = JSON.parse(bytes.toString('utf8')) as DeployModelFile;
+  const forest = RandomForest.fromJSON(model.forest);
+  const history = scope.service && scope.env ? ctx.ledger().releases.history(scope.service, scope.env, RECENT_DEPLOYS + 1).filter((r) => r.status !== 'pending').slice(0, RECENT_DEPLOYS) : [];
+  const failedRecently = history.filter((r) => r.status === 'failed' || r.status === 'rolled_back').length;
+  const features = deployFeatures({
+    commits,
+    risks,
+    at: ctx.clock.now() / 1000,
+    previousAt: history.length ? Date.parse(history[0]!.createdAt) / 1000 : null,
+    recentFailureRate: history.length ? failedRecently / history.length : 0,
+  });
+  const probability = forest.predict(features.map((v) => Float64Array.of(v)))[1]!;
+  const { byFeature } = forest.contributions(features, 1);
+  const reasons = DEPLOY_FEATURES.map((name, f) => ({ name, contribution: byFeature[f]!, text: describeDeploy(name, features[f]!, { service: scope.service, failedRecently }) }))
+    .filter((r) => r.contribution > 0)
+    .sort((a, b) => b.contribution - a.contribution)
+    .slice(0, 3)
+    .map((r) => r.text);
+  return { probability, reasons, features, named: Object.fromEntries(DEPLOY_FEATURES.map((name, f) => [name, features[f]!])) };
 }

@@ -1,0 +1,172 @@
+/**
+ * Deploy-level risk: a second forest over a change set's aggregates (its commits' features and
+ * commit-level risks) and the operational context it ships in.
+ */
+import type { StoredCommit } from '../../ledger/index.js';
+import { RandomForest, type ForestParams, type SerializedForest } from '../forest/forest.js';
+import { auc } from '../forest/metrics.js';
+import { FEATURE_NAMES } from './mine.js';
+
+export const DEPLOY_FEATURES = [
+  'commits',
+  'authors',
+  'maxRisk',
+  'sumRisk',
+  'files',
+  'subsystems',
+  'linesChanged',
+  'minSubsystemExperience',
+  'hour',
+  'weekday',
+  'hoursSinceLastDeploy',
+  'recentFailureRate',
+] as const;
+
+const feature = (name: (typeof FEATURE_NAMES)[number]) => FEATURE_NAMES.indexOf(name);
+const [NF, NS, LA, LD, SEXP] = [feature('nf'), feature('ns'), feature('la'), feature('ld'), feature('sexp')];
+
+export interface ChangeSet {
+  commits: Array<Pick<StoredCommit, 'author' | 'features'>>;
+  /** Commit-level risk of each commit, in the same order. */
+  risks: ArrayLike<number>;
+  /** Unix seconds of the deploy. */
+  at: number;
+  /** Unix seconds of the deploy before it, if any. */
+  previousAt: number | null;
+  /** Share of the recent deploys of this service that failed. */
+  recentFailureRate: number;
+}
+
+/** A change set's values in DEPLOY_FEATURES order. */
+export function deployFeatures(set: ChangeSet): number[] {
+  let maxRisk = 0;
+  let sumRisk = 0;
+  let files = 0;
+  let subsystems = 0;
+  let lines = 0;
+  let minExperience = Infinity;
+  set.commits.forEach((c, i) => {
+    const risk = set.risks[i]!;
+    maxRisk = Math.max(maxRisk, risk);
+    sumRisk += risk;
+    files += c.features[NF]!;
+    subsystems = Math.max(subsystems, c.features[NS]!);
+    lines += c.features[LA]! + c.features[LD]!;
+    minExperience = Math.min(minExperience, c.features[SEXP]!);
+  });
+  const when = new Date(set.at * 1000);
+  return [
+    set.commits.length,
+    new Set(set.commits.map((c) => c.author)).size,
+    maxRisk,
+    sumRisk,
+    files,
+    subsystems,
+    lines,
+    Number.isFinite(minExperience) ? minExperience : 0,
+    when.getUTCHours(),
+    when.getUTCDay(),
+    set.previousAt == null ? 24 * 365 : Math.max(0, set.at - set.previousAt) / 3600,
+    set.recentFailureRate,
+  ];
+}
+
+/** How many earlier deploys the change-failure rate looks back on. */
+export const RECENT_DEPLOYS = 10;
+
+/**
+ * Past change sets, as if each day with commits had been one deploy: a day's commits (UTC), risks
+ * taken as given (out of bag for training rows), bug-inducing when any of its commits is. The
+ * failure rate is over the RECENT_DEPLOYS days before. Oldest first.
+ */
+export function historicalDeploys(commits: StoredCommit[], risks: ArrayLike<number>, bug: Set<string>): Array<{ features: number[]; failed: boolean; lastIndex: number }> {
+  const days: Array<{ from: number; to: number }> = [];
+  commits.forEach((c, i) => {
+    const day = Math.floor(c.at / 86_400);
+    const last = days[days.length - 1];
+    if (last && Math.floor(commits[last.from]!.at / 86_400) === day) last.to = i + 1;
+    else days.push({ from: i, to: i + 1 });
+  });
+  const outcomes: boolean[] = [];
+  return days.map(({ from, to }, d) => {
+    const slice = commits.slice(from, to);
+    const recent = outcomes.slice(-RECENT_DEPLOYS);
+    const features = deployFeatures({
+      commits: slice,
+      risks: Array.prototype.slice.call(risks, from, to) as number[],
+      at: commits[to - 1]!.at,
+      previousAt: d > 0 ? commits[days[d - 1]!.to - 1]!.at : null,
+      recentFailureRate: recent.length ? recent.filter(Boolean).length / recent.length : 0,
+    });
+    const failed = slice.some((c) => bug.has(c.sha));
+    outcomes.push(failed);
+    return { features, failed, lastIndex: to - 1 };
+  });
+}
+
+const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
+/** A deploy feature's value in words, for a reason. */
+export function describeDeploy(name: string, value: number, context: { service?: string; failedRecently: number }): string {
+  switch (name) {
+    case 'commits': return `ships ${plural(value, 'commit')}`;
+    case 'authors': return `has ${plural(value, 'author')}`;
+    case 'maxRisk': return `its riskiest commit scores ${(value * 100).toFixed(0)}%`;
+    case 'sumRisk': return `its commits' risks add up to ${value.toFixed(2)}`;
+    case 'files': return `touches ${plural(value, 'file')}`;
+    case 'subsystems': return `a commit spans ${plural(value, 'subsystem')}`;
+    case 'linesChanged': return `changes ${plural(value, 'line')}`;
+    case 'minSubsystemExperience': return value < 3 ? `author new to this subsystem (${plural(value, 'earlier change')} there)` : `its least experienced author has ${plural(value, 'change')} in the subsystem`;
+    case 'hour': return `deployed at ${String(value).padStart(2, '0')}:00 UTC`;
+    case 'weekday': return `deployed on a ${['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][value]}`;
+    case 'hoursSinceLastDeploy': return value >= 24 * 365 ? 'first deploy' : `${value < 48 ? `${value.toFixed(0)} hours` : `${(value / 24).toFixed(0)} days`} since the last deploy`;
+    case 'recentFailureRate': return context.failedRecently > 0
+      ? `${plural(context.failedRecently, 'failed deploy')} of ${context.service ?? 'this service'} in its last ${RECENT_DEPLOYS}`
+      : `no failed deploy of ${context.service ?? 'this service'} lately`;
+    default: return `${name} = ${value}`;
+  }
+}
+
+export interface DeployModelFile {
+  format: 'ops-deploy-risk';
+  version: 1;
+  features: string[];
+  forest: SerializedForest;
+}
+
+export interface DeployTraining {
+  model: DeployModelFile | null;
+  /** Why there is no deploy model (too little history), when there is none. */
+  skipped?: string;
+  metrics: Record<string, number>;
+}
+
+/**
+ * Train the deploy forest on past change sets whose commits all precede `cut` (the commit-level
+ * training part) plus the ledger's scored releases, and measure its AUC on the later change sets.
+ */
+export function trainDeployForest(
+  commits: StoredCommit[],
+  risks: ArrayLike<number>,
+  bug: Set<string>,
+  cut: number,
+  releases: Array<{ failed: boolean; features: number[] }>,
+  params: ForestParams,
+): DeployTraining {
+  const deploys = historicalDeploys(commits, risks, bug);
+  const training = [...deploys.filter((d) => d.lastIndex < cut), ...releases];
+  const testing = deploys.filter((d) => d.lastIndex >= cut);
+  const failures = training.filter((d) => d.failed).length;
+  const metrics: Record<string, number> = { deployTrainRows: training.length, deployTestRows: testing.length, deployReleaseRows: releases.length };
+  if (training.length < 10 || failures === 0 || failures === training.length) {
+    return { model: null, skipped: `${training.length} past deploys (${failures} failed): a deploy model needs 10 or more, of both outcomes`, metrics };
+  }
+  const columns = (rows: Array<{ features: number[] }>) => DEPLOY_FEATURES.map((_, f) => Float64Array.from(rows, (r) => r.features[f]!));
+  const forest = RandomForest.train('classification', { columns: columns(training), y: Float64Array.from(training, (d) => (d.failed ? 1 : 0)) }, 2, params);
+  if (testing.length) {
+    const predicted = forest.predict(columns(testing));
+    const testAuc = auc(Float64Array.from(testing, (_, i) => predicted[i * 2 + 1]!), testing.map((d) => d.failed));
+    if (testAuc != null) metrics.deployAuc = testAuc;
+  }
+  return { model: { format: 'ops-deploy-risk', version: 1, features: [...DEPLOY_FEATURES], forest: forest.toJSON() }, metrics };
+}
