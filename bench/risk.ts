@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, pairedReports, PROJECT_ROOT, ratioOf, type Result } from './lib.js';
+import { compare, median, OPS, pairedReports, PROJECT_ROOT, ratioOf, type Result } from './lib.js';
+import { miningRepository } from './mining-repo.js';
 
 const SHARED = process.env.OPS_SHARED_DATA ?? join(PROJECT_ROOT, '..', 'shared', 'data');
 const PYTHON = '/usr/bin/python3';
@@ -49,6 +51,35 @@ function forestBenchmarks(): Result[] {
   return results;
 }
 
+/**
+ * Mining the 14 features of 20,000 commits (a fresh ledger each run) against the raw `git log
+ * --numstat` of the same history; a rerun on a mined ledger against the same; SZZ throughput.
+ */
+function miningBenchmarks(): Result[] {
+  const repo = miningRepository();
+  const scratch = mkdtempSync(join(tmpdir(), 'ops-bench-mining-'));
+  try {
+    const gitLog = { label: 'git log --numstat', argv: ['git', 'log', '--numstat'], cwd: repo };
+    const fresh = { label: 'ops risk mine (empty ledger)', argv: (run: number) => [...OPS, 'risk', 'mine', '--ledger', join(scratch, `fresh-${run}.db`)], cwd: repo };
+    const results: Result[] = [compare('risk feature extraction, 20,000 commits', fresh, gitLog, 1.5, 5, 1)];
+    const mined = join(scratch, 'mined.db');
+    // compare()'s warm-up run mines this ledger; the timed runs find nothing new.
+    const cached = { label: 'ops risk mine (mined ledger)', argv: [...OPS, 'risk', 'mine', '--ledger', mined], cwd: repo };
+    results.push(compare('risk feature extraction rerun, nothing new', cached, gitLog, 0.2, 5, 1));
+    const labelled = spawnSync(OPS[0]!, [...OPS.slice(1), 'risk', 'mine', '--labels', '--json', '--ledger', mined], { cwd: repo, maxBuffer: 1 << 24 });
+    if (labelled.status !== 0) throw new Error(`ops risk mine --labels failed: ${labelled.stderr.toString()}`);
+    const { szz } = JSON.parse(labelled.stdout.toString()) as { szz: { fixes: number; labelled: number; seconds: number } };
+    results.push({
+      name: 'SZZ on the 20,000-commit repository',
+      text: `${szz.fixes.toLocaleString('en-US')} fixes blamed in ${szz.seconds.toFixed(1)} s: ${(szz.fixes / szz.seconds).toFixed(1)} fix commits/s, ${(20_000 / szz.seconds).toFixed(0)} commits/s of history; ${szz.labelled.toLocaleString('en-US')} commits labelled bug-inducing (reported, no goal)`,
+      pass: true,
+    });
+    return results;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 export function riskBenchmarks(): Result[] {
-  return [...forestBenchmarks()];
+  return [...forestBenchmarks(), ...miningBenchmarks()];
 }
