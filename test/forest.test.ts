@@ -37,6 +37,26 @@ describe('random forest', () => {
     }
   });
 
+  it('scores training rows out of bag: the same trees, and no peeking at the rows a tree learned', () => {
+    const train = circles(1500, 3);
+    const params = { ...DEFAULT_FOREST_PARAMS, nTrees: 60 };
+    const plain = RandomForest.train('classification', train, 2, params);
+    const { forest, outOfBag } = RandomForest.trainWithOutOfBag('classification', train, 2, params);
+    assert.deepEqual(forest.toJSON(), plain.toJSON());
+    const positive = Array.from(train.y, (v) => v === 1);
+    const inBagScores = forest.predict(train.columns);
+    const inSample = auc(Float64Array.from(positive, (_, i) => inBagScores[i * 2 + 1]!), positive)!;
+    const oob = auc(Float64Array.from(positive, (_, i) => outOfBag[i * 2 + 1]!), positive)!;
+    const fresh = circles(1500, 4);
+    const heldOut = forest.predict(fresh.columns);
+    const truth = Array.from(fresh.y, (v) => v === 1);
+    const heldOutAuc = auc(Float64Array.from(truth, (_, i) => heldOut[i * 2 + 1]!), truth)!;
+    // In-sample scores are flattered (near 1); out-of-bag ones look like new data's.
+    assert.ok(inSample > 0.995, `in-sample ${inSample}`);
+    assert.ok(Math.abs(oob - heldOutAuc) < 0.02, `out of bag ${oob}, held out ${heldOutAuc}`);
+    for (let r = 0; r < 1500; r++) assert.ok(Math.abs(outOfBag[r * 2]! + outOfBag[r * 2 + 1]! - 1) < 1e-9);
+  });
+
   it('agrees with ml-random-forest (the reference) on small data', () => {
     const train = circles(400, 7);
     const test = circles(300, 8);
