@@ -68,12 +68,8 @@ Examples:
   $ ops risk mine --repo ../service --labels --json`)
     .action(
       action<{ repo?: string; labels?: boolean }>(async (ctx, out, options) => {
-        const { labelFromReleases, mine, openRepository, runSzz } = await import('../../core/risk/index.js');
-        const repo = await openRepository(ctx, options.repo ?? ctx.root);
-        const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
-        const labels = options.labels
-          ? { szz: await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo)), releaseLabelled: await labelFromReleases(ctx, repo) }
-          : null;
+        const { mineRepository } = await import('../../core/risk/index.js');
+        const { mining, labels } = await mineRepository(ctx, options.repo ?? ctx.root, Boolean(options.labels));
         if (options.json) out.json({ mining, ...labels });
         else {
           out.result(
@@ -121,7 +117,7 @@ Examples:
           results = [{ dataset: evaluation.repository, metrics: evaluation.metrics }];
         } else {
           results = [];
-          for (const file of options.csv!) results.push(await ctx.output.step(`evaluating ${file}`, async () => evaluateCsv(file, process.cwd(), params, threshold)));
+          for (const file of options.csv!) results.push(await ctx.output.step(`evaluating ${file}`, async () => evaluateCsv(file, ctx.cwd, params, threshold)));
         }
         const aucs = results.map((r) => r.metrics.auc).filter((a): a is number => a != null);
         const meanAuc = aucs.length ? aucs.reduce((a, b) => a + b, 0) / aucs.length : null;

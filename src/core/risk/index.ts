@@ -18,7 +18,6 @@ import { RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluat
 
 export const RISK_MODEL = 'risk-scorer';
 
-
 interface Repository {
   root: string;
   head: string;
@@ -132,6 +131,15 @@ export async function labelFromReleases(ctx: Context, repo: Repository): Promise
   }
   ledger.db.transaction(() => ledger.risk.addLabels(repo.root, labels, ctx.clock.now()))();
   return new Set(labels.map((l) => l.sha)).size;
+}
+
+/** `ops risk mine`: mine new commits, and with `labels` run SZZ on new fixes and label failed releases. */
+export async function mineRepository(ctx: Context, dir: string, labels: boolean): Promise<{ mining: MiningResult; labels: { szz: SzzResult; releaseLabelled: number } | null }> {
+  const repo = await openRepository(ctx, dir);
+  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
+  if (!labels) return { mining, labels: null };
+  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
+  return { mining, labels: { szz, releaseLabelled: await labelFromReleases(ctx, repo) } };
 }
 
 export interface LabelledHistory {
