@@ -1,36 +1,26 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ledger } from '../src/ledger/index.js';
-import { compare, OPS, PROJECT_ROOT, type Comparison } from './lib.js';
+import { cachedLedger, CACHE, compare, OPS, PROJECT_ROOT, type Comparison } from './lib.js';
 
-const CACHE = join(PROJECT_ROOT, 'bench', '.cache');
 const RUNS = 1_000_000;
 
 /** A ledger with a million finished runs, built once and cached. */
 function millionRunLedger(): string {
-  const path = join(CACHE, 'runs-1m.db');
-  if (existsSync(path)) return path;
-  mkdirSync(CACHE, { recursive: true });
-  const building = `${path}.building`;
-  rmSync(building, { force: true });
-  const ledger = Ledger.open(building);
-  const insert = ledger.db.prepare(
-    `INSERT INTO runs (kind, status, started_at, finished_at, heartbeat_at, git_sha, git_branch, git_dirty, actor, host, pid, ci, argv, exit_code)
-     VALUES (?, ?, ?, ?, ?, ?, 'main', 0, 'bench', 'bench-host', ?, 1, '["build"]', ?)`,
-  );
-  const kinds = ['build', 'deploy', 'train', 'exec', 'watch'];
-  const start = Date.now() - RUNS * 60_000;
-  ledger.db.transaction(() => {
-    for (let i = 0; i < RUNS; i++) {
-      const failed = i % 17 === 0;
-      const at = start + i * 60_000;
-      insert.run(kinds[i % kinds.length], failed ? 'failed' : 'succeeded', at, at + 1234, at + 1234, (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40), 1000 + (i % 50000), failed ? 1 : 0);
-    }
-  })();
-  ledger.db.pragma('wal_checkpoint(TRUNCATE)');
-  ledger.close();
-  renameSync(building, path);
-  return path;
+  return cachedLedger('runs-1m.db', (ledger) => {
+    const insert = ledger.db.prepare(
+      `INSERT INTO runs (kind, status, started_at, finished_at, heartbeat_at, git_sha, git_branch, git_dirty, actor, host, pid, ci, argv, exit_code)
+       VALUES (?, ?, ?, ?, ?, ?, 'main', 0, 'bench', 'bench-host', ?, 1, '["build"]', ?)`,
+    );
+    const kinds = ['build', 'deploy', 'train', 'exec', 'watch'];
+    const start = Date.now() - RUNS * 60_000;
+    ledger.db.transaction(() => {
+      for (let i = 0; i < RUNS; i++) {
+        const failed = i % 17 === 0;
+        const at = start + i * 60_000;
+        insert.run(kinds[i % kinds.length], failed ? 'failed' : 'succeeded', at, at + 1234, at + 1234, (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40), 1000 + (i % 50000), failed ? 1 : 0);
+      }
+    })();
+  });
 }
 
 export function foundationBenchmarks(): Comparison[] {

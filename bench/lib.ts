@@ -1,8 +1,37 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ledger } from '../src/ledger/index.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const OPS = [process.execPath, `${PROJECT_ROOT}bin/ops.js`];
+export const CACHE = join(PROJECT_ROOT, 'bench', '.cache');
+
+/**
+ * A fixture under bench/.cache, built once: `build` fills `<name>.building`, which is renamed into
+ * place only when complete, so an interrupted build is never taken for a finished one.
+ */
+export function cached(name: string, build: (building: string) => void): string {
+  const path = join(CACHE, name);
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const building = `${path}.building`;
+  rmSync(building, { recursive: true, force: true });
+  build(building);
+  renameSync(building, path);
+  return path;
+}
+
+/** A cached ledger file, filled by `fill` and checkpointed so that it is one self-contained file. */
+export function cachedLedger(name: string, fill: (ledger: Ledger) => void): string {
+  return cached(name, (building) => {
+    const ledger = Ledger.open(building);
+    fill(ledger);
+    ledger.db.pragma('wal_checkpoint(TRUNCATE)');
+    ledger.close();
+  });
+}
 
 export interface Command {
   label: string;
@@ -36,15 +65,36 @@ export type Result = Comparison | Measurement;
 
 const runsOf = new WeakMap<Command, number>();
 
-function timeOnce(command: Command): number {
+/** Run a command once; its wall time, and its stdout when `keepOutput` (else it is discarded). */
+function runOnce(command: Command, keepOutput: boolean): { ms: number; stdout: string } {
   const run = runsOf.get(command) ?? 0;
   runsOf.set(command, run + 1);
   const argv = typeof command.argv === 'function' ? command.argv(run) : command.argv;
   const started = process.hrtime.bigint();
-  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  const result = spawnSync(argv[0]!, argv.slice(1), {
+    cwd: command.cwd,
+    env: command.env ?? process.env,
+    stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command.label} exited ${result.status}: ${result.stderr?.toString().trim()}`);
-  return elapsed;
+  return { ms, stdout: keepOutput ? result.stdout.toString() : '' };
+}
+
+/** `runs` pairs of measurements, alternating which command goes first so neither always runs on a warmer cache. */
+function inPairs<T>(subject: Command, baseline: Command, runs: number, measure: (command: Command) => T): Array<{ subject: T; baseline: T }> {
+  const pairs: Array<{ subject: T; baseline: T }> = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      const first = measure(subject);
+      pairs.push({ subject: first, baseline: measure(baseline) });
+    } else {
+      const first = measure(baseline);
+      pairs.push({ subject: measure(subject), baseline: first });
+    }
+  }
+  return pairs;
 }
 
 export const median = (values: number[]) => {
@@ -53,20 +103,11 @@ export const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** Run both commands alternately, in pairs, so that machine noise hits both alike. */
+/** Run both commands alternately, in pairs, so that machine noise hits both alike: the median of per-pair time ratios. */
 export function compare(name: string, subject: Command, baseline: Command, goal: number, runs = 40, warmup = 3): Comparison {
-  for (let i = 0; i < warmup; i++) (timeOnce(subject), timeOnce(baseline));
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    // Alternate which goes first, so neither always runs on a warmer cache.
-    if (i % 2 === 0) (a.push(timeOnce(subject)), b.push(timeOnce(baseline)));
-    else (b.push(timeOnce(baseline)), a.push(timeOnce(subject)));
-  }
-  const subjectMedianMs = median(a);
-  const baselineMedianMs = median(b);
-  const ratio = median(a.map((value, i) => value / b[i]!));
-  return { name, subject: subject.label, baseline: baseline.label, subjectMedianMs, baselineMedianMs, ratio, goal, pass: ratio <= goal };
+  const time = (command: Command) => runOnce(command, false).ms;
+  inPairs(subject, baseline, warmup, time);
+  return ratioOf(name, [subject.label, baseline.label], inPairs(subject, baseline, runs, time), (ms) => ms, goal);
 }
 
 /**
@@ -74,23 +115,7 @@ export function compare(name: string, subject: Command, baseline: Command, goal:
  * returns every run's report, for per-pair ratios of any field.
  */
 export function pairedReports<T>(subject: Command, baseline: Command, runs: number): Array<{ subject: T; baseline: T }> {
-  const once = (command: Command): T => {
-    const argv = command.argv as string[];
-    const result = spawnSync(argv[0]!, argv.slice(1), { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-    if (result.status !== 0) throw new Error(`${command.label} exited ${result.status}: ${result.stderr?.toString().trim()}`);
-    return JSON.parse(result.stdout.toString()) as T;
-  };
-  const pairs: Array<{ subject: T; baseline: T }> = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      const s = once(subject);
-      pairs.push({ subject: s, baseline: once(baseline) });
-    } else {
-      const b = once(baseline);
-      pairs.push({ subject: once(subject), baseline: b });
-    }
-  }
-  return pairs;
+  return inPairs(subject, baseline, runs, (command) => JSON.parse(runOnce(command, true).stdout) as T);
 }
 
 /** A Comparison from self-reported times: the median of per-pair ratios of one field. */

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { seededRandom } from '../src/core/forest/forest.js';
-import { PROJECT_ROOT } from './lib.js';
+import { cached } from './lib.js';
 
 const COMMITS = 20_000;
 const FILES = 2_000;
@@ -15,10 +14,10 @@ const AUTHORS = 60;
  * "fix" in about one commit in seven (for SZZ).
  */
 export function miningRepository(): string {
-  const dir = join(PROJECT_ROOT, 'bench', '.cache', 'mining-20k');
-  if (existsSync(join(dir, '.git', 'ops-complete'))) return dir;
-  const building = `${dir}.building`;
-  rmSync(building, { recursive: true, force: true });
+  return cached('mining-20k', buildRepository);
+}
+
+function buildRepository(building: string): void {
   mkdirSync(building, { recursive: true });
   const git = (args: string[], input?: Buffer) => {
     const result = spawnSync('git', args, { cwd: building, input, maxBuffer: 1 << 28 });
@@ -81,8 +80,4 @@ export function miningRepository(): string {
   git(['fast-import', '--quiet'], Buffer.concat(chunks));
   git(['reset', '-q', '--hard', 'main']);
   git(['gc', '-q']);
-  spawnSync('touch', [join(building, '.git', 'ops-complete')]);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(building, dir);
-  return dir;
 }

@@ -134,12 +134,16 @@ export async function labelFromReleases(ctx: Context, repo: Repository): Promise
 }
 
 /** `ops risk mine`: mine new commits, and with `labels` run SZZ on new fixes and label failed releases. */
-export async function mineRepository(ctx: Context, dir: string, labels: boolean): Promise<{ mining: MiningResult; labels: { szz: SzzResult; releaseLabelled: number } | null }> {
+export async function mineRepository(
+  ctx: Context,
+  dir: string,
+  labels: boolean,
+): Promise<{ repo: Repository; mining: MiningResult; labels: { szz: SzzResult; releaseLabelled: number } | null }> {
   const repo = await openRepository(ctx, dir);
   const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
-  if (!labels) return { mining, labels: null };
+  if (!labels) return { repo, mining, labels: null };
   const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
-  return { mining, labels: { szz, releaseLabelled: await labelFromReleases(ctx, repo) } };
+  return { repo, mining, labels: { szz, releaseLabelled: await labelFromReleases(ctx, repo) } };
 }
 
 export interface LabelledHistory {
@@ -154,10 +158,8 @@ export interface LabelledHistory {
 
 /** Mine new commits, label them (SZZ, failed releases), and read back the whole labelled history. */
 export async function labelledHistory(ctx: Context, dir: string): Promise<LabelledHistory> {
-  const repo = await openRepository(ctx, dir);
-  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
-  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
-  const releaseLabelled = await labelFromReleases(ctx, repo);
+  const { repo, mining, labels } = await mineRepository(ctx, dir, true);
+  const { szz, releaseLabelled } = labels!;
   const ledger = ctx.ledger();
   const commits = ledger.risk.commits(repo.root);
   if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
@@ -323,7 +325,7 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   if (shas.length === 0) throw new UsageError(`the range ${range} has no commits`, 'nothing new to score; check the range');
   const { label, version, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
   const commits = ledger.risk.commitsBySha(repo.root, shas);
-  const predicted = forest.predict(FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!)));
+  const predicted = forest.predict(featureColumns(commits));
   const scored: CommitRisk[] = commits
     .map((c, i) => {
       const { byFeature } = forest.contributions(c.features, 1);
