@@ -8,10 +8,12 @@ import { registerBuild } from './commands/build.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
+import { registerIncident } from './commands/incident.js';
 import { registerInit } from './commands/init.js';
 import { registerModel } from './commands/model.js';
 import { registerRisk } from './commands/risk.js';
 import { registerRuns } from './commands/runs.js';
+import { registerWatch } from './commands/watch.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -43,7 +45,7 @@ function report(err: unknown, verbose: boolean, out: CliOutput | undefined): num
 }
 
 /** Wrap an action: build the context, handle signals, map errors to exit codes. */
-export function action<O, A extends unknown[] = []>(handler: Action<O, A>) {
+export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behaviour: { graceful?: boolean } = {}) {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const options = command.optsWithGlobals() as O & GlobalOptions;
@@ -55,7 +57,13 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>) {
     let ctx: Context | undefined;
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (controller.signal.aborted) return;
+      // A graceful command (ops watch) finishes its cycle on the first signal; a second one stops it now.
+      if (behaviour.graceful && !controller.signal.aborted) {
+        controller.abort(signal);
+        process.stderr.write(`\n${signal}: stopping after the current cycle (again to stop now)\n`);
+        return;
+      }
+      if (controller.signal.aborted && !behaviour.graceful) return;
       controller.abort(signal);
       if (ctx) {
         void import('../core/runs.js').then(({ interruptActiveRuns }) => {
@@ -140,6 +148,8 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   deploy: registerDeploy,
   model: registerModel,
   risk: registerRisk,
+  watch: registerWatch,
+  incident: registerIncident,
   exec: registerExec,
 };
 

@@ -6,6 +6,7 @@ import * as exec from '../adapters/exec.js';
 import * as git from '../adapters/git.js';
 import * as http from '../adapters/http.js';
 import * as kubectl from '../adapters/kubectl.js';
+import * as prometheus from '../adapters/prometheus.js';
 import * as registry from '../adapters/registry.js';
 import { loadConfig } from './config/load.js';
 import type { OpsConfig } from './config/schema.js';
@@ -23,10 +24,11 @@ export interface Adapters {
   exec: typeof exec;
   http: typeof http;
   kubectl: typeof kubectl;
+  prometheus: typeof prometheus;
   registry: typeof registry;
 }
 
-export const realAdapters: Adapters = { git, docker, exec, http, kubectl, registry };
+export const realAdapters: Adapters = { git, docker, exec, http, kubectl, prometheus, registry };
 
 export interface Context {
   cwd: string;

@@ -1,6 +1,7 @@
 import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { BuildStore } from './builds.js';
+import { IncidentStore } from './incidents.js';
 import { LockStore } from './locks.js';
 import { ModelStore } from './models.js';
 import { ReleaseStore } from './releases.js';
@@ -14,6 +15,8 @@ export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
 export type { CommitLabel, NewRiskScore, StoredCommit } from './risk.js';
+export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
+export { INCIDENT_STATES } from './incidents.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
@@ -23,6 +26,7 @@ export class Ledger {
   readonly locks: LockStore;
   readonly models: ModelStore;
   readonly risk: RiskStore;
+  readonly incidents: IncidentStore;
 
   private constructor(
     readonly path: string,
@@ -34,6 +38,7 @@ export class Ledger {
     this.locks = new LockStore(db);
     this.models = new ModelStore(db);
     this.risk = new RiskStore(db);
+    this.incidents = new IncidentStore(db);
   }
 
   static open(path: string): Ledger {

@@ -255,6 +255,68 @@ export const migrations: readonly string[] = [
   );
   ALTER TABLE risk_scores ADD COLUMN details TEXT;
   `,
+  // 5: watch and incidents: the signals behind each incident (and those waiting for minCount/for),
+  // suspected releases, what each source last said (and remembers between cycles), notifications.
+  `
+  ALTER TABLE incidents ADD COLUMN severity TEXT;
+  ALTER TABLE incidents ADD COLUMN began_at INTEGER;
+  ALTER TABLE incidents ADD COLUMN acknowledged_at INTEGER;
+  ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT;
+  ALTER TABLE incidents ADD COLUMN resolved_by TEXT;
+  ALTER TABLE incidents ADD COLUMN note TEXT;
+  CREATE INDEX incidents_service ON incidents (service, env, state);
+  CREATE TABLE incident_signals (
+    id             INTEGER PRIMARY KEY,
+    incident_id    INTEGER REFERENCES incidents (id) ON DELETE CASCADE,
+    fingerprint    TEXT    NOT NULL,
+    source         TEXT    NOT NULL,
+    service        TEXT    NOT NULL,
+    env            TEXT    NOT NULL,
+    condition      TEXT    NOT NULL,
+    resource       TEXT    NOT NULL,
+    severity       TEXT    NOT NULL,
+    message        TEXT    NOT NULL,
+    details        TEXT,
+    count          INTEGER NOT NULL,
+    first_seen_at  INTEGER NOT NULL,
+    last_seen_at   INTEGER NOT NULL,
+    cleared_at     INTEGER
+  );
+  CREATE INDEX incident_signals_fingerprint ON incident_signals (fingerprint, incident_id);
+  CREATE INDEX incident_signals_incident ON incident_signals (incident_id);
+  CREATE INDEX incident_signals_source ON incident_signals (source, cleared_at);
+  CREATE TABLE incident_suspects (
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    release_id   INTEGER NOT NULL REFERENCES releases (id),
+    rank         INTEGER NOT NULL,
+    score        REAL    NOT NULL,
+    before_ms    INTEGER NOT NULL,
+    risk         REAL,
+    PRIMARY KEY (incident_id, release_id)
+  );
+  CREATE TABLE watch_sources (
+    key         TEXT PRIMARY KEY,
+    type        TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    env         TEXT    NOT NULL,
+    checked_at  INTEGER NOT NULL,
+    ok_at       INTEGER,
+    error       TEXT,
+    errors      INTEGER NOT NULL DEFAULT 0,
+    memory      TEXT
+  );
+  CREATE TABLE notifications (
+    id           INTEGER PRIMARY KEY,
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    event        TEXT    NOT NULL,
+    target       TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('sent','failed')),
+    attempts     INTEGER NOT NULL,
+    error        TEXT,
+    at           INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_incident ON notifications (incident_id, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -195,6 +195,17 @@ export class ReleaseStore {
     return row && toRelease(row);
   }
 
+  /** Releases of any of `services` in `env` finished (or started, if unfinished) between two moments. */
+  between(services: string[], env: string, fromMs: number, toMs: number): Release[] {
+    if (services.length === 0) return [];
+    const marks = services.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`SELECT * FROM releases WHERE env = ? AND service IN (${marks}) AND coalesce(finished_at, created_at) BETWEEN ? AND ? ORDER BY id`)
+        .all(env, ...services, fromMs, toMs) as ReleaseRow[]
+    ).map(toRelease);
+  }
+
   history(service: string, env: string, limit: number): Release[] {
     return (
       this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? ORDER BY revision DESC LIMIT ?`).all(service, env, limit) as ReleaseRow[]

@@ -39,12 +39,15 @@ const TYPES: ResourceType[] = [
   { group: '', version: 'v1', name: 'services', kind: 'Service', namespaced: true, verbs: ALL_VERBS, shortNames: ['svc'] },
   { group: '', version: 'v1', name: 'configmaps', kind: 'ConfigMap', namespaced: true, verbs: ALL_VERBS, shortNames: ['cm'] },
   { group: '', version: 'v1', name: 'events', kind: 'Event', namespaced: true, verbs: ALL_VERBS, shortNames: ['ev'] },
+  { group: '', version: 'v1', name: 'endpoints', kind: 'Endpoints', namespaced: true, verbs: ALL_VERBS, shortNames: ['ep'] },
   { group: '', version: 'v1', name: 'namespaces', kind: 'Namespace', namespaced: false, verbs: ALL_VERBS, shortNames: ['ns'] },
   { group: 'apps', version: 'v1', name: 'deployments', kind: 'Deployment', namespaced: true, verbs: ALL_VERBS, shortNames: ['deploy'] },
   { group: 'apps', version: 'v1', name: 'replicasets', kind: 'ReplicaSet', namespaced: true, verbs: ALL_VERBS, shortNames: ['rs'] },
 ];
 
 const REVISION = 'deployment.kubernetes.io/revision';
+/** Objects stored with put(): served as given, never touched by the controller. */
+const STATIC = 'fake.kube/static';
 const STARTUP_MS = 300;
 const CRASH_EVERY_MS = 400;
 
@@ -53,6 +56,8 @@ export interface FakeKube {
   kubeconfig: string;
   /** Every request kubectl made, "METHOD path". */
   requests: string[];
+  /** Store an object as given (status included), outside the controller's reach; replaces one of the same name. */
+  put(resource: string, namespace: string, obj: Obj): void;
   /** Force a scenario for an image (by exact reference or repository). */
   setScenario(image: string, scenario: Scenario): void;
   get(resource: string, namespace: string, name: string): Obj | undefined;
@@ -237,6 +242,7 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     const rsType = typeByName('replicasets')!;
     const podType = typeByName('pods')!;
     for (const dep of listOf(typeByName('deployments')!, undefined)) {
+      if (dep.metadata.annotations?.[STATIC]) continue;
       const ns = dep.metadata.namespace;
       const owned = listOf(rsType, ns).filter((rs) => rs.metadata.ownerReferences?.[0]?.uid === dep.metadata.uid);
       const hash = templateHash(dep.spec.template);
@@ -453,6 +459,14 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     kubeconfig,
     requests,
     setScenario: (image, scenario) => void scenarios.set(image, scenario),
+    put: (resource, namespace, obj) => {
+      const type = typeByName(resource)!;
+      const stored = structuredClone(obj);
+      stored.apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+      stored.kind = type.kind;
+      stored.metadata = { uid: randomUUID(), creationTimestamp: new Date().toISOString(), ...stored.metadata, namespace, annotations: { ...stored.metadata?.annotations, [STATIC]: 'true' } };
+      save(type, stored);
+    },
     get: (resource, namespace, name) => store.get(key(typeByName(resource)!, namespace, name)),
     list: (resource, namespace) => listOf(typeByName(resource)!, namespace),
     close: () => new Promise((resolve) => server.close(() => resolve())),

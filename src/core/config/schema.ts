@@ -63,30 +63,43 @@ const kubernetesEnvironment = z.strictObject({
 
 const environment = z.discriminatedUnion('target', [dockerEnvironment, kubernetesEnvironment]);
 
+/** What every source shares: whose it is, and how many signals (or how long) before an incident opens. */
+const sourceBase = {
+  service: name,
+  env: name,
+  minCount: z.number().int().min(1).default(1),
+  for: duration.default(0),
+};
+
 const watchSource = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('docker'), service: name, env: name }),
-  z.strictObject({ type: z.literal('kubernetes'), service: name, env: name, selector: z.string().optional() }),
+  z.strictObject({ type: z.literal('docker'), ...sourceBase }),
+  z.strictObject({ type: z.literal('kubernetes'), ...sourceBase, selector: z.string().min(1).optional() }),
   z.strictObject({
     type: z.literal('http'),
-    service: name,
-    env: name,
+    ...sourceBase,
     url: z.string().url(),
-    expectStatus: z.number().int().default(200),
+    expectStatus: z.number().int().min(100).max(599).default(200),
     latencyMs: z.number().positive().optional(),
     timeout: duration.default('5s'),
     failures: z.number().int().min(1).default(3),
   }),
   z.strictObject({
-    type: z.literal('prometheus'),
-    service: name,
-    env: name,
-    url: z.string().url(),
-    query: z.string().min(1),
-    threshold: z.number().optional(),
-    anomaly: z.boolean().default(false),
-  }),
-]);
-
+      type: z.literal('prometheus'),
+      ...sourceBase,
+      url: z.string().url(),
+      query: z.string().min(1),
+      threshold: z.number().optional(),
+      /** Fire when the value is above (default) or below the threshold. */
+      below: z.boolean().default(false),
+      anomaly: z.boolean().default(false),
+      /** How far back anomaly mode reads the series, and the detector score that fires. */
+      window: duration.default('1h'),
+      step: duration.default('30s'),
+      anomalyScore: probability.default(0.5),
+    }),
+]).refine((source) => source.type !== 'prometheus' || source.threshold !== undefined || source.anomaly, {
+  message: 'a prometheus source needs a threshold or anomaly: true',
+});
 /** MLflow's MetricThreshold: an absolute floor (or ceiling) and a minimum change against the alias's current holder. */
 const metricGate = z
   .strictObject({
@@ -136,6 +149,14 @@ export const configSchema = z.strictObject({
       correlationWindow: duration.default('1h'),
       resolveAfter: duration.default('5m'),
       sources: z.array(watchSource).default([]),
+      /** A Slack-compatible incoming webhook told of every open, ack and resolve. */
+      notify: z
+        .strictObject({
+          webhook: z.string().url(),
+          timeout: duration.default('5s'),
+          retries: z.number().int().min(0).max(10).default(3),
+        })
+        .optional(),
     })
     .default({}),
   models: z
@@ -148,4 +169,6 @@ export const configSchema = z.strictObject({
 export type OpsConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = OpsConfig['services'][string];
 export type EnvironmentConfig = OpsConfig['environments'][string];
+export type WatchSourceConfig = OpsConfig['watch']['sources'][number];
+export type WatchConfig = OpsConfig['watch'];
 export type MetricGate = OpsConfig['models']['gates'][string][number];

@@ -1,0 +1,130 @@
+import type { Context } from '../context.js';
+import type { WatchConfig, WatchSourceConfig } from '../config/schema.js';
+import type { Incident } from '../../ledger/index.js';
+import { pool } from '../pool.js';
+import { redact } from '../redact.js';
+import { applyReport, resolveQuiet, type Changes, type Policy } from './incidents.js';
+import { notify } from './notify.js';
+import { checkDocker } from './sources/docker.js';
+import { checkHttp } from './sources/http.js';
+import { checkKubernetes } from './sources/kubernetes.js';
+import { checkPrometheus } from './sources/prometheus.js';
+import type { CheckResult, Signal } from './types.js';
+
+/** Sources polled at once: enough for 50 services in one wave of docker calls, few enough for one engine. */
+export const SOURCE_CONCURRENCY = 16;
+
+/** The ledger key of a source: its type, whose it is, and what it looks at. */
+export function sourceKey(source: WatchSourceConfig): string {
+  const base = `${source.type}:${source.service}/${source.env}`;
+  switch (source.type) {
+    case 'http':
+      return `${base} ${source.url}`;
+    case 'prometheus':
+      return `${base} ${source.query}`;
+    case 'kubernetes':
+      return `${base} ${source.selector ?? `app=${source.service}`}`;
+    default:
+      return base;
+  }
+}
+
+export function policyOf(watch: WatchConfig, source: { minCount: number; for: number }): Policy {
+  return { minCount: source.minCount, forMs: source.for, groupWindowMs: watch.groupWindow, resolveAfterMs: watch.resolveAfter, correlationWindowMs: watch.correlationWindow };
+}
+
+async function check(ctx: Context, source: WatchSourceConfig, key: string, now: number): Promise<CheckResult> {
+  const memory = ctx.ledger().incidents.sourceMemory<any>(key);
+  const watch = ctx.requireConfig().watch;
+  switch (source.type) {
+    case 'docker':
+      return checkDocker(ctx, source.service, source.env, memory, now);
+    case 'http':
+      return checkHttp(ctx, source, memory);
+    case 'kubernetes':
+      return checkKubernetes(ctx, source, memory, now, Math.max(2 * watch.interval, 60_000));
+    case 'prometheus':
+      return checkPrometheus(ctx, source, now);
+  }
+}
+
+export interface SourceOutcome {
+  source: string;
+  type: string;
+  service: string;
+  env: string;
+  ok: boolean;
+  error: string | null;
+  signals: Signal[];
+  durationMs: number;
+}
+
+export interface CycleReport {
+  at: string;
+  durationMs: number;
+  sources: SourceOutcome[];
+  opened: Incident[];
+  resolved: Incident[];
+  /** Every unresolved incident in the ledger after the cycle. */
+  open: Incident[];
+}
+
+/** One cycle: poll every source at once, fold what they said into incidents, resolve quiet ones, notify. */
+export async function runCycle(ctx: Context): Promise<CycleReport> {
+  const config = ctx.requireConfig();
+  const started = ctx.clock.now();
+  const outcomes = await pool(config.watch.sources, SOURCE_CONCURRENCY, async (source): Promise<SourceOutcome & { memory?: unknown }> => {
+    const key = sourceKey(source);
+    const t0 = performance.now();
+    try {
+      const result = await check(ctx, source, key, ctx.clock.now());
+      return { source: key, type: source.type, service: source.service, env: source.env, ok: true, error: null, signals: result.signals, memory: result.memory, durationMs: performance.now() - t0 };
+    } catch (err) {
+      const error = redact((err as Error).message ?? String(err), ctx.secrets);
+      return { source: key, type: source.type, service: source.service, env: source.env, ok: false, error, signals: [], durationMs: performance.now() - t0 };
+    }
+  });
+  const changes: Changes = { opened: [], resolved: [] };
+  const now = ctx.clock.now();
+  config.watch.sources.forEach((source, i) => {
+    const { memory, ...outcome } = outcomes[i]!;
+    applyReport(ctx, outcome, policyOf(config.watch, source), memory, now, changes);
+    if (outcome.error) ctx.output.warn(`source ${outcome.source} failed: ${outcome.error}`);
+  });
+  resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
+  await announce(ctx, changes);
+  return {
+    at: new Date(started).toISOString(),
+    durationMs: ctx.clock.now() - started,
+    sources: outcomes.map(({ memory: _memory, ...outcome }) => ({ ...outcome, durationMs: Math.round(outcome.durationMs) })),
+    opened: changes.opened,
+    resolved: changes.resolved,
+    open: ctx.ledger().incidents.list({ state: 'unresolved', limit: 1000 }),
+  };
+}
+
+/** Say what changed, and tell the webhook. */
+export async function announce(ctx: Context, changes: Changes): Promise<void> {
+  for (const incident of changes.opened) ctx.output.info(`opened incident #${incident.id}: ${incident.title}`);
+  for (const incident of changes.resolved) ctx.output.info(`resolved incident #${incident.id}: ${incident.title}`);
+  await Promise.all([...changes.opened.map((i) => notify(ctx, i, 'opened')), ...changes.resolved.map((i) => notify(ctx, i, 'resolved'))]);
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** Cycles every `intervalMs` until ctx.cancel is aborted; a stop request ends the loop between cycles. */
+export async function watchLoop(ctx: Context, intervalMs: number, onCycle: (report: CycleReport) => void): Promise<number> {
+  let cycles = 0;
+  while (!ctx.cancel.aborted) {
+    const started = ctx.clock.now();
+    onCycle(await runCycle(ctx));
+    cycles++;
+    await sleep(Math.max(0, intervalMs - (ctx.clock.now() - started)), ctx.cancel);
+  }
+  return cycles;
+}

@@ -1,0 +1,89 @@
+import type { Context } from '../context.js';
+import { OpsError, UsageError } from '../errors.js';
+import { INCIDENT_STATES, type Incident, type IncidentEvent, type IncidentState, type NotificationRecord, type Release, type StoredSignal, type Suspect } from '../../ledger/index.js';
+import { redact } from '../redact.js';
+import { notify } from './notify.js';
+
+export function parseState(value: string | undefined): IncidentState | 'unresolved' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'unresolved' || (INCIDENT_STATES as readonly string[]).includes(value)) return value as IncidentState | 'unresolved';
+  throw new UsageError(`unknown incident state "${value}"`, `use one of ${[...INCIDENT_STATES, 'unresolved'].join(', ')}`);
+}
+
+export function listIncidents(ctx: Context, filter: { state?: IncidentState | 'unresolved'; service?: string; env?: string; limit: number }): Incident[] {
+  return ctx.ledger().incidents.list(filter);
+}
+
+export interface IncidentDetail {
+  incident: Incident;
+  signals: StoredSignal[];
+  timeline: IncidentEvent[];
+  suspects: Array<Suspect & { release: Pick<Release, 'id' | 'service' | 'env' | 'revision' | 'image' | 'gitSha' | 'status' | 'createdAt' | 'finishedAt'> | null }>;
+  notifications: NotificationRecord[];
+}
+
+function incidentOrFail(ctx: Context, id: number): Incident {
+  const incident = ctx.ledger().incidents.get(id);
+  if (!incident) throw new OpsError(`no incident #${id}`, 1, 'list them with `ops incident list`');
+  return incident;
+}
+
+export function showIncident(ctx: Context, id: number): IncidentDetail {
+  const incident = incidentOrFail(ctx, id);
+  const ledger = ctx.ledger();
+  const store = ledger.incidents;
+  return {
+    incident,
+    signals: store.signalsOf(id),
+    timeline: store.events(id),
+    suspects: store.suspects(id).map((s) => {
+      const r = ledger.releases.byId(s.releaseId);
+      return { ...s, release: r ? { id: r.id, service: r.service, env: r.env, revision: r.revision, image: r.image, gitSha: r.gitSha, status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt } : null };
+    }),
+    notifications: store.notifications(id),
+  };
+}
+
+export async function acknowledgeIncident(ctx: Context, id: number): Promise<Incident> {
+  const store = ctx.ledger().incidents;
+  const now = ctx.clock.now();
+  const incident = store.atomically(() => {
+    const found = incidentOrFail(ctx, id);
+    if (found.state !== 'open') throw new UsageError(`incident #${id} is ${found.state}, not open`, found.state === 'resolved' ? 'a new signal opens a new incident' : 'it is already acknowledged');
+    store.acknowledge(id, ctx.actor, now);
+    store.addEvent(id, 'acknowledged', { by: ctx.actor }, now);
+    return store.get(id)!;
+  });
+  await notify(ctx, incident, 'acknowledged');
+  return incident;
+}
+
+/** `release:<id>` names a release of the ledger as the cause (a label for the risk scorer); any other text is kept as written. */
+export function parseCause(ctx: Context, cause: string | undefined): { cause: string | null; causeRelease: number | null } {
+  if (cause === undefined) return { cause: null, causeRelease: null };
+  const release = /^release:(\d+)$/.exec(cause.trim());
+  if (release) {
+    const id = Number(release[1]);
+    const found = ctx.ledger().releases.byId(id);
+    if (!found) throw new UsageError(`no release ${id} in the ledger`, 'see `ops deploy history <service> --env <env>` for release ids');
+    return { cause: `release ${id} (${found.service} r${found.revision} in ${found.env})`, causeRelease: id };
+  }
+  if (cause.trim() === '') throw new UsageError('--cause is empty', 'pass --cause release:<id> or a short text');
+  return { cause: redact(cause.trim(), ctx.secrets), causeRelease: null };
+}
+
+export async function resolveIncident(ctx: Context, id: number, options: { cause?: string; note?: string }): Promise<Incident> {
+  const store = ctx.ledger().incidents;
+  const now = ctx.clock.now();
+  const cause = parseCause(ctx, options.cause);
+  const note = options.note === undefined ? null : redact(options.note, ctx.secrets);
+  const incident = store.atomically(() => {
+    const found = incidentOrFail(ctx, id);
+    if (found.state === 'resolved') throw new UsageError(`incident #${id} is already resolved`, 'a new signal opens a new incident, linked to this one');
+    store.resolve(id, { by: ctx.actor, cause: cause.cause, causeRelease: cause.causeRelease, note }, now);
+    store.addEvent(id, 'resolved', { by: ctx.actor, cause: cause.cause, causeRelease: cause.causeRelease, note }, now);
+    return store.get(id)!;
+  });
+  await notify(ctx, incident, 'resolved');
+  return incident;
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { cleanEnv, runOps } from './ops.js';
+
+export interface WatchProject {
+  dir: string;
+  ledger: string;
+  env: NodeJS.ProcessEnv;
+  /** Run ops with --json in the project; stdout parsed when it is JSON. */
+  ops(args: string[], options?: { json?: boolean }): Promise<{ code: number | null; stdout: string; stderr: string; json: any }>;
+  writeConfig(yaml: string): void;
+}
+
+/** A folder with an ops.config.yaml and its own ledger. */
+export function watchProject(t: TestContext, yaml: string, env: NodeJS.ProcessEnv = {}): WatchProject {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-watch-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const runEnv = cleanEnv(env);
+  const project: WatchProject = {
+    dir,
+    ledger: join(dir, '.ops', 'ledger.db'),
+    env: runEnv,
+    writeConfig: (text) => writeFileSync(join(dir, 'ops.config.yaml'), text),
+    async ops(args, options = {}) {
+      const result = await runOps([...args, ...(options.json === false ? [] : ['--json'])], { cwd: dir, env: runEnv });
+      let json: unknown;
+      try {
+        json = JSON.parse(result.stdout);
+      } catch {
+        json = undefined;
+      }
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr, json };
+    },
+  };
+  project.writeConfig(yaml);
+  return project;
+}
+
+export interface Recorder {
+  url: string;
+  requests: Array<{ method: string; path: string; body: string }>;
+  /** What the next requests answer: a status per request, then 200. */
+  answers: number[];
+  close(): Promise<void>;
+}
+
+/** A local HTTP server that records requests and answers with the queued statuses (then 200). */
+export async function recorder(t: TestContext, respond?: (req: IncomingMessage, res: ServerResponse, body: string) => boolean): Promise<Recorder> {
+  const requests: Recorder['requests'] = [];
+  const answers: number[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      requests.push({ method: req.method!, path: req.url!, body });
+      if (respond?.(req, res, body)) return;
+      res.writeHead(answers.shift() ?? 200, { 'Content-Type': 'text/plain' });
+      res.end('ok\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  t.after(close);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, answers, close };
+}

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { describe, it, type TestContext } from 'node:test';
+import { Ledger } from '../src/ledger/index.js';
+import { baseImage, dockerEngine } from './helpers/engine.js';
+import { recorder, watchProject } from './helpers/watch.js';
+
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function ready(t: TestContext): Promise<boolean> {
+  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
+}
+
+/** A container labelled as ops deploys them, so the docker source finds it. */
+function container(t: TestContext, project: string, service: string, args: string[], command: string): string {
+  const name = `${project}-${service}-${randomBytes(2).toString('hex')}`;
+  docker('run', '-d', '--name', name, '--label', `ops.project=${project}`, '--label', `ops.service=${service}`, '--label', 'ops.env=local', ...args, 'ops/busybox:latest', 'sh', '-c', command);
+  t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
+  return name;
+}
+
+const conditionsOf = (report: any, service: string) =>
+  report.sources.find((s: any) => s.service === service).signals.map((s: any) => s.condition).sort();
+
+describe('ops watch: docker sources (real engine)', () => {
+  it('opens one incident per failing container however many cycles run, and resolves each when fixed', async (t) => {
+    if (!(await ready(t))) return;
+    const project = `wt-${randomBytes(3).toString('hex')}`;
+    const p = watchProject(
+      t,
+      [
+        `project: ${project}`,
+        'environments:',
+        '  local: { target: docker }',
+        'watch:',
+        '  resolveAfter: 0s',
+        '  sources:',
+        ...['crash', 'sick', 'hog'].map((service) => `    - { type: docker, service: ${service}, env: local }`),
+      ].join('\n'),
+    );
+    const crash = container(t, project, 'crash', ['--restart', 'always'], 'echo starting; exit 1');
+    const sick = container(t, project, 'sick', ['--health-cmd', 'exit 1', '--health-interval', '1s', '--health-retries', '1'], 'sleep 3600');
+    const hog = container(t, project, 'hog', ['--memory', '16m', '--memory-swap', '16m'], 'tail /dev/zero');
+    await sleep(3000);
+
+    let last: any;
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const r = await p.ops(['watch', '--once']);
+      assert.equal(r.code, 1, r.stderr);
+      last = r.json;
+      await sleep(700);
+    }
+    assert.deepEqual(conditionsOf(last, 'crash'), ['restarting']);
+    assert.deepEqual(conditionsOf(last, 'sick'), ['unhealthy']);
+    assert.deepEqual(conditionsOf(last, 'hog'), ['oom-killed']);
+    const list = (await p.ops(['incident', 'list'])).json as any[];
+    assert.equal(list.length, 3, JSON.stringify(list));
+    const byService = Object.fromEntries(list.map((i) => [i.service, i]));
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(byService).map(([s, i]: [string, any]) => [s, [i.condition, i.resource, i.state]])),
+      { crash: ['restarting', crash, 'open'], sick: ['unhealthy', sick, 'open'], hog: ['oom-killed', hog, 'open'] },
+    );
+    assert.equal(byService.crash.signalCount, 3, 'each cycle counts on the open incident');
+    const shown = (await p.ops(['incident', 'show', String(byService.hog.id)])).json;
+    assert.match(shown.signals[0].message, /killed for using too much memory \(exit code 137/);
+
+    // Fixed: each service gets a container that runs and stays healthy.
+    for (const name of [crash, sick, hog]) docker('rm', '-f', name);
+    for (const service of ['crash', 'sick', 'hog']) container(t, project, service, [], 'sleep 3600');
+    const healed = await p.ops(['watch', '--once']);
+    assert.equal(healed.code, 0, healed.stderr);
+    assert.deepEqual(healed.json.resolved.map((i: any) => i.service).sort(), ['crash', 'hog', 'sick']);
+    assert.deepEqual(healed.json.open, []);
+    const again = await p.ops(['watch', '--once']);
+    assert.equal(again.code, 0);
+    assert.equal(((await p.ops(['incident', 'list'])).json as any[]).length, 3, 'no incident opened or reopened once healthy');
+  });
+
+  it('records an unreachable engine as a source error, not an incident', async (t) => {
+    const p = watchProject(
+      t,
+      ['project: unreachable', 'environments:', '  far: { target: docker, host: "tcp://127.0.0.1:1" }', 'watch:', '  sources:', '    - { type: docker, service: web, env: far }'].join('\n'),
+    );
+    const r = await p.ops(['watch', '--once']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.sources[0].ok, false);
+    assert.match(r.json.sources[0].error, /ECONNREFUSED/);
+    assert.match(r.stderr, /source docker:web\/far failed: .*ECONNREFUSED/);
+    assert.deepEqual(r.json.open, []);
+    const ledger = Ledger.open(p.ledger);
+    t.after(() => ledger.close());
+    const [status] = ledger.incidents.sources();
+    assert.deepEqual([status!.key, status!.errors, status!.okAt], ['docker:web/far', 1, null]);
+    assert.equal(ledger.incidents.list({ limit: 10 }).length, 0);
+  });
+});
+
+describe('ops watch: http sources, incident lifecycle, notifications, correlation', () => {
+  it('goes down after N failures, notifies with retries, names the suspect deploy, recovers, and links a recurrence', async (t) => {
+    let status = 200;
+    const app = await recorder(t, (_req, res) => {
+      res.writeHead(status);
+      res.end();
+      return true;
+    });
+    const hook = await recorder(t);
+    const p = watchProject(
+      t,
+      [
+        'project: shop',
+        'services:',
+        '  api: { image: registry.local/shop/api }',
+        '  web: { image: registry.local/shop/web, dependsOn: [api] }',
+        'environments:',
+        '  prod: { target: docker }',
+        'watch:',
+        '  resolveAfter: 0s',
+        '  correlationWindow: 1h',
+        `  notify: { webhook: "${hook.url}/services/T000/B000/SECRET", retries: 2, timeout: 2s }`,
+        '  sources:',
+        `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 2 }`,
+      ].join('\n'),
+    );
+    // Releases in the ledger: web an hour and a half ago (outside the window), api 20 min ago, web 5 min ago (risky).
+    const ledger = Ledger.open(p.ledger);
+    t.after(() => ledger.close());
+    const release = (service: string, minutesAgo: number, probability?: number) => {
+      const at = Date.now() - minutesAgo * 60_000;
+      const r = ledger.releases.create(
+        { runId: null, service, env: 'prod', target: 'docker', image: `registry.local/shop/${service}:${minutesAgo}`, digest: null, configHash: 'x', gitSha: null, actor: 'test', description: '', rollbackTo: null, risk: probability === undefined ? { status: 'not scored', reason: 'test' } : { status: 'scored', probability, level: 'high' }, riskScoreId: null },
+        at - 1000,
+      );
+      return ledger.releases.finish(r.id, { status: 'deployed' }, at).id;
+    };
+    release('web', 90);
+    const api = release('api', 20);
+    const web = release('web', 5, 0.9);
+
+    assert.equal((await p.ops(['watch', '--once'])).code, 0);
+    status = 503;
+    hook.answers.push(500);
+    const first = await p.ops(['watch', '--once']);
+    assert.equal(first.code, 0, 'one failure is not yet down');
+    assert.deepEqual(first.json.sources[0].signals, []);
+    const second = await p.ops(['watch', '--once']);
+    assert.equal(second.code, 1, second.stderr);
+    assert.equal(second.json.opened.length, 1);
+    const incident = second.json.opened[0];
+    assert.equal(incident.condition, 'http-down');
+    assert.match(second.json.sources[0].signals[0].message, /failed 2 checks in a row: status 503, expected 200/);
+
+    const shown = (await p.ops(['incident', 'show', String(incident.id)])).json;
+    assert.deepEqual(shown.suspects.map((s: any) => [s.rank, s.releaseId]), [[1, web], [2, api]], 'the recent risky web deploy first, its dependency second, the old one not at all');
+    // The webhook failed once (500), then took it: two attempts, recorded as sent.
+    assert.deepEqual(shown.notifications.map((n: any) => [n.event, n.status, n.attempts]), [['opened', 'sent', 2]]);
+    assert.equal(hook.requests.length, 2);
+    const payload = JSON.parse(hook.requests[1]!.body);
+    assert.match(payload.text, new RegExp(`Incident #${incident.id} opened: web in prod: HTTP check failing`));
+    assert.equal(payload.incident.id, incident.id);
+    assert.doesNotMatch(JSON.stringify(shown), /SECRET/, 'the webhook path (its secret) is never stored');
+
+    const acked = await p.ops(['incident', 'ack', String(incident.id)]);
+    assert.equal(acked.code, 0, acked.stderr);
+    assert.equal(acked.json.state, 'acknowledged');
+    const twice = await p.ops(['incident', 'ack', String(incident.id)]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /^error: incident #\d+ is acknowledged, not open; it is already acknowledged\n$/);
+
+    status = 200;
+    const healed = await p.ops(['watch', '--once']);
+    assert.equal(healed.code, 0, healed.stderr);
+    assert.deepEqual(healed.json.resolved.map((i: any) => i.id), [incident.id]);
+
+    // It fails again: a new incident, linked to the first as its recurrence.
+    status = 500;
+    await p.ops(['watch', '--once']);
+    const recurred = await p.ops(['watch', '--once']);
+    assert.equal(recurred.code, 1);
+    assert.equal(recurred.json.opened[0].recurrenceOf, incident.id);
+    assert.notEqual(recurred.json.opened[0].id, incident.id);
+
+    const resolved = await p.ops(['incident', 'resolve', String(recurred.json.opened[0].id), '--cause', `release:${web}`, '--note', 'rolled back']);
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.equal(resolved.json.causeRelease, web);
+    assert.match(resolved.json.cause, /^release \d+ \(web r\d+ in prod\)$/);
+    const badCause = await p.ops(['incident', 'resolve', String(incident.id), '--cause', 'release:9999']);
+    assert.equal(badCause.code, 2);
+    assert.deepEqual(hook.requests.map((r) => JSON.parse(r.body).incident.event), ['opened', 'opened', 'acknowledged', 'resolved', 'opened', 'resolved']);
+    const list = (await p.ops(['incident', 'list', '--state', 'resolved'])).json as any[];
+    assert.equal(list.length, 2);
+  });
+
+  it('waits for minCount signals, and a dead webhook is recorded without stopping detection', async (t) => {
+    const app = await recorder(t, (_req, res) => {
+      res.writeHead(500);
+      res.end();
+      return true;
+    });
+    const hook = await recorder(t);
+    await hook.close();
+    const p = watchProject(
+      t,
+      [
+        'project: shop',
+        'watch:',
+        `  notify: { webhook: "${hook.url}/hook", retries: 1, timeout: 1s }`,
+        '  sources:',
+        `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, minCount: 3 }`,
+      ].join('\n'),
+    );
+    assert.equal((await p.ops(['watch', '--once'])).code, 0);
+    assert.equal((await p.ops(['watch', '--once'])).code, 0);
+    const third = await p.ops(['watch', '--once']);
+    assert.equal(third.code, 1);
+    assert.equal(third.json.opened.length, 1);
+    assert.equal(third.json.opened[0].signalCount, 3);
+    assert.match(third.stderr, /notification of incident #1 opened failed after 2 attempt\(s\): ECONNREFUSED/);
+    const shown = (await p.ops(['incident', 'show', '1'])).json;
+    assert.deepEqual(shown.notifications.map((n: any) => [n.status, n.attempts, n.error]), [['failed', 2, 'ECONNREFUSED']]);
+  });
+
+  it('rejects bad input with one error line and changes nothing', async (t) => {
+    const p = watchProject(t, ['project: shop', 'watch:', '  sources:', '    - { type: http, service: Web, env: prod, url: "not a url" }'].join('\n'));
+    const bad = await p.ops(['watch', '--once']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /^error: ops\.config\.yaml:4: watch\.sources\[0\]\.service: expected a lowercase name/);
+    p.writeConfig(['project: shop', 'watch:', '  sources: []'].join('\n'));
+    const none = await p.ops(['watch', '--once']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no watch sources configured; add watch\.sources/);
+    const state = await p.ops(['incident', 'list', '--state', 'closed']);
+    assert.equal(state.code, 2);
+    assert.match(state.stderr, /unknown incident state "closed"; use one of open, acknowledged, resolved, unresolved/);
+    const missing = await p.ops(['incident', 'show', '7']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: no incident #7; list them with `ops incident list`\n$/);
+  });
+});
