@@ -464,7 +464,8 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
       const stored = structuredClone(obj);
       stored.apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
       stored.kind = type.kind;
-      stored.metadata = { uid: randomUUID(), creationTimestamp: new Date().toISOString(), ...stored.metadata, namespace, annotations: { ...stored.metadata?.annotations, [STATIC]: 'true' } };
+      const previous = store.get(key(type, namespace, stored.metadata.name));
+      stored.metadata = { uid: previous?.metadata.uid ?? randomUUID(), creationTimestamp: new Date().toISOString(), ...stored.metadata, namespace, annotations: { ...stored.metadata?.annotations, [STATIC]: 'true' } };
       save(type, stored);
     },
     get: (resource, namespace, name) => store.get(key(typeByName(resource)!, namespace, name)),

@@ -90,6 +90,7 @@ export async function receiveAlerts(ctx: Context, body: Buffer): Promise<Webhook
     // Alertmanager has already waited for its rule's `for`: an alert opens at once.
     applyReport(ctx, { source, type: 'alertmanager', service: group.service, env: group.env, error: null, signals: group.signals, partial: true }, policyOf(watch, { minCount: 1, for: 0 }), undefined, now, changes);
   }
+  changes.opened = changes.opened.map((incident) => ctx.ledger().incidents.get(incident.id)!);
   await announce(ctx, changes);
   const firingCount = [...firing.values()].reduce((n, g) => n + g.signals.length, 0);
   return { status: 200, body: { firing: firingCount, resolved: resolvedCount, opened: changes.opened.map((i) => i.id), resolvedIncidents: changes.resolved.map((i) => i.id) } };

@@ -92,6 +92,8 @@ export async function runCycle(ctx: Context): Promise<CycleReport> {
     if (outcome.error) ctx.output.warn(`source ${outcome.source} failed: ${outcome.error}`);
   });
   resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
+  // An incident opened by a cycle's first signal may have grouped more of them since.
+  changes.opened = changes.opened.map((incident) => ctx.ledger().incidents.get(incident.id)!);
   await announce(ctx, changes);
   return {
     at: new Date(started).toISOString(),
