@@ -6,7 +6,7 @@ set -euo pipefail
 
 BASE_IMAGE="${OPS_BASE_IMAGE:-ops/busybox:latest}"
 REGISTRY_ADDR="${OPS_REGISTRY_ADDR:-127.0.0.1:5000}"
-PACKAGES=(git docker.io docker-registry busybox-static ca-certificates curl)
+PACKAGES=(git docker.io docker-registry busybox-static ca-certificates curl prometheus prometheus-alertmanager)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -12,7 +12,7 @@ export const BASE_IMAGE = 'ops/busybox:latest';
 /**
  * Skip loudly, or fail in CI: CI installs everything, so a missing engine there is a defect.
  */
-function unavailable(t: TestContext, what: string, reason: string): undefined {
+export function unavailable(t: TestContext, what: string, reason: string): undefined {
   const message = `${what} unavailable: ${reason}`;
   if (process.env.CI && process.env.CI !== 'false') throw new Error(`${message} (CI must run every test: see .ci/run)`);
   process.stderr.write(`\n!!! SKIPPED: ${message}\n!!! run as root, or \`bash scripts/setup.sh\`, to run these tests\n\n`);
@@ -21,7 +21,7 @@ function unavailable(t: TestContext, what: string, reason: string): undefined {
 }
 
 /** Run setup steps; returns their stdout, or an Error with the reason they failed. */
-async function setup(steps: string[], env: NodeJS.ProcessEnv = process.env): Promise<string | Error> {
+export async function setup(steps: string[], env: NodeJS.ProcessEnv = process.env): Promise<string | Error> {
   try {
     return (await run('bash', [SETUP, ...steps], { timeout: 600_000, env })).stdout.trim();
   } catch (err) {
