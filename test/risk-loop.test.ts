@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { listContainers, stopContainer } from '../src/adapters/docker.js';
 import { deployProject, type DeployJson, type DeployProject } from './helpers/deploy.js';
 import { baseImage, dockerEngine } from './helpers/engine.js';
 
@@ -48,7 +49,7 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
     p.commit(
       {
-        'ops.config.yaml': `${config}\nrisk:\n  warn: 0.99\n  block: 1\nmodels:\n  gates:\n    risk-scorer@production:\n      - metric: testRows\n        threshold: 5\n`,
+        'ops.config.yaml': `${config}\nrisk:\n  warn: 0.99\n  block: 1\nmodels:\n  gates:\n    risk-scorer@production:\n      - metric: testRows\n        threshold: 5\nwatch:\n  sources:\n    - { type: docker, service: web, env: local }\n`,
       },
       'risk settings',
     );
@@ -104,5 +105,25 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     assert.match(dataset.path, /^git:.*#[0-9a-f]{12}\.\.[0-9a-f]{12}$/);
     const reverse = await p.ops(['model', 'lineage', '--dataset', dataset.digest]);
     assert.deepEqual(reverse.json.versions.map((v: { model: string; version: number }) => `${v.model}@${v.version}`), ['risk-scorer@1']);
+
+    // The loop closes: the deployed service goes down, watch opens an incident, the next score
+    // counts it, and resolving it with the release as cause labels that release's commits.
+    const [container] = await listContainers({}, process.env, { 'ops.project': p.project });
+    await stopContainer({}, process.env, container!.id, 10_000);
+    const watched = await p.ops(['watch', '--once']);
+    assert.equal(watched.code, 1, watched.stderr);
+    const incident = watched.json.opened[0];
+    assert.equal(incident.condition, 'exited');
+    const suspects = (await p.ops(['incident', 'show', String(incident.id)])).json.suspects;
+    assert.equal(suspects[0].releaseId, release.id, 'the deploy just before it is the first suspect');
+    p.commit({ 'app/next.js': 'export const next = 1;\n' }, 'the next change');
+    const during = await p.ops(['risk', 'score', '--service', 'web', '--env', 'local']);
+    assert.equal(during.code, 0, during.stderr);
+    assert.equal(during.json.deployFeatures.openIncidents, 1);
+    const closed = await p.ops(['incident', 'resolve', String(incident.id), '--cause', `release:${release.id}`]);
+    assert.equal(closed.code, 0, closed.stderr);
+    const mined = await p.ops(['risk', 'mine', '--labels']);
+    assert.equal(mined.code, 0, mined.stderr);
+    assert.equal(mined.json.releaseLabelled, 1, JSON.stringify(mined.json));
   });
 });

@@ -154,12 +154,13 @@ describe('ops risk: deploy-level features', () => {
     assert.deepEqual(deploys.map((d) => [d.failed, d.lastIndex]), [[true, 1], [false, 2], [false, 3]]);
     assert.deepEqual(named[0], {
       commits: 2, authors: 2, maxRisk: 0.7, sumRisk: 0.8999999999999999, files: 8, subsystems: 2, linesChanged: 52,
-      minSubsystemExperience: 1, hour: 15, weekday: 1, hoursSinceLastDeploy: 24 * 365, recentFailureRate: 0,
+      minSubsystemExperience: 1, hour: 15, weekday: 1, hoursSinceLastDeploy: 24 * 365, recentFailureRate: 0, openIncidents: 0,
     });
     assert.deepEqual([named[1]!.hoursSinceLastDeploy, named[1]!.recentFailureRate, named[1]!.weekday], [19, 1, 2]);
     assert.deepEqual([named[2]!.hoursSinceLastDeploy, named[2]!.recentFailureRate, named[2]!.minSubsystemExperience], [49, 0.5, 0]);
     assert.equal(describeDeploy('recentFailureRate', 0.3, { service: 'web', failedRecently: 3 }), '3 failed deploys of web in its last 10');
     assert.equal(describeDeploy('minSubsystemExperience', 0, { failedRecently: 0 }), 'author new to this subsystem (0 earlier changes there)');
     assert.equal(describeDeploy('files', 41, { failedRecently: 0 }), 'touches 41 files');
+    assert.equal(describeDeploy('openIncidents', 2, { service: 'web', failedRecently: 0 }), '2 open incidents on web');
   });
 });

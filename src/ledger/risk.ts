@@ -106,26 +106,33 @@ export class RiskStore {
     return Number(result.lastInsertRowid);
   }
 
-  /** Failed and rolled-back releases with a known commit, each with the commit of the release it replaced. */
+  /**
+   * Releases with a known commit that failed, were rolled back, or were named the cause of an incident
+   * (`ops incident resolve --cause release:<id>`), each with the commit of the release it replaced.
+   */
   failedReleases(): Array<{ id: number; service: string; env: string; revision: number; sha: string; status: string; previousSha: string | null }> {
     return this.db
       .prepare(
-        `SELECT r.id, r.service, r.env, r.revision, r.git_sha AS sha, r.status,
+        `SELECT r.id, r.service, r.env, r.revision, r.git_sha AS sha,
+                coalesce((SELECT 'named the cause of incident #' || min(i.id) FROM incidents i WHERE i.cause_release = r.id), r.status) AS status,
                 (SELECT p.git_sha FROM releases p WHERE p.service = r.service AND p.env = r.env AND p.revision < r.revision
                    AND p.status IN ('deployed', 'superseded') AND p.git_sha IS NOT NULL ORDER BY p.revision DESC LIMIT 1) AS previousSha
-         FROM releases r WHERE r.status IN ('failed', 'rolled_back') AND r.git_sha IS NOT NULL ORDER BY r.id`,
+         FROM releases r
+         WHERE (r.status IN ('failed', 'rolled_back') OR EXISTS (SELECT 1 FROM incidents i WHERE i.cause_release = r.id)) AND r.git_sha IS NOT NULL
+         ORDER BY r.id`,
       )
       .all() as Array<{ id: number; service: string; env: string; revision: number; sha: string; status: string; previousSha: string | null }>;
   }
 
   /**
    * Finished releases that were risk-scored with deploy features, oldest first: the ledger's own
-   * outcomes (failed or rolled back, or not) for the deploy-level model.
+   * outcomes (failed, rolled back or named an incident's cause, or not) for the deploy-level model.
    */
   scoredReleases(): Array<{ failed: boolean; createdAt: number; features: number[] }> {
     const rows = this.db
       .prepare(
-        `SELECT r.status, r.created_at AS createdAt, s.details FROM releases r JOIN risk_scores s ON s.id = r.risk_score_id
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM incidents i WHERE i.cause_release = r.id) THEN 'failed' ELSE r.status END AS status,
+                r.created_at AS createdAt, s.details FROM releases r JOIN risk_scores s ON s.id = r.risk_score_id
          WHERE r.status IN ('deployed', 'superseded', 'failed', 'rolled_back') ORDER BY r.created_at, r.id`,
       )
       .all() as Array<{ status: string; createdAt: number; details: string | null }>;

@@ -38,7 +38,7 @@ Examples:
           out.result(
             [
               `risk-scorer version ${result.version.version} (run ${result.runId})`,
-              `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases)`,
+              `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases and incident causes)`,
               `commits, holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
               result.deploy.skipped
                 ? `deploys: no deploy-level model (${result.deploy.skipped})`
@@ -75,7 +75,7 @@ Examples:
           out.result(
             [
               `${mining.total} commits of ${mining.repo} in the ledger, ${mining.mined} newly mined (HEAD ${mining.head.slice(0, 12)})`,
-              labels ? `SZZ: ${labels.szz.fixes} new fixes, ${labels.szz.labelled} bug-inducing commits (${labels.szz.seconds.toFixed(1)} s); ${labels.releaseLabelled} from failed releases` : '',
+              labels ? `SZZ: ${labels.szz.fixes} new fixes, ${labels.szz.labelled} bug-inducing commits (${labels.szz.seconds.toFixed(1)} s); ${labels.releaseLabelled} from failed releases and incident causes` : '',
             ].filter(Boolean).join('\n'),
           );
         }

@@ -20,6 +20,7 @@ export const DEPLOY_FEATURES = [
   'weekday',
   'hoursSinceLastDeploy',
   'recentFailureRate',
+  'openIncidents',
 ] as const;
 
 const feature = (name: (typeof FEATURE_NAMES)[number]) => FEATURE_NAMES.indexOf(name);
@@ -35,6 +36,8 @@ export interface ChangeSet {
   previousAt: number | null;
   /** Share of the recent deploys of this service that failed. */
   recentFailureRate: number;
+  /** Unresolved incidents of the service in the environment when it ships. */
+  openIncidents: number;
 }
 
 /** A change set's values in DEPLOY_FEATURES order. */
@@ -68,6 +71,7 @@ export function deployFeatures(set: ChangeSet): number[] {
     when.getUTCDay(),
     set.previousAt == null ? 24 * 365 : Math.max(0, set.at - set.previousAt) / 3600,
     set.recentFailureRate,
+    set.openIncidents,
   ];
 }
 
@@ -97,6 +101,8 @@ export function historicalDeploys(commits: StoredCommit[], risks: ArrayLike<numb
       at: commits[to - 1]!.at,
       previousAt: d > 0 ? commits[days[d - 1]!.to - 1]!.at : null,
       recentFailureRate: recent.length ? recent.filter(Boolean).length / recent.length : 0,
+      // Git history knows no incidents; the ledger's scored releases carry the real count.
+      openIncidents: 0,
     });
     const failed = slice.some((c) => bug.has(c.sha));
     outcomes.push(failed);
@@ -123,6 +129,7 @@ export function describeDeploy(name: string, value: number, context: { service?:
     case 'recentFailureRate': return context.failedRecently > 0
       ? `${plural(context.failedRecently, 'failed deploy')} of ${context.service ?? 'this service'} in its last ${RECENT_DEPLOYS}`
       : `no failed deploy of ${context.service ?? 'this service'} lately`;
+    case 'openIncidents': return value > 0 ? `${plural(value, 'open incident')} on ${context.service ?? 'this service'}` : 'no open incident';
     default: return `${name} = ${value}`;
   }
 }
@@ -161,7 +168,8 @@ export function trainDeployForest(
   if (training.length < 10 || failures === 0 || failures === training.length) {
     return { model: null, skipped: `${training.length} past deploys (${failures} failed): a deploy model needs 10 or more, of both outcomes`, metrics };
   }
-  const columns = (rows: Array<{ features: number[] }>) => DEPLOY_FEATURES.map((_, f) => Float64Array.from(rows, (r) => r.features[f]!));
+  // Releases scored before a feature existed lack it: 0 (no open incident was recorded then).
+  const columns = (rows: Array<{ features: number[] }>) => DEPLOY_FEATURES.map((_, f) => Float64Array.from(rows, (r) => r.features[f] ?? 0));
   const forest = RandomForest.train('classification', { columns: columns(training), y: Float64Array.from(training, (d) => (d.failed ? 1 : 0)) }, 2, params);
   if (testing.length) {
     const predicted = forest.predict(columns(testing));

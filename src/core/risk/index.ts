@@ -376,19 +376,23 @@ function deployRisk(
   const forest = RandomForest.fromJSON(model.forest);
   const history = scope.service && scope.env ? ctx.ledger().releases.history(scope.service, scope.env, RECENT_DEPLOYS + 1).filter((r) => r.status !== 'pending').slice(0, RECENT_DEPLOYS) : [];
   const failedRecently = history.filter((r) => r.status === 'failed' || r.status === 'rolled_back').length;
-  const features = deployFeatures({
+  const current = deployFeatures({
     commits,
     risks,
     at: ctx.clock.now() / 1000,
     previousAt: history.length ? Date.parse(history[0]!.createdAt) / 1000 : null,
     recentFailureRate: history.length ? failedRecently / history.length : 0,
+    openIncidents: scope.service && scope.env ? ctx.ledger().incidents.openAt(scope.service, scope.env, ctx.clock.now()) : 0,
   });
+  const named = Object.fromEntries(DEPLOY_FEATURES.map((name, f) => [name, current[f]!]));
+  // In the order the model was trained with: a model from before a feature was added still scores.
+  const features = model.features.map((name) => named[name] ?? 0);
   const probability = forest.predict(features.map((v) => Float64Array.of(v)))[1]!;
   const { byFeature } = forest.contributions(features, 1);
-  const reasons = DEPLOY_FEATURES.map((name, f) => ({ name, contribution: byFeature[f]!, text: describeDeploy(name, features[f]!, { service: scope.service, failedRecently }) }))
+  const reasons = model.features.map((name, f) => ({ name, contribution: byFeature[f]!, text: describeDeploy(name, features[f]!, { service: scope.service, failedRecently }) }))
     .filter((r) => r.contribution > 0)
     .sort((a, b) => b.contribution - a.contribution)
     .slice(0, 3)
     .map((r) => r.text);
-  return { probability, reasons, features, named: Object.fromEntries(DEPLOY_FEATURES.map((name, f) => [name, features[f]!])) };
+  return { probability, reasons, features: current, named };
 }
