@@ -1,21 +1,40 @@
 /**
- * The watch detector: a streaming anomaly score in [0, 1] for one metric series, one point at a
- * time, never looking ahead.
+ * The watch detector: a streaming anomaly score in [0, 1] for one metric series, fed one point at a
+ * time, never looking ahead. Three views of each new value against what came before it:
+ *   - distance from the rolling median, in interquartile ranges (a floor of a share of the range
+ *     seen so far keeps flat series from alarming on noise);
+ *   - how far it lies beyond the whole range seen so far (new highs and lows);
+ *   - how few values of the rolling window lie near it (a value the series has rarely taken, even
+ *     inside its range: a level it never sat at).
+ * The score is the strongest of the three. After any score at or above `fire`, it stays quiet for
+ * a rest period (a share of the learning period), so that one episode raises one alarm, not
+ * hundreds; the level-shift that follows an alarm becomes the new normal as the window rolls.
+ * Every default below was chosen on the Numenta Anomaly Benchmark (`ops watch eval`, README).
  */
 export const DETECTOR_NAME = 'opsDetector';
 
 export interface DetectorOptions {
-  /** How many points the series is expected to have (sets the learning and rest periods). */
+  /** How many points the series is expected to have: the learning period is 15% of it (at most 750). */
   expectedLength: number;
+  /** Points in the rolling window. */
   window?: number;
+  /** The rest period after an alarm, as a share of the learning period. */
   restFraction?: number;
+  /** The score that starts a rest period. */
   fire?: number;
+  /** Interquartile ranges from the median at which the distance score reaches 1 - 1/e. */
   zScale?: number;
+  /** Weight of the distance beyond the seen range, as a share of that range. */
   beyondWeight?: number;
+  /** The smallest spread, as a share of the range seen so far. */
   floor?: number;
+  /** "Near" a value: within this share of the range seen so far. */
+  densityWidth?: number;
+  /** Fewer window values than this near a value make it rare. */
+  densityCount?: number;
 }
 
-/** Rolling median and MAD over the last `size` values, kept sorted for O(size) updates. */
+/** The last `size` values, also kept sorted (binary search, O(size) moves per point). */
 class RollingWindow {
   private readonly ring: Float64Array;
   private readonly sorted: number[] = [];
@@ -26,17 +45,9 @@ class RollingWindow {
     this.ring = new Float64Array(size);
   }
 
-  get length(): number {
-    return this.count;
-  }
-
   push(value: number): void {
-    if (this.count === this.size) {
-      const old = this.ring[this.next]!;
-      this.sorted.splice(this.indexOf(old), 1);
-    } else {
-      this.count++;
-    }
+    if (this.count === this.size) this.sorted.splice(this.indexOf(this.ring[this.next]!), 1);
+    else this.count++;
     this.ring[this.next] = value;
     this.next = (this.next + 1) % this.size;
     this.sorted.splice(this.indexOf(value), 0, value);
@@ -49,6 +60,12 @@ class RollingWindow {
     return lo + 1 < s.length ? s[lo]! + (s[lo + 1]! - s[lo]!) * (at - lo) : s[lo]!;
   }
 
+  /** How many values lie in [low, high]. */
+  countWithin(low: number, high: number): number {
+    return this.indexAfter(high) - this.indexOf(low);
+  }
+
+  /** The first position holding a value >= `value`. */
   private indexOf(value: number): number {
     let lo = 0;
     let hi = this.sorted.length;
@@ -59,7 +76,22 @@ class RollingWindow {
     }
     return lo;
   }
+
+  /** The first position holding a value > `value`. */
+  private indexAfter(value: number): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]! <= value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
+
+/** Points before the first score: too few to say what is normal. */
+const WARM_UP = 10;
 
 export class AnomalyDetector {
   private readonly window: RollingWindow;
@@ -69,43 +101,45 @@ export class AnomalyDetector {
   private readonly zScale: number;
   private readonly beyondWeight: number;
   private readonly floor: number;
+  private readonly densityWidth: number;
+  private readonly densityCount: number;
   private seen = 0;
-  private sinceFired = Infinity;
+  private sinceHigh = Infinity;
   private min = Infinity;
   private max = -Infinity;
 
   constructor(options: DetectorOptions) {
     const probation = Math.min(Math.floor(0.15 * options.expectedLength), 750);
-    this.learning = Math.max(10, probation);
-    this.window = new RollingWindow(options.window ?? 2000);
+    this.learning = Math.max(WARM_UP, probation);
+    this.window = new RollingWindow(options.window ?? 4000);
     this.rest = Math.max(1, Math.round(probation * (options.restFraction ?? 0.2)));
     this.fire = options.fire ?? 0.8;
-    this.zScale = options.zScale ?? 5;
+    this.zScale = options.zScale ?? 6;
     this.beyondWeight = options.beyondWeight ?? 50;
     this.floor = options.floor ?? 0.03;
-
+    this.densityWidth = options.densityWidth ?? 0.015;
+    this.densityCount = options.densityCount ?? 2;
   }
 
+  /** The score of the next point (timestamps are accepted for callers' symmetry; the detector is order-based). */
   score(_timestampMs: number, value: number): number {
     let raw = 0;
-    if (this.seen >= 10) {
-      const median = this.window.quantile(0.5);
-      const q1 = this.window.quantile(0.25);
-      const q3 = this.window.quantile(0.75);
-      const spread = Math.max(q3 - q1, (this.max - this.min) * this.floor, 1e-9);
-      const z = Math.abs(value - median) / spread;
-      const range = this.max - this.min || 1;
-      const beyond = Math.max(value - this.max, this.min - value, 0) / range;
-      raw = Math.max(1 - Math.exp(-z / this.zScale), Math.min(1, beyond * this.beyondWeight));
+    if (this.seen >= WARM_UP) {
+      const range = this.max - this.min;
+      const spread = Math.max(this.window.quantile(0.75) - this.window.quantile(0.25), range * this.floor, 1e-9);
+      const distance = 1 - Math.exp(-Math.abs(value - this.window.quantile(0.5)) / spread / this.zScale);
+      const beyond = Math.min(1, (this.beyondWeight * Math.max(value - this.max, this.min - value, 0)) / (range || 1));
+      const near = this.window.countWithin(value - range * this.densityWidth, value + range * this.densityWidth);
+      const rare = near < this.densityCount ? 1 - near / this.densityCount / 2 : 0;
+      raw = Math.max(distance, beyond, rare);
     }
     this.seen++;
     this.window.push(value);
-    if (value < this.min) this.min = value;
-    if (value > this.max) this.max = value;
-    // Quiet for `rest` points after any high raw score, fired or not: one alarm per episode.
-    const resting = this.sinceFired <= this.rest;
-    this.sinceFired = raw >= this.fire ? 0 : this.sinceFired + 1;
-    if (this.seen <= this.learning || resting) return 0;
-    return raw;
+    this.min = Math.min(this.min, value);
+    this.max = Math.max(this.max, value);
+    // Quiet for `rest` points after any high raw score, reported or not: one alarm per episode.
+    const resting = this.sinceHigh <= this.rest;
+    this.sinceHigh = raw >= this.fire ? 0 : this.sinceHigh + 1;
+    return this.seen <= this.learning || resting ? 0 : raw;
   }
 }

@@ -47,7 +47,9 @@ export async function readNab(dir: string): Promise<NabSeries[]> {
   try {
     labels = JSON.parse(await readFile(join(dir, 'labels', 'combined_windows.json'), 'utf8')) as Record<string, Array<[string, string]>>;
   } catch (err) {
-    throw new UsageError(`cannot read ${join(dir, 'labels', 'combined_windows.json')}: ${(err as Error).message}`, 'give the NAB folder, which holds data/ and labels/');
+    const file = join(dir, 'labels', 'combined_windows.json');
+    const problem = (err as { code?: string }).code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`;
+    throw new UsageError(problem, 'give the NAB folder, which holds data/ and labels/');
   }
   const series: NabSeries[] = [];
   for (const name of Object.keys(labels).sort()) {
