@@ -1,6 +1,7 @@
 // One side of the watch benchmarks, timed in its own process; prints {"ms": ...}.
 //   watch-run cycle <project dir>        one `ops watch --once` cycle (runCycle) over its docker sources
-//   watch-run calls <project dir>        the same docker calls (list, then inspect each) one after another
+//   watch-run calls <project dir>        polling each service in turn: its list call, then an inspect of each container not settled
+//   watch-run batched <project dir>      the calls the cycle makes (one list for the project, inspects), one after another
 //   watch-run nab-parse <nab dir>        read and parse every NAB series
 //   watch-run nab-detect <nab dir>       the detector over every series (parsing untimed)
 import { inspectContainer, listContainers } from '../src/adapters/docker.js';
@@ -8,6 +9,7 @@ import { createContext } from '../src/core/context.js';
 import { serviceLabels } from '../src/core/deploy/docker.js';
 import { systemClock } from '../src/core/output.js';
 import { runCycle } from '../src/core/watch/index.js';
+import { settled } from '../src/core/watch/sources/docker.js';
 import { detect, readNab } from '../src/core/watch/nab-eval.js';
 
 const [mode, dir] = process.argv.slice(2) as [string, string];
@@ -29,8 +31,16 @@ if (mode === 'cycle') {
   const config = ctx.requireConfig();
   const started = performance.now();
   for (const source of config.watch.sources) {
-    for (const c of await listContainers({}, process.env, serviceLabels(config.project, source.service, source.env))) await inspectContainer({}, process.env, c.id);
+    const listed = await listContainers({}, process.env, serviceLabels(config.project, source.service, source.env));
+    for (const c of listed.filter((c) => !settled(c))) await inspectContainer({}, process.env, c.id);
   }
+  ms = performance.now() - started;
+} else if (mode === 'batched') {
+  const ctx = await context();
+  const config = ctx.requireConfig();
+  const started = performance.now();
+  const listed = await listContainers({}, process.env, { 'ops.project': config.project });
+  for (const c of listed.filter((c) => !settled(c))) await inspectContainer({}, process.env, c.id);
   ms = performance.now() - started;
 } else if (mode === 'nab-parse') {
   const started = performance.now();

@@ -75,6 +75,21 @@ describe('the watch detector', () => {
   });
 });
 
+describe('the watch detector on short noisy series (Prometheus anomaly mode reads an hour at most)', () => {
+  it('does not alarm on plain noise, however short the window', () => {
+    let seed = 11;
+    const uniform = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let alarms = 0;
+    for (const length of [17, 60, 120, 240]) {
+      for (let series = 0; series < 50; series++) {
+        const scores = scoresOf(Array.from({ length }, () => 5 + uniform()));
+        if (Math.max(...scores.slice(-3)) >= 0.5) alarms++;
+      }
+    }
+    assert.ok(alarms <= 4, `${alarms} of 200 calm series alarmed on their last three points (at most 2% allowed)`);
+  });
+});
+
 describe('ops watch eval --nab (the Numenta Anomaly Benchmark in ../shared/data/nab)', () => {
   it('scores the detector with NAB\'s three profiles, standard >= 60, and writes NAB\'s results layout', async (t) => {
     const labels = sharedData(t, 'nab/labels/combined_windows.json');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
+import { settled } from '../src/core/watch/sources/docker.js';
 import { Ledger } from '../src/ledger/index.js';
 import { baseImage, dockerEngine } from './helpers/engine.js';
 import { recorder, watchProject } from './helpers/watch.js';
@@ -25,6 +26,20 @@ const conditionsOf = (report: any, service: string) =>
   report.sources.find((s: any) => s.service === service).signals.map((s: any) => s.condition).sort();
 
 describe('ops watch: docker sources (real engine)', () => {
+  it('inspects only containers the list does not show as settled', () => {
+    const running = (status: string) => settled({ state: 'running', status });
+    assert.deepEqual(
+      ['Up 5 minutes', 'Up 2 hours (healthy)', 'Up About an hour', 'Up 3 days'].map(running),
+      [true, true, true, true],
+    );
+    assert.deepEqual(
+      ['Up 12 seconds', 'Up About a minute', 'Up Less than a second', 'Up 5 minutes (unhealthy)', 'Up 5 minutes (health: starting)', 'Up 5 minutes (Paused)'].map(running),
+      [false, false, false, false, false, false],
+    );
+    assert.equal(settled({ state: 'restarting', status: 'Restarting (1) 2 seconds ago' }), false);
+    assert.equal(settled({ state: 'exited', status: 'Exited (137) 5 minutes ago' }), false);
+  });
+
   it('opens one incident per failing container however many cycles run, and resolves each when fixed', async (t) => {
     if (!(await ready(t))) return;
     const project = `wt-${randomBytes(3).toString('hex')}`;

@@ -327,17 +327,28 @@ export async function inspectContainer(endpoint: DockerEndpoint, env: NodeJS.Pro
   };
 }
 
+export interface ListedContainer {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** created, running, restarting, exited, paused, dead */
+  state: string;
+  /** The engine's summary: "Up 5 minutes (healthy)", "Exited (137) 2 seconds ago". */
+  status: string;
+  created: number;
+}
+
 /** Containers (running or not) carrying every one of `labels`, oldest first. */
-export async function listContainers(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, labels: Record<string, string>): Promise<Array<{ id: string; name: string; labels: Record<string, string>; state: string; created: number }>> {
+export async function listContainers(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, labels: Record<string, string>): Promise<ListedContainer[]> {
   const filters = encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
-  const found = await engineCall<Array<{ Id: string; Names: string[]; Labels: Record<string, string>; State: string; Created: number }>>(
+  const found = await engineCall<Array<{ Id: string; Names: string[]; Labels: Record<string, string>; State: string; Status: string; Created: number }>>(
     endpoint,
     env,
     'GET',
     `/containers/json?all=1&filters=${filters}`,
   );
   return found
-    .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels, state: c.State, created: c.Created }))
+    .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels, state: c.State, status: c.Status ?? '', created: c.Created }))
     .sort((a, b) => a.created - b.created);
 }
 

@@ -3,9 +3,10 @@
  * time, never looking ahead. Three views of each new value against what came before it:
  *   - distance from the rolling median, in interquartile ranges (a floor of a share of the range
  *     seen so far keeps flat series from alarming on noise);
- *   - how far it lies beyond the whole range seen so far (new highs and lows);
+ *   - how far it lies beyond the whole range seen so far (new highs and lows, once they are also
+ *     a few spreads out);
  *   - how few values of the rolling window lie near it (a value the series has rarely taken, even
- *     inside its range: a level it never sat at).
+ *     inside its range: a level it never sat at), once the window is full enough to say.
  * The score is the strongest of the three. After any score at or above `fire`, it stays quiet for
  * a rest period (a share of the learning period), so that one episode raises one alarm, not
  * hundreds; the level-shift that follows an alarm becomes the new normal as the window rolls.
@@ -43,6 +44,10 @@ class RollingWindow {
 
   constructor(private readonly size: number) {
     this.ring = new Float64Array(size);
+  }
+
+  get length(): number {
+    return this.count;
   }
 
   push(value: number): void {
@@ -92,6 +97,10 @@ class RollingWindow {
 
 /** Points before the first score: too few to say what is normal. */
 const WARM_UP = 10;
+/** A new high or low scores 1 only once it is this many spreads beyond the range. */
+const BEYOND_SPREADS = 2;
+/** How many values an even spread would put near any value before rarity is judged (a window of 167 by default). */
+const RARITY_EVIDENCE = 5;
 
 export class AnomalyDetector {
   private readonly window: RollingWindow;
@@ -128,8 +137,13 @@ export class AnomalyDetector {
       const range = this.max - this.min;
       const spread = Math.max(this.window.quantile(0.75) - this.window.quantile(0.25), range * this.floor, 1e-9);
       const distance = 1 - Math.exp(-Math.abs(value - this.window.quantile(0.5)) / spread / this.zScale);
-      const beyond = Math.min(1, (this.beyondWeight * Math.max(value - this.max, this.min - value, 0)) / (range || 1));
-      const near = this.window.countWithin(value - range * this.densityWidth, value + range * this.densityWidth);
+      // A new high or low counts by its share of the range, but only once it is also a few spreads out:
+      // a noisy series sets small new records all the time.
+      const excess = Math.max(value - this.max, this.min - value, 0);
+      const beyond = Math.min(1, (this.beyondWeight * excess) / (range || 1), excess / spread / BEYOND_SPREADS);
+      // Rarity means something only once evenly spread values would put RARITY_EVIDENCE near any value.
+      const judged = this.window.length * 2 * this.densityWidth >= RARITY_EVIDENCE;
+      const near = judged ? this.window.countWithin(value - range * this.densityWidth, value + range * this.densityWidth) : Infinity;
       const rare = near < this.densityCount ? 1 - near / this.densityCount / 2 : 0;
       raw = Math.max(distance, beyond, rare);
     }

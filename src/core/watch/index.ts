@@ -5,7 +5,7 @@ import { pool } from '../pool.js';
 import { redact } from '../redact.js';
 import { applyReport, resolveQuiet, type Changes, type Policy } from './incidents.js';
 import { notify } from './notify.js';
-import { checkDocker } from './sources/docker.js';
+import { checkDocker, projectListing } from './sources/docker.js';
 import { checkHttp } from './sources/http.js';
 import { checkKubernetes } from './sources/kubernetes.js';
 import { checkPrometheus } from './sources/prometheus.js';
@@ -33,18 +33,23 @@ export function policyOf(watch: WatchConfig, source: { minCount: number; for: nu
   return { minCount: source.minCount, forMs: source.for, groupWindowMs: watch.groupWindow, resolveAfterMs: watch.resolveAfter, correlationWindowMs: watch.correlationWindow };
 }
 
-async function check(ctx: Context, source: WatchSourceConfig, key: string, now: number): Promise<CheckResult> {
+/** What one cycle's checks share: each engine's container listing. */
+interface CycleShared {
+  dockerListing: ReturnType<typeof projectListing>;
+}
+
+async function check(ctx: Context, source: WatchSourceConfig, key: string, shared: CycleShared, now: number): Promise<CheckResult> {
   const memory = ctx.ledger().incidents.sourceMemory<any>(key);
   const watch = ctx.requireConfig().watch;
   switch (source.type) {
     case 'docker':
-      return checkDocker(ctx, source.service, source.env, memory, now);
+      return checkDocker(ctx, source.service, source.env, shared.dockerListing, memory, now);
     case 'http':
       return checkHttp(ctx, source, memory);
     case 'kubernetes':
       return checkKubernetes(ctx, source, memory, now, Math.max(2 * watch.interval, 60_000));
     case 'prometheus':
-      return checkPrometheus(ctx, source, now);
+      return checkPrometheus(ctx, source, now, Math.max(3 * source.step, watch.interval));
   }
 }
 
@@ -73,11 +78,12 @@ export interface CycleReport {
 export async function runCycle(ctx: Context): Promise<CycleReport> {
   const config = ctx.requireConfig();
   const started = ctx.clock.now();
+  const shared: CycleShared = { dockerListing: projectListing(ctx) };
   const outcomes = await pool(config.watch.sources, SOURCE_CONCURRENCY, async (source): Promise<SourceOutcome & { memory?: unknown }> => {
     const key = sourceKey(source);
     const t0 = performance.now();
     try {
-      const result = await check(ctx, source, key, ctx.clock.now());
+      const result = await check(ctx, source, key, shared, ctx.clock.now());
       return { source: key, type: source.type, service: source.service, env: source.env, ok: true, error: null, signals: result.signals, memory: result.memory, durationMs: performance.now() - t0 };
     } catch (err) {
       const error = redact((err as Error).message ?? String(err), ctx.secrets);

@@ -19,10 +19,10 @@ export function seriesName(labels: Record<string, string>): string {
 
 /**
  * A PromQL query: with a threshold, every series past it fires; in anomaly mode the detector reads
- * the series over `window` (from Prometheus, so cron runs need no memory) and the newest point fires
- * when its score reaches `anomalyScore`.
+ * the series over `window` (from Prometheus, so cron runs need no memory) and fires when a point of
+ * the last `recentMs` (a cycle, at least three steps) scores `anomalyScore` or more.
  */
-export async function checkPrometheus(ctx: Context, source: PrometheusSource, nowMs: number): Promise<CheckResult> {
+export async function checkPrometheus(ctx: Context, source: PrometheusSource, nowMs: number, recentMs: number): Promise<CheckResult> {
   const signals: Signal[] = [];
   const prometheus = ctx.adapters.prometheus;
   if (source.threshold !== undefined) {
@@ -48,10 +48,13 @@ export async function checkPrometheus(ctx: Context, source: PrometheusSource, no
       if (series.samples.length < 3) continue;
       const detector = new AnomalyDetector({ expectedLength: series.samples.length });
       let score = 0;
-      for (const [at, value] of series.samples) score = detector.score(at * 1000, value);
+      let value = NaN;
+      for (const [at, sample] of series.samples) {
+        const s = detector.score(at * 1000, sample);
+        if (at * 1000 >= nowMs - recentMs && s >= score) [score, value] = [s, sample];
+      }
       if (score >= source.anomalyScore) {
         const name = seriesName(series.labels);
-        const value = series.samples[series.samples.length - 1]![1];
         signals.push({
           condition: 'anomaly',
           resource: `${source.query} ${name}`,
