@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import { settled } from '../src/core/watch/sources/docker.js';
 import { Ledger } from '../src/ledger/index.js';
 import { baseImage, dockerEngine } from './helpers/engine.js';
+import { OPS_BIN } from './helpers/ops.js';
 import { recorder, watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -234,6 +235,75 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     assert.match(third.stderr, /notification of incident #1 opened failed after 2 attempt\(s\): ECONNREFUSED/);
     const shown = (await p.ops(['incident', 'show', '1'])).json;
     assert.deepEqual(shown.notifications.map((n: any) => [n.status, n.attempts, n.error]), [['failed', 2, 'ECONNREFUSED']]);
+  });
+
+  it('counts a slow answer as a failure, and gives up on a webhook that does not answer within its timeout', async (t) => {
+    const app = await recorder(t, (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200);
+        res.end();
+      }, 400);
+      return true;
+    });
+    const hanging = await recorder(t, () => true);
+    const p = watchProject(
+      t,
+      [
+        'project: shop',
+        'watch:',
+        `  notify: { webhook: "${hanging.url}/hook", retries: 0, timeout: 300ms }`,
+        '  sources:',
+        `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, latencyMs: 150 }`,
+      ].join('\n'),
+    );
+    const r = await p.ops(['watch', '--once']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.json.sources[0].signals[0].message, /failed 1 checks in a row: answered in \d+ ms, over 150 ms/);
+    const shown = (await p.ops(['incident', 'show', String(r.json.opened[0].id)])).json;
+    assert.deepEqual(shown.notifications.map((n: any) => [n.status, n.attempts, n.error]), [['failed', 1, 'no answer within 300 ms']]);
+  });
+
+  it('runs continuously: opens only after `for`, resolves after `resolveAfter` of health, stops cleanly on SIGTERM', async (t) => {
+    let status = 500;
+    const app = await recorder(t, (_req, res) => {
+      res.writeHead(status);
+      res.end();
+      return true;
+    });
+    const p = watchProject(
+      t,
+      ['project: shop', 'watch:', '  interval: 200ms', '  resolveAfter: 1500ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, for: 1s }`].join('\n'),
+    );
+    const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.after(() => void child.kill('SIGKILL'));
+    const ledger = Ledger.open(p.ledger);
+    t.after(() => ledger.close());
+    const waitFor = async <T>(probe: () => T | undefined): Promise<T> => {
+      for (let i = 0; i < 100; i++) {
+        const found = probe();
+        if (found !== undefined) return found;
+        await sleep(100);
+      }
+      throw new Error(`timed out; ops watch said:\n${stderr}`);
+    };
+    const opened = await waitFor(() => ledger.incidents.list({ limit: 5 })[0]);
+    assert.ok(opened.openedAt - opened.beganAt >= 1000, `opened ${opened.openedAt - opened.beganAt} ms after the first signal`);
+    const [signal] = ledger.incidents.signalsOf(opened.id);
+    assert.ok(signal!.count >= 5, `signals counted while waiting: ${signal!.count}`);
+    status = 200;
+    const resolved = await waitFor(() => {
+      const found = ledger.incidents.get(opened.id)!;
+      return found.state === 'resolved' ? found : undefined;
+    });
+    const cleared = ledger.incidents.signalsOf(opened.id)[0]!.clearedAt!;
+    assert.ok(resolved.resolvedAt! - cleared >= 1500, `resolved ${resolved.resolvedAt! - cleared} ms after the signal cleared`);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.match(stderr, /SIGTERM: stopping after the current cycle[\s\S]*stopped\n$/);
+    assert.equal(ledger.incidents.list({ limit: 5 }).length, 1);
   });
 
   it('rejects bad input with one error line and changes nothing', async (t) => {
