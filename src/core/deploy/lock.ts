@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { OpsError } from '../errors.js';
-import { isPidAlive } from '../process.js';
+import { isPidAlive, sleep } from '../process.js';
 import type { LockHolder, LockOwner } from '../../ledger/index.js';
 
 /** A lock whose heartbeat is older than this is taken over, wherever its owner ran. */
@@ -18,11 +18,6 @@ function describeHolder(holder: LockHolder, nowMs: number): string {
   return `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}, held for ${age} s`;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 /**
  * Take the named lock in the ledger, waiting up to `timeoutMs` (0: fail at once). A lock left by a

@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { WatchConfig, WatchSourceConfig } from '../config/schema.js';
 import type { Incident } from '../../ledger/index.js';
 import { pool } from '../pool.js';
+import { sleep } from '../process.js';
 import { redact } from '../redact.js';
 import { applyReport, resolveQuiet, type Changes, type Policy } from './incidents.js';
 import { notify } from './notify.js';
@@ -11,7 +12,7 @@ import { checkKubernetes } from './sources/kubernetes.js';
 import { checkPrometheus } from './sources/prometheus.js';
 import type { CheckResult, Signal } from './types.js';
 
-/** Sources polled at once: enough for 50 services in one wave of docker calls, few enough for one engine. */
+/** Sources checked at once (docker sources share one listing per engine): bounds the HTTP, kubectl and Prometheus calls in flight. */
 export const SOURCE_CONCURRENCY = 16;
 
 /** The ledger key of a source: its type, whose it is, and what it looks at. */
@@ -118,12 +119,6 @@ export async function announce(ctx: Context, changes: Changes): Promise<void> {
   await Promise.all([...changes.opened.map((i) => notify(ctx, i, 'opened')), ...changes.resolved.map((i) => notify(ctx, i, 'resolved'))]);
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 /** Cycles every `intervalMs` until ctx.cancel is aborted; a stop request ends the loop between cycles. */
 export async function watchLoop(ctx: Context, intervalMs: number, onCycle: (report: CycleReport) => void): Promise<number> {

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import type { Incident } from '../../ledger/index.js';
 import { redact } from '../redact.js';
+import { sleep } from '../process.js';
 
 export type NotifyEvent = 'opened' | 'acknowledged' | 'resolved';
 
@@ -22,12 +23,6 @@ export function slackPayload(incident: Incident, event: NotifyEvent): Record<str
   };
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 /**
  * Tell the configured webhook, with `retries` more attempts (backoff 0.5 s, 1 s, 2 s...) and a timeout
