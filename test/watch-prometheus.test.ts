@@ -5,19 +5,9 @@ import { Ledger } from '../src/ledger/index.js';
 import { freePort } from './helpers/deploy.js';
 import { startAlertmanager, startPrometheus } from './helpers/monitoring.js';
 import { OPS_BIN } from './helpers/ops.js';
-import { recorder, watchProject, type WatchProject } from './helpers/watch.js';
+import { recorder, until, watchProject, type WatchProject } from './helpers/watch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** `ops watch --listen` as a child process, stopped with SIGTERM at the end of the test. */
 async function listen(t: TestContext, p: WatchProject, port: number): Promise<{ stop(): Promise<{ code: number | null; stderr: string }> }> {

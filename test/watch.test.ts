@@ -6,7 +6,7 @@ import { settled } from '../src/core/watch/sources/docker.js';
 import { Ledger } from '../src/ledger/index.js';
 import { baseImage, dockerEngine } from './helpers/engine.js';
 import { OPS_BIN } from './helpers/ops.js';
-import { recorder, watchProject } from './helpers/watch.js';
+import { recorder, until, watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -281,23 +281,16 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     t.after(() => void child.kill('SIGKILL'));
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const waitFor = async <T>(probe: () => T | undefined): Promise<T> => {
-      for (let i = 0; i < 100; i++) {
-        const found = probe();
-        if (found !== undefined) return found;
-        await sleep(100);
-      }
-      throw new Error(`timed out; ops watch said:\n${stderr}`);
-    };
-    const opened = await waitFor(() => ledger.incidents.list({ limit: 5 })[0]);
+    const watchSaid = () => `the incident; ops watch said:\n${stderr}`;
+    const opened = await until(watchSaid, () => ledger.incidents.list({ limit: 5 })[0], 10_000);
     assert.ok(opened.openedAt - opened.beganAt >= 1000, `opened ${opened.openedAt - opened.beganAt} ms after the first signal`);
     const [signal] = ledger.incidents.signalsOf(opened.id);
     assert.ok(signal!.count >= 5, `signals counted while waiting: ${signal!.count}`);
     status = 200;
-    const resolved = await waitFor(() => {
+    const resolved = await until(watchSaid, () => {
       const found = ledger.incidents.get(opened.id)!;
       return found.state === 'resolved' ? found : undefined;
-    });
+    }, 10_000);
     const cleared = ledger.incidents.signalsOf(opened.id)[0]!.clearedAt!;
     assert.ok(resolved.resolvedAt! - cleared >= 1500, `resolved ${resolved.resolvedAt! - cleared} ms after the signal cleared`);
     child.kill('SIGTERM');

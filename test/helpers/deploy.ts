@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import type { DeployResult } from '../../src/core/deploy/index.js';
 import { listContainers, removeContainer } from '../../src/adapters/docker.js';
 import { gitRepo, type GitRepo } from './git.js';
-import { cleanEnv, runOps } from './ops.js';
+import { cleanEnv, runOpsJson } from './ops.js';
 
 /** A free TCP port on 127.0.0.1 (closed again, for a container to publish). */
 export function freePort(): Promise<number> {
@@ -84,14 +84,8 @@ export async function deployProject(t: TestContext, options: { registry?: string
     'web service',
   );
   const ops = async (args: string[], runEnv = env) => {
-    const result = await runOps([...args, '--json'], { cwd: repo.dir, env: runEnv });
-    let json: unknown;
-    try {
-      json = JSON.parse(result.stdout);
-    } catch {
-      json = undefined;
-    }
-    return { code: result.code, stdout: result.stdout, stderr: result.stderr, json };
+    const { code, stdout, stderr, json } = await runOpsJson(args, { cwd: repo.dir, env: runEnv });
+    return { code, stdout, stderr, json: json as unknown };
   };
   return {
     ...repo,

@@ -36,6 +36,18 @@ export function runOps(args: string[], options: RunOptions = {}): Promise<OpsRes
   return runProcess(process.execPath, [OPS_BIN, ...args], options);
 }
 
+/** Run `ops` with --json; `json` is its parsed stdout, undefined when stdout is not JSON. */
+export async function runOpsJson(args: string[], options: RunOptions = {}): Promise<OpsResult & { json: any }> {
+  const result = await runOps([...args, '--json'], options);
+  let json: unknown;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { ...result, json };
+}
+
 export function runProcess(file: string, args: string[], options: RunOptions = {}): Promise<OpsResult> {
   return new Promise((resolve, reject) => {
     const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? cleanEnv(), uid: options.uid, gid: options.gid };

@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { cleanEnv, runOps } from './ops.js';
+import { cleanEnv, runOpsJson } from './ops.js';
 
 export interface WatchProject {
   dir: string;
   ledger: string;
   env: NodeJS.ProcessEnv;
   /** Run ops with --json in the project; stdout parsed when it is JSON. */
-  ops(args: string[], options?: { json?: boolean }): Promise<{ code: number | null; stdout: string; stderr: string; json: any }>;
+  ops(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: any }>;
   writeConfig(yaml: string): void;
 }
 
@@ -25,15 +25,9 @@ export function watchProject(t: TestContext, yaml: string, env: NodeJS.ProcessEn
     ledger: join(dir, '.ops', 'ledger.db'),
     env: runEnv,
     writeConfig: (text) => writeFileSync(join(dir, 'ops.config.yaml'), text),
-    async ops(args, options = {}) {
-      const result = await runOps([...args, ...(options.json === false ? [] : ['--json'])], { cwd: dir, env: runEnv });
-      let json: unknown;
-      try {
-        json = JSON.parse(result.stdout);
-      } catch {
-        json = undefined;
-      }
-      return { code: result.code, stdout: result.stdout, stderr: result.stderr, json };
+    async ops(args) {
+      const { code, stdout, stderr, json } = await runOpsJson(args, { cwd: dir, env: runEnv });
+      return { code, stdout, stderr, json };
     },
   };
   project.writeConfig(yaml);
@@ -66,4 +60,15 @@ export async function recorder(t: TestContext, respond?: (req: IncomingMessage, 
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   t.after(close);
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, answers, close };
+}
+
+/** Poll `probe` every 250 ms until it gives a value; `what` names the wait (or says more) on timeout. */
+export async function until<T>(what: string | (() => string), probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
