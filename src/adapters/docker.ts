@@ -274,6 +274,11 @@ export interface ContainerState {
   health?: string;
   /** The last health probe's output. */
   healthLog?: string;
+  /** Every health probe the engine kept (its last five), oldest first. */
+  healthLogs: Array<{ exitCode: number; output: string }>;
+  finishedAt: string;
+  /** HostConfig.Memory in bytes; 0 when unlimited. */
+  memoryLimit: number;
   /** Container port (number) -> published host port. */
   hostPorts: Record<string, number>;
 }
@@ -283,6 +288,7 @@ interface ContainerJson {
   Name: string;
   RestartCount: number;
   Config: { Image: string; Labels?: Record<string, string> };
+  HostConfig?: { Memory?: number };
   State: {
     Status: string;
     Running: boolean;
@@ -290,6 +296,7 @@ interface ContainerJson {
     OOMKilled: boolean;
     Error: string;
     StartedAt: string;
+    FinishedAt?: string;
     Health?: { Status: string; Log?: Array<{ Output: string; ExitCode: number }> };
   };
   NetworkSettings: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
@@ -323,6 +330,9 @@ export async function inspectContainer(endpoint: DockerEndpoint, env: NodeJS.Pro
     startedAt: info.State.StartedAt,
     health: info.State.Health?.Status,
     healthLog: log.length ? log[log.length - 1]!.Output.trim() : undefined,
+    healthLogs: log.map((entry) => ({ exitCode: entry.ExitCode, output: entry.Output.trim() })),
+    finishedAt: info.State.FinishedAt ?? '',
+    memoryLimit: info.HostConfig?.Memory ?? 0,
     hostPorts,
   };
 }
@@ -359,6 +369,23 @@ export async function stopContainer(endpoint: DockerEndpoint, env: NodeJS.Proces
 
 export async function startContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<void> {
   await engineCall(endpoint, env, 'POST', `/containers/${encodeURIComponent(id)}/start`, 30_000);
+}
+
+export async function restartContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string, timeoutMs = 60_000): Promise<void> {
+  await engineCall(endpoint, env, 'POST', `/containers/${encodeURIComponent(id)}/restart`, timeoutMs);
+}
+
+/** Memory in use now (bytes, page cache excluded as `docker stats` does); null when not running. */
+export async function containerMemoryUsage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<number | null> {
+  const stats = await engineCall<{ memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number } } }>(
+    endpoint,
+    env,
+    'GET',
+    `/containers/${encodeURIComponent(id)}/stats?stream=false&one-shot=true`,
+  ).catch(() => null);
+  const memory = stats?.memory_stats;
+  if (!memory?.usage) return null;
+  return memory.usage - (memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0);
 }
 
 export async function removeContainer(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, id: string): Promise<void> {

@@ -72,3 +72,18 @@ export async function putTag(ref: RegistryRef, tag: string, image: RemoteImage, 
   });
   if (!response.ok) throw new Error(`${ref.host}/${ref.repository}:${tag}: the registry answered ${response.status} ${await response.text()}`);
 }
+
+export type TagPresence = 'present' | 'absent' | 'unauthorized' | 'unreachable';
+
+/** Whether the registry serves a manifest for `tag`: a HEAD request, nothing downloaded. */
+export async function tagPresence(ref: RegistryRef, tag: string, auth?: RegistryAuth, timeoutMs = 5000): Promise<{ presence: TagPresence; detail: string }> {
+  const url = `${base(ref)}/manifests/${encodeURIComponent(tag)}`;
+  const response = await fetch(url, { method: 'HEAD', headers: headers(auth, { Accept: MANIFEST_TYPES }), signal: AbortSignal.timeout(timeoutMs) }).catch(
+    (err: Error) => err,
+  );
+  if (response instanceof Error) return { presence: 'unreachable', detail: `${ref.host}: ${(response.cause as Error | undefined)?.message ?? response.message}` };
+  if (response.ok) return { presence: 'present', detail: `${ref.host} has ${ref.repository}:${tag}` };
+  if (response.status === 401 || response.status === 403) return { presence: 'unauthorized', detail: `${ref.host} answered ${response.status} for ${ref.repository}:${tag}` };
+  if (response.status === 404) return { presence: 'absent', detail: `${ref.host} has no tag ${tag} in ${ref.repository}` };
+  return { presence: 'unreachable', detail: `${ref.host} answered ${response.status}` };
+}

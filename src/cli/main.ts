@@ -9,6 +9,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerIncident } from './commands/incident.js';
+import { registerTriage } from './commands/triage.js';
 import { registerInit } from './commands/init.js';
 import { registerModel } from './commands/model.js';
 import { registerRisk } from './commands/risk.js';
@@ -150,6 +151,7 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   risk: registerRisk,
   watch: registerWatch,
   incident: registerIncident,
+  triage: registerTriage,
   exec: registerExec,
 };
 

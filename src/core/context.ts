@@ -100,10 +100,11 @@ export async function createContext(options: ContextOptions): Promise<Context> {
       return ledger;
     },
     requireConfig() {
-      if (!config) {
+      // ctx.config, not the first load: a command that edits the config (triage's raise-memory) reloads it.
+      if (!ctx.config) {
         throw new ConfigError(`no ops config found in ${options.cwd} or any parent folder`, 'run `ops init` to create ops.config.yaml, or pass --config <file>');
       }
-      return config;
+      return ctx.config;
     },
     adapters: options.adapters ?? realAdapters,
     output: options.output,

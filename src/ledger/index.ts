@@ -7,6 +7,7 @@ import { ModelStore } from './models.js';
 import { ReleaseStore } from './releases.js';
 import { RiskStore } from './risk.js';
 import { RunStore } from './runs.js';
+import { TriageStore } from './triage.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
 export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
@@ -17,6 +18,7 @@ export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse 
 export type { CommitLabel, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
 export { INCIDENT_STATES } from './incidents.js';
+export type { IncidentAction, StoredTriage } from './triage.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
@@ -27,6 +29,7 @@ export class Ledger {
   readonly models: ModelStore;
   readonly risk: RiskStore;
   readonly incidents: IncidentStore;
+  readonly triage: TriageStore;
 
   private constructor(
     readonly path: string,
@@ -39,6 +42,7 @@ export class Ledger {
     this.models = new ModelStore(db);
     this.risk = new RiskStore(db);
     this.incidents = new IncidentStore(db);
+    this.triage = new TriageStore(db);
   }
 
   static open(path: string): Ledger {

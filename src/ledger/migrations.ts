@@ -317,6 +317,33 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX notifications_incident ON notifications (incident_id, id);
   `,
+  // 6: triage: the evidence and ranked hypotheses of each \`ops triage\`, and the remediation actions
+  // applied from them with their results.
+  `
+  CREATE TABLE triage_reports (
+    id           INTEGER PRIMARY KEY,
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    actor        TEXT    NOT NULL,
+    evidence     TEXT    NOT NULL,
+    hypotheses   TEXT    NOT NULL,
+    duration_ms  INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+  );
+  CREATE INDEX triage_reports_incident ON triage_reports (incident_id, id);
+  CREATE TABLE incident_actions (
+    id           INTEGER PRIMARY KEY,
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    report_id    INTEGER NOT NULL REFERENCES triage_reports (id),
+    action       INTEGER NOT NULL,
+    kind         TEXT    NOT NULL,
+    command      TEXT    NOT NULL,
+    actor        TEXT    NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('succeeded','failed')),
+    result       TEXT,
+    at           INTEGER NOT NULL
+  );
+  CREATE INDEX incident_actions_incident ON incident_actions (incident_id, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

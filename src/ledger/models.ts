@@ -319,6 +319,11 @@ export class ModelStore {
     return (rows as EventRow[]).map(toEvent);
   }
 
+  /** Every alias move of any model between two moments, oldest first. */
+  aliasEventsBetween(fromMs: number, toMs: number): AliasEvent[] {
+    return (this.db.prepare(`SELECT * FROM alias_events WHERE at >= ? AND at <= ? ORDER BY id`).all(fromMs, toMs) as EventRow[]).map(toEvent);
+  }
+
   /** Risk scores computed with this version, and the releases those scores gated. */
   uses(versionId: number, limit: number): VersionUse {
     const riskScores = this.db

@@ -106,6 +106,13 @@ export class RiskStore {
     return Number(result.lastInsertRowid);
   }
 
+  score(id: number): { id: number; probability: number; level: string; reasons: string[]; commitRange: string } | undefined {
+    const row = this.db.prepare(`SELECT id, probability, level, reasons, commit_range AS commitRange FROM risk_scores WHERE id = ?`).get(id) as
+      | { id: number; probability: number; level: string; reasons: string; commitRange: string }
+      | undefined;
+    return row && { ...row, reasons: JSON.parse(row.reasons) as string[] };
+  }
+
   /**
    * Releases with a known commit that failed, were rolled back, or were named the cause of an incident
    * (`ops incident resolve --cause release:<id>`), each with the commit of the release it replaced.

@@ -394,7 +394,17 @@ export async function startFakeKube(options: { registry?: string } = {}): Promis
     const existing = name ? store.get(key(type, namespace, name)) : undefined;
     if (req.method === 'GET' && sub === 'log') {
       if (!existing) return statusError(res, 404, 'NotFound', `pods "${name}" not found`);
-      const scenario = existing.metadata.annotations['fake.kube/scenario'];
+      const annotations = existing.metadata.annotations ?? {};
+      if (annotations['fake.kube/logs'] !== undefined) {
+        // Seeded logs: the current container's, and with ?previous=true the one before its restart.
+        const previous = url.searchParams.get('previous') === 'true';
+        const text = previous ? annotations['fake.kube/previous-logs'] : annotations['fake.kube/logs'];
+        if (text === undefined) return statusError(res, 400, 'BadRequest', `previous terminated container "${existing.spec.containers[0].name}" in pod "${name}" not found`);
+        const tail = Number(url.searchParams.get('tailLines') ?? Infinity);
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        return void res.end(`${text.split('\n').filter(Boolean).slice(-tail).join('\n')}\n`);
+      }
+      const scenario = annotations['fake.kube/scenario'];
       if (scenario !== 'crashloop' && scenario !== 'ready') {
         return statusError(res, 400, 'BadRequest', `container "${existing.spec.containers[0].name}" in pod "${name}" is waiting to start: trying and failing to pull image`);
       }

@@ -140,6 +140,10 @@ export const configSchema = z.strictObject({
           }
         }, 'a valid regular expression')
         .optional(),
+      /** Sample weights of labelled commits in `ops risk train`, by where the label came from. */
+      labelWeights: z
+        .strictObject({ szz: z.number().min(0).default(1), release: z.number().min(0).default(2) })
+        .default({}),
     })
     .default({}),
   watch: z

@@ -38,6 +38,8 @@ export interface TrainingSet {
   columns: Float64Array[];
   /** Class index (0..nClasses-1) or the numeric target. */
   y: Float64Array;
+  /** Rows drawn into each bootstrap sample in proportion to these (default: all alike). */
+  sampleWeight?: Float64Array;
 }
 
 export interface Tree {
@@ -162,6 +164,20 @@ interface GrowInput {
   nClasses: number;
   params: ForestParams;
   mtry: number;
+  /** Running sum of the sample weights, for weighted bootstrap draws; null when all weigh alike. */
+  cumulativeWeight: Float64Array | null;
+}
+
+/** The row whose cumulative-weight interval holds `target` (binary search). */
+function drawRow(cumulative: Float64Array, target: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid]! > target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /**
@@ -169,12 +185,16 @@ interface GrowInput {
  * Returns the sample's weights too: rows of weight 0 were out of the tree's bag.
  */
 function growTree(input: GrowInput, treeSeed: number): { tree: Tree; weight: Float64Array } {
-  const { features, y, task, nClasses, params, mtry } = input;
+  const { features, y, task, nClasses, params, mtry, cumulativeWeight } = input;
   const random = seededRandom(treeSeed);
   const n = y.length;
   const nFeatures = features.length;
   const weight = new Float64Array(n);
-  if (params.bootstrap) for (let i = 0; i < n; i++) weight[Math.floor(random() * n)]! += 1;
+  if (params.bootstrap && cumulativeWeight) {
+    const total = cumulativeWeight[n - 1]!;
+    for (let i = 0; i < n; i++) weight[drawRow(cumulativeWeight, random() * total)]! += 1;
+  } else if (params.bootstrap) for (let i = 0; i < n; i++) weight[Math.floor(random() * n)]! += 1;
+  else if (cumulativeWeight) for (let i = 0; i < n; i++) weight[i] = cumulativeWeight[i]! - (i ? cumulativeWeight[i - 1]! : 0);
   else weight.fill(1);
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (weight[i]! > 0) rows.push(i);
@@ -367,7 +387,15 @@ export class RandomForest {
     if (data.columns.length === 0) throw new Error('a forest needs at least one feature');
     const features = data.columns.map((column) => binFeature(column, Math.min(256, params.maxBins)));
     const mtry = featuresPerSplit(params.maxFeatures, features.length);
-    const input: GrowInput = { features, y: data.y, task, nClasses, params, mtry };
+    let cumulativeWeight: Float64Array | null = null;
+    if (data.sampleWeight) {
+      if (data.sampleWeight.length !== data.y.length || data.sampleWeight.some((w) => !(w >= 0))) throw new Error('sample weights must be one non-negative number per row');
+      cumulativeWeight = new Float64Array(data.y.length);
+      let sum = 0;
+      data.sampleWeight.forEach((w, i) => (cumulativeWeight![i] = sum += w));
+      if (sum <= 0) throw new Error('sample weights must not all be zero');
+    }
+    const input: GrowInput = { features, y: data.y, task, nClasses, params, mtry, cumulativeWeight };
     const seeds = seededRandom(params.seed);
     const trees: Tree[] = [];
     for (let t = 0; t < params.nTrees; t++) {

@@ -33,6 +33,7 @@ export function trainHoldout(
   params: ForestParams,
   threshold: number,
   what: string,
+  sampleWeight?: Float64Array,
 ): { forest: RandomForest; metrics: HoldoutMetrics; scores: Float64Array } {
   const rows = y.length;
   const cut = Math.floor(rows * 0.8);
@@ -41,7 +42,7 @@ export function trainHoldout(
   if (trainPositives === 0 || trainPositives === cut) {
     throw new UsageError(`the oldest 80% of ${what} are all labelled alike (${trainPositives} bug-inducing of ${cut})`, 'the risk scorer needs both bug-inducing and clean rows to learn from');
   }
-  const { forest, outOfBag } = RandomForest.trainWithOutOfBag('classification', { columns: columns.map((c) => c.subarray(0, cut)), y: y.subarray(0, cut) }, 2, params);
+  const { forest, outOfBag } = RandomForest.trainWithOutOfBag('classification', { columns: columns.map((c) => c.subarray(0, cut)), y: y.subarray(0, cut), sampleWeight: sampleWeight?.subarray(0, cut) }, 2, params);
   const predicted = forest.predict(columns.map((c) => c.subarray(cut)));
   const scores = Float64Array.from({ length: rows - cut }, (_, i) => predicted[i * 2 + 1]!);
   // Every row's risk as a model could have known it: out of bag for the training part.

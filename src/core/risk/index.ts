@@ -187,12 +187,23 @@ export interface RiskTraining {
   releaseLabelled: number;
   rows: number;
   positives: number;
+  /** The training set registered as the version's dataset, and how many of its rows each label source marked. */
+  trainingSet: { digest: string; path: string; rows: number; szzLabelled: number; releaseLabelled: number; weights: { szz: number; release: number } };
   promotion: Promotion | null;
 }
 
-function trainingCsv(commits: StoredCommit[], bug: Set<string>): string {
-  const lines = [['sha', 'at', ...FEATURE_NAMES, 'bug'].join(',')];
-  for (const c of commits) lines.push([c.sha, c.at, ...c.features, bug.has(c.sha) ? 1 : 0].join(','));
+/** Each commit's label sources ("szz", "release", both) and its sample weight: the heaviest of its labels, 1 when clean. */
+function labelWeights(commits: StoredCommit[], labels: CommitLabel[], weights: { szz: number; release: number }): { sources: string[]; weight: Float64Array } {
+  const bySha = new Map<string, Set<string>>();
+  for (const label of labels) (bySha.get(label.sha) ?? bySha.set(label.sha, new Set()).get(label.sha)!).add(label.source);
+  const sources = commits.map((c) => [...(bySha.get(c.sha) ?? [])].sort().join('+'));
+  const weight = Float64Array.from(sources, (s) => (s ? Math.max(...s.split('+').map((k) => weights[k as 'szz' | 'release'] ?? 1)) : 1));
+  return { sources, weight };
+}
+
+function trainingCsv(commits: StoredCommit[], bug: Set<string>, sources: string[], weight: Float64Array): string {
+  const lines = [['sha', 'at', ...FEATURE_NAMES, 'bug', 'label_source', 'weight'].join(',')];
+  commits.forEach((c, i) => lines.push([c.sha, c.at, ...c.features, bug.has(c.sha) ? 1 : 0, sources[i] || '', weight[i]].join(',')));
   return `${lines.join('\n')}\n`;
 }
 
@@ -206,11 +217,16 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   const y = Float64Array.from(commits, (c) => (bug.has(c.sha) ? 1 : 0));
   const positives = commits.filter((c) => bug.has(c.sha)).length;
   let metrics: HoldoutMetrics | undefined;
-  const csv = trainingCsv(commits, bug);
+  const weights = ctx.config?.risk.labelWeights ?? { szz: 1, release: 2 };
+  const { sources, weight } = labelWeights(commits, ledger.risk.labels(repo.root), weights);
+  const csv = trainingCsv(commits, bug, sources, weight);
+  const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
+  const datasetPath = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
+  const weighted = weight.some((w) => w !== 1);
   let deploy: DeployTraining | undefined;
-  const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS } }, async (run) => {
+  const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS, labelWeights: weights } }, async (run) => {
     const holdout = await ctx.output.step(`training on ${Math.floor(commits.length * 0.8)} commits`, async () =>
-      trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`),
+      trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`, weighted ? weight : undefined),
     );
     metrics = holdout.metrics;
     deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
@@ -224,9 +240,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       if (deploy.model) writeFileSync(join(artifactDir, 'deploy-model.json'), JSON.stringify(deploy.model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
-      const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
-      const path = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
-      ledger.models.recordDataset({ digest: dataset, path, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
+      ledger.models.recordDataset({ digest: dataset, path: datasetPath, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
       await storeRunArtifacts(ctx, run.id, artifactDir, {
         model: RISK_MODEL,
         trainer: 'risk',
@@ -243,7 +257,15 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   });
   const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
   const promotion = options.promoteTo ? promote(ctx, { name: RISK_MODEL, version: version.version }, options.promoteTo, { reason: options.reason, force: options.force }) : null;
-  return { runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, promotion };
+  const trainingSet = {
+    digest: dataset,
+    path: datasetPath,
+    rows: commits.length,
+    szzLabelled: sources.filter((s) => s.includes('szz')).length,
+    releaseLabelled: sources.filter((s) => s.includes('release')).length,
+    weights,
+  };
+  return { runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion };
 }
 
 export interface CommitRisk {

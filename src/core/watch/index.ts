@@ -75,12 +75,16 @@ export interface CycleReport {
   open: Incident[];
 }
 
-/** One cycle: poll every source at once, fold what they said into incidents, resolve quiet ones, notify. */
-export async function runCycle(ctx: Context): Promise<CycleReport> {
+/**
+ * One cycle: poll every source at once (or only one service's, for triage's check), fold what they
+ * said into incidents, resolve quiet ones, notify.
+ */
+export async function runCycle(ctx: Context, only?: { service: string; env: string }): Promise<CycleReport> {
   const config = ctx.requireConfig();
   const started = ctx.clock.now();
   const shared: CycleShared = { dockerListing: projectListing(ctx) };
-  const outcomes = await pool(config.watch.sources, SOURCE_CONCURRENCY, async (source): Promise<SourceOutcome & { memory?: unknown }> => {
+  const sources = only ? config.watch.sources.filter((s) => s.service === only.service && s.env === only.env) : config.watch.sources;
+  const outcomes = await pool(sources, SOURCE_CONCURRENCY, async (source): Promise<SourceOutcome & { memory?: unknown }> => {
     const key = sourceKey(source);
     const t0 = performance.now();
     try {
@@ -93,7 +97,7 @@ export async function runCycle(ctx: Context): Promise<CycleReport> {
   });
   const changes: Changes = { opened: [], resolved: [] };
   const now = ctx.clock.now();
-  config.watch.sources.forEach((source, i) => {
+  sources.forEach((source, i) => {
     const { memory, ...outcome } = outcomes[i]!;
     applyReport(ctx, outcome, policyOf(config.watch, source), memory, now, changes);
     if (outcome.error) ctx.output.warn(`source ${outcome.source} failed: ${outcome.error}`);

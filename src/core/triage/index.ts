@@ -1,0 +1,186 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Incident, IncidentAction } from '../../ledger/index.js';
+import type { Context } from '../context.js';
+import { ExitCode, InputNeededError, OpsError, UsageError } from '../errors.js';
+import { gatherEvidence, type Evidence } from './evidence.js';
+import { diagnose, type Action, type Hypothesis } from './rules.js';
+
+export interface TriageReport {
+  reportId: number;
+  incident: Incident;
+  evidence: Evidence;
+  hypotheses: Hypothesis[];
+  durationMs: number;
+  /** Actions applied to this incident so far, oldest first. */
+  actions: IncidentAction[];
+}
+
+export interface TriageOptions {
+  logLines: number;
+}
+
+function incidentToTriage(ctx: Context, id: number | undefined): Incident {
+  const store = ctx.ledger().incidents;
+  if (id === undefined) {
+    const newest = store.list({ state: 'unresolved', limit: 1 })[0];
+    if (!newest) throw new OpsError('no open incident to triage', ExitCode.failed, 'name one with `ops triage <id>` (see `ops incident list`)');
+    return newest;
+  }
+  const found = store.get(id);
+  if (!found) throw new OpsError(`no incident #${id}`, ExitCode.failed, 'list them with `ops incident list`');
+  return found;
+}
+
+/** Gather evidence, rank hypotheses, and store both with the incident. */
+export async function triage(ctx: Context, id: number | undefined, options: TriageOptions): Promise<TriageReport> {
+  const incident = incidentToTriage(ctx, id);
+  const started = performance.now();
+  const evidence = await ctx.output.step(`gathering evidence for incident #${incident.id}`, () => gatherEvidence(ctx, incident, options));
+  const hypotheses = diagnose(evidence);
+  const durationMs = Math.round(performance.now() - started);
+  const ledger = ctx.ledger();
+  const now = ctx.clock.now();
+  const reportId = ledger.incidents.atomically(() => {
+    const saved = ledger.triage.save({ incidentId: incident.id, actor: ctx.actor, evidence, hypotheses, durationMs, createdAt: now });
+    ledger.incidents.addEvent(incident.id, 'triaged', { report: saved, top: hypotheses[0]?.title ?? null }, now);
+    return saved;
+  });
+  return { reportId, incident, evidence, hypotheses, durationMs, actions: ledger.triage.actions(incident.id) };
+}
+
+export interface ApplyOutcome {
+  action: Action;
+  hypothesis: Hypothesis;
+  status: 'succeeded' | 'failed';
+  result: string;
+  /** One watch cycle over the service's sources after the action. */
+  check: { healthy: boolean; detail: string } | null;
+  incident: Incident;
+}
+
+export type Confirm = (message: string) => Promise<boolean>;
+
+/** The hypothesis an action number belongs to: the highest-ranked one proposing it. */
+function findAction(report: TriageReport, n: number): { action: Action; hypothesis: Hypothesis } {
+  for (const hypothesis of report.hypotheses) {
+    const action = hypothesis.actions.find((a) => a.n === n);
+    if (action) return { action, hypothesis };
+  }
+  const known = [...new Set(report.hypotheses.flatMap((h) => h.actions.map((a) => a.n)))];
+  throw new UsageError(`incident #${report.incident.id} has no action ${n}`, known.length ? `choose one of ${known.join(', ')} (see \`ops triage ${report.incident.id}\`)` : 'triage proposed no action');
+}
+
+/** Rewrite one key of the project's YAML config, keeping its comments and layout. */
+async function setConfigValue(ctx: Context, path: string[], value: string): Promise<void> {
+  const file = ctx.configFiles[0];
+  if (!file || !/\.ya?ml$/.test(file)) throw new OpsError(`cannot edit ${file ?? 'the config'} automatically`, ExitCode.failed, `set ${path.join('.')}: ${value} by hand`);
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(path, value);
+  writeFileSync(file, doc.toString());
+  const { loadConfig } = await import('../config/load.js');
+  ctx.config = (await loadConfig({ cwd: ctx.cwd, env: ctx.env, configFile: file })).config;
+}
+
+async function runAction(ctx: Context, action: Action, report: TriageReport): Promise<string> {
+  const spec = action.spec;
+  const lockTimeoutMs = 120_000;
+  switch (spec.kind) {
+    case 'rollback': {
+      const { rollback } = await import('../deploy/index.js');
+      const result = await rollback(ctx, { service: spec.service, env: spec.env, to: spec.to, lockTimeoutMs });
+      if (result.status !== 'deployed') throw new OpsError(`rollback to revision ${spec.to} failed: ${result.error ?? result.status}`);
+      return `${spec.service} r${result.revision} in ${spec.env} runs revision ${spec.to}'s image ${result.image}`;
+    }
+    case 'raise-memory': {
+      await setConfigValue(ctx, ['services', spec.service, 'resources', 'memory'], spec.to);
+      const { deploy } = await import('../deploy/index.js');
+      const result = await deploy(ctx, { service: spec.service, env: spec.env, image: spec.image, lockTimeoutMs, acceptRisk: `triage of incident #${report.incident.id}: memory ${spec.from} -> ${spec.to}` });
+      if (result.status !== 'deployed') throw new OpsError(`deploy with memory ${spec.to} failed: ${result.error ?? result.status}`);
+      return `services.${spec.service}.resources.memory ${spec.from} -> ${spec.to}; ${spec.service} r${result.revision} deployed`;
+    }
+    case 'restart': {
+      if (spec.target === 'kubernetes') {
+        const env = ctx.requireConfig().environments[spec.env];
+        if (env?.target !== 'kubernetes') throw new UsageError(`environment ${spec.env} is not a Kubernetes target`);
+        const result = await ctx.adapters.kubectl.kubectl({ context: env.context, namespace: env.namespace, env: ctx.env }, ['rollout', 'restart', `deployment/${spec.deployment}`]);
+        if (result.exitCode !== 0) throw new OpsError(`kubectl rollout restart: ${ctx.adapters.kubectl.kubectlError(result)}`);
+        return `deployment/${spec.deployment} restarted`;
+      }
+      const names = report.evidence.containers.map((c) => c.name);
+      const env = ctx.requireConfig().environments[spec.env];
+      const endpoint = env?.target === 'docker' ? { host: env.host } : {};
+      for (const name of names) await ctx.adapters.docker.restartContainer(endpoint, ctx.env, name);
+      return `restarted ${names.join(', ') || 'nothing (no container found)'}`;
+    }
+    case 'model-rollback': {
+      const { rollbackAlias } = await import('../models/registry.js');
+      const event = rollbackAlias(ctx, spec.model, spec.alias, { to: spec.to, reason: `triage of incident #${report.incident.id}` });
+      return `${spec.model}@${spec.alias} moved v${event.fromVersion} -> v${event.toVersion}`;
+    }
+    case 'manual':
+      throw new UsageError(`action ${action.n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
+  }
+}
+
+/** Is the service healthy again? One watch cycle over its sources, or its live state when none watch it. */
+async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy: boolean; detail: string }> {
+  const config = ctx.requireConfig();
+  const watched = config.watch.sources.some((s) => s.service === incident.service && s.env === incident.env);
+  if (watched) {
+    const { runCycle } = await import('../watch/index.js');
+    const cycle = await runCycle(ctx, { service: incident.service, env: incident.env });
+    const problems = cycle.sources.flatMap((s) => (s.ok ? s.signals.map((g) => g.message) : [`${s.source}: ${s.error}`]));
+    return problems.length ? { healthy: false, detail: problems.slice(0, 3).join('; ') } : { healthy: true, detail: `${cycle.sources.length} watch source(s) report no problem` };
+  }
+  const { status } = await import('../deploy/index.js');
+  const [live] = await status(ctx, incident.env, incident.service);
+  const state = live?.live as { state?: string; health?: string | null; ready?: boolean } | undefined;
+  const healthy = state?.state === 'running' && (state.health == null || state.health === 'healthy');
+  return { healthy, detail: `no watch source covers ${incident.service}; its container is ${state?.state ?? 'unknown'}${state?.health ? ` (${state.health})` : ''}` };
+}
+
+/**
+ * `--apply <n>`: confirm, run the action, record it and its result on the incident, then check the
+ * service with one watch cycle and resolve the incident with the hypothesis' cause when it is healthy.
+ */
+export async function applyAction(ctx: Context, report: TriageReport, n: number, options: { yes: boolean; confirm?: Confirm }): Promise<ApplyOutcome> {
+  const { action, hypothesis } = findAction(report, n);
+  if (report.incident.state === 'resolved') throw new UsageError(`incident #${report.incident.id} is already resolved`, 'a new failure opens a new incident');
+  if (action.spec.kind === 'manual') throw new UsageError(`action ${n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
+  if (!options.yes) {
+    if (!ctx.interactive || !options.confirm) throw new InputNeededError(`applying action ${n} (${action.command}) needs confirmation`, '--yes');
+    if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt', ExitCode.failed);
+  }
+  const ledger = ctx.ledger();
+  let status: ApplyOutcome['status'] = 'succeeded';
+  let result: string;
+  try {
+    result = await runAction(ctx, action, report);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    status = 'failed';
+    result = (err as Error).message;
+  }
+  const at = ctx.clock.now();
+  ledger.incidents.atomically(() => {
+    ledger.triage.recordAction({ incidentId: report.incident.id, reportId: report.reportId, action: n, kind: action.spec.kind, command: action.command, actor: ctx.actor, status, result, at });
+    ledger.incidents.addEvent(report.incident.id, 'action', { n, command: action.command, status, result }, at);
+  });
+  const check = status === 'succeeded' ? await checkHealthy(ctx, report.incident) : null;
+  if (check?.healthy) {
+    const cause = hypothesis.releaseId != null ? `release:${hypothesis.releaseId}` : hypothesis.title;
+    const note = `ops triage --apply ${n}: ${action.command} (${result})`;
+    const current = ledger.incidents.get(report.incident.id)!;
+    if (current.state === 'resolved') {
+      // The watch cycle resolved it already (resolveAfter 0): add the cause it could not know.
+      const { parseCause } = await import('../watch/manage.js');
+      const parsed = parseCause(ctx, cause);
+      ledger.incidents.resolve(current.id, { by: ctx.actor, cause: parsed.cause, causeRelease: parsed.causeRelease, note }, ctx.clock.now());
+    } else {
+      const { resolveIncident } = await import('../watch/manage.js');
+      await resolveIncident(ctx, current.id, { cause, note });
+    }
+  }
+  return { action, hypothesis, status, result, check, incident: ledger.incidents.get(report.incident.id)! };
+}

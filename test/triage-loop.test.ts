@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import { listContainers } from '../src/adapters/docker.js';
+import { ArtifactStore } from '../src/core/models/artifacts.js';
+import { deployProject } from './helpers/deploy.js';
+import { baseImage, dockerEngine } from './helpers/engine.js';
+import { growHistory } from './helpers/history.js';
+import { until } from './helpers/watch.js';
+
+/**
+ * Serves and passes its HEALTHCHECK, so the deploy gate lets it through; 8 s later it reads its
+ * settings, finds DATABASE_URL unset and exits 1 (then restarts, unless-stopped, and again).
+ */
+const LATE_CRASH_DOCKERFILE = [
+  'FROM ops/busybox:latest',
+  'COPY www /www',
+  'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1',
+  'CMD ["sh", "-c", "echo web starting; httpd -p 8080 -h /www; sleep 8; echo loading settings; echo fatal: required environment variable DATABASE_URL is not set >&2; exit 1"]',
+  '',
+].join('\n');
+
+async function ready(t: TestContext): Promise<boolean> {
+  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
+}
+
+describe('the closed loop on the docker target (real engine)', () => {
+  it('deploy, crash, watch, triage, rollback, resolve, relabel, retrain', async (t) => {
+    if (!(await ready(t))) return;
+    const p = await deployProject(t);
+    const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit(
+      {
+        'ops.config.yaml': [
+          config,
+          'risk:',
+          '  warn: 0.99',
+          '  block: 1',
+          '  labelWeights: { szz: 1, release: 3 }',
+          'models:',
+          '  gates:',
+          '    risk-scorer@production:',
+          '      - { metric: testRows, threshold: 5 }',
+          '      - { metric: testRows, minAbsoluteChange: 0 }',
+          'watch:',
+          '  resolveAfter: 10m',
+          '  sources:',
+          '    - { type: docker, service: web, env: local }',
+          '',
+        ].join('\n'),
+      },
+      'risk and watch settings',
+    );
+    growHistory(p, 40);
+    const first = await p.ops(['risk', 'train', '--promote', 'production', '--reason', 'first scorer']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.json.version.version, 1);
+
+    await p.release('first');
+    const r1 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r1.code, 0, r1.stderr);
+    await p.release('second', LATE_CRASH_DOCKERFILE);
+    const secondSha = p.git('rev-parse', 'HEAD');
+    const r2 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r2.code, 0, `the crash comes after the health gate: ${r2.stderr}`);
+    assert.equal(r2.json.revision, 2);
+    assert.equal(r2.json.risk.status, 'scored');
+
+    // The release crashes after it went live: watch opens an incident naming it first suspect.
+    const watched = await until('watch to open an incident', async () => {
+      const r = await p.ops(['watch', '--once']);
+      return r.code === 1 && r.json.opened.length ? r : undefined;
+    }, 40_000);
+    const incident = watched.json.opened[0];
+    assert.equal(incident.service, 'web');
+    assert.match(incident.condition, /^(restarting|exited)$/);
+    const shown = await p.ops(['incident', 'show', String(incident.id)]);
+    const release2 = shown.json.suspects[0].release;
+    assert.deepEqual([release2.revision, release2.gitSha], [2, secondSha]);
+
+    const triaged = await p.ops(['triage']);
+    assert.equal(triaged.code, 0, triaged.stderr);
+    const [top] = triaged.json.hypotheses;
+    assert.equal(triaged.json.incident.id, incident.id, 'the newest open incident by default');
+    assert.equal(top.cause, 'bad-deploy');
+    assert.equal(top.title, 'bad deploy of r2: crash on start: missing environment variable DATABASE_URL', JSON.stringify(triaged.json.evidence.containers));
+    assert.equal(top.releaseId, release2.id);
+    assert.ok(top.evidence.some((e: string) => e === 'log: fatal: required environment variable DATABASE_URL is not set'), top.evidence.join('\n'));
+    assert.ok(top.evidence.some((e: string) => /^risk \d\.\d\d \((low|medium|high)\)/.test(e)), 'the release risk score is evidence');
+    assert.ok(top.evidence.some((e: string) => /^since r1: 2 files changed.*web\/Dockerfile/.test(e)), top.evidence.join('\n'));
+    assert.deepEqual(top.actions.map((a: { n: number; command: string }) => [a.n, a.command]), [[1, 'ops deploy rollback web --env local --to 1']]);
+    const crash = triaged.json.hypotheses.find((h: { cause: string }) => h.cause === 'crash-on-start');
+    assert.ok(crash && crash.rank > top.rank && crash.confidence < top.confidence, 'the bare mechanism ranks below the deploy that brought it');
+    const container = triaged.json.evidence.containers[0];
+    assert.equal(container.revision, 2);
+    assert.ok(container.restartCount >= 1 || container.status === 'exited', JSON.stringify(container));
+
+    // Not interactive and no --yes: exit 4, nothing runs, nothing is recorded.
+    const refused = await p.ops(['triage', String(incident.id), '--apply', '1']);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /needs confirmation.*--yes/s);
+    const db = new Database(join(p.dir, '.ops', 'ledger.db'), { readonly: true });
+    t.after(() => db.close());
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM incident_actions`).get() as { n: number }).n, 0);
+
+    const applied = await p.ops(['triage', String(incident.id), '--apply', '1', '--yes']);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(applied.json.applied.status, 'succeeded');
+    assert.equal(applied.json.applied.check.healthy, true, applied.json.applied.check.detail);
+    assert.equal(applied.json.applied.incident.state, 'resolved');
+    assert.equal(applied.json.applied.incident.causeRelease, release2.id);
+    const actions = db.prepare(`SELECT action, kind, command, status FROM incident_actions WHERE incident_id = ?`).all(incident.id);
+    assert.deepEqual(actions, [{ action: 1, kind: 'rollback', command: 'ops deploy rollback web --env local --to 1', status: 'succeeded' }]);
+    const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.deepEqual(
+      history.json.map((r: { revision: number; status: string; description: string }) => [r.revision, r.status, r.description]),
+      [
+        [3, 'deployed', 'rollback to 1'],
+        [2, 'rolled_back', 'upgrade'],
+        [1, 'superseded', 'install'],
+      ],
+    );
+    const [live] = await listContainers({}, process.env, { 'ops.project': p.project });
+    assert.equal(live!.labels['ops.revision'], '3');
+
+    // The outcome retrains the scorer: r2's commit is labelled by the release, weighted 3.
+    const second = await p.ops(['risk', 'train', '--promote', 'production', '--reason', 'after incident']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.json.version.version, 2);
+    assert.ok(second.json.trainingSet.releaseLabelled >= 1, JSON.stringify(second.json.trainingSet));
+    const labels = db.prepare(`SELECT source, evidence FROM commit_labels WHERE sha = ? ORDER BY source`).all(secondSha) as Array<{ source: string; evidence: string }>;
+    assert.ok(labels.some((l) => l.source === 'release' && l.evidence.includes(`release ${release2.id} `)), JSON.stringify(labels));
+    const lineage = await p.ops(['model', 'lineage', 'risk-scorer@2']);
+    const [dataset] = lineage.json.upstream.datasets;
+    assert.equal(dataset.digest, second.json.trainingSet.digest, 'the version names the training set it was trained on');
+    const csv = readFileSync(ArtifactStore.beside(join(p.dir, '.ops', 'ledger.db')).pathOf(dataset.digest), 'utf8').split('\n');
+    const header = csv[0]!.split(',');
+    const row = csv.find((line) => line.startsWith(`${secondSha},`))!.split(',');
+    assert.equal(row[header.indexOf('bug')], '1');
+    assert.match(row[header.indexOf('label_source')]!, /release/);
+    assert.equal(row[header.indexOf('weight')], '3');
+    assert.deepEqual(
+      second.json.promotion.checks.map((c: { rule: string; baseline: number | null; passed: boolean }) => [c.rule, c.baseline === first.json.metrics.testRows, c.passed]),
+      [
+        ['>= 5', true, true],
+        ['+0 vs baseline', true, true],
+      ],
+      'the promotion gate compared v2 with v1',
+    );
+    assert.equal(second.json.promotion.baseline, 1);
+  });
+});
