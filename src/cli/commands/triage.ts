@@ -7,7 +7,7 @@ import { positiveInt } from '../format.js';
 interface TriageFlags {
   apply?: number;
   yes?: boolean;
-  format: 'text' | 'markdown' | 'json';
+  format?: 'text' | 'markdown' | 'json';
   logLines: number;
 }
 
@@ -24,7 +24,7 @@ export function registerTriage(program: Command): void {
     .argument('[id]', 'incident id (default: the newest unresolved incident)', positiveInt)
     .option('--apply <n>', 'run action n of the report (asks first on a terminal; --yes elsewhere)', positiveInt)
     .option('-y, --yes', 'apply without asking (CI)')
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'report format (default: text, or json with --json)').choices(['text', 'markdown', 'json']))
     .option('--log-lines <n>', 'log lines read per container', logLines, 200)
     .addHelpText('after', `
 Evidence: docker inspect state, exit code, OOMKilled, health log and logs (Docker targets);
@@ -45,10 +45,12 @@ Examples:
       action<TriageFlags, [number | undefined]>(async (ctx, out, options, id) => {
         const { triage, applyAction } = await import('../../core/triage/index.js');
         const report = await triage(ctx, id, { logLines: options.logLines });
-        const asJson = options.json || options.format === 'json';
+        // An explicit --format wins over the global --json.
+        const format = options.format ?? (options.json ? 'json' : 'text');
+        const asJson = format === 'json';
         if (options.apply === undefined) {
           if (asJson) out.json(report);
-          else if (options.format === 'markdown') out.result((await import('../triage-report.js')).renderMarkdown({ incidentId: report.incident.id, ...report }).trimEnd());
+          else if (format === 'markdown') out.result((await import('../triage-report.js')).renderMarkdown({ incidentId: report.incident.id, ...report }).trimEnd());
           else out.result((await import('../triage-report.js')).renderTerminal({ incidentId: report.incident.id, ...report }, out.chalk));
           return ExitCode.ok;
         }

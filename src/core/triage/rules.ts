@@ -48,7 +48,7 @@ const CRASH_EXPLANATIONS: Array<{ what: string; pattern: RegExp; name?: (m: RegE
   { what: 'missing file', pattern: /no such file or directory|ENOENT|can't open|cannot open|file not found/i },
 ];
 
-function explainCrash(lines: string[], exitCode: number): { what: string; line: string } | null {
+export function explainCrash(lines: string[], exitCode: number): { what: string; line: string } | null {
   for (const rule of CRASH_EXPLANATIONS) {
     for (let i = lines.length - 1; i >= 0; i--) {
       const match = lines[i]!.match(rule.pattern);
@@ -250,7 +250,7 @@ function unschedulableRule(evidence: Evidence): Draft[] {
   for (const e of evidence.kubernetes?.events ?? []) if (e.reason === 'FailedScheduling') messages.add(`${e.object}: ${e.message}`);
   if (messages.size === 0) return [];
   const text = [...messages].join(' ');
-  const resources = [...new Set([...text.matchAll(/Insufficient ([a-z0-9./-]+)/gi)].map((m) => m[1]!))];
+  const resources = [...new Set([...text.matchAll(/Insufficient ([a-z0-9./-]+)/gi)].map((m) => m[1]!.replace(/\.+$/, '')))];
   const taints = /taint/i.test(text);
   const why = [resources.length ? `not enough ${resources.join(' and ')} on any node` : '', taints ? 'untolerated taints' : ''].filter(Boolean).join('; ') || 'no node fits';
   return [

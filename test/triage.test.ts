@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import type { Evidence } from '../src/core/triage/evidence.js';
+import { diagnose, explainCrash } from '../src/core/triage/rules.js';
+import { renderMarkdown } from '../src/cli/triage-report.js';
+import { baseImage, dockerEngine, registry } from './helpers/engine.js';
+import { startFakeKube } from './helpers/fake-kube.js';
+import { PROJECT_ROOT } from './helpers/ops.js';
+import { watchProject } from './helpers/watch.js';
+
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const causes = (report: any) => report.hypotheses.map((h: { cause: string; title: string }) => [h.cause, h.title]);
+
+function container(t: TestContext, project: string, service: string, args: string[], command: string): string {
+  const name = `${project}-${service}-${randomBytes(2).toString('hex')}`;
+  docker('run', '-d', '--name', name, '--label', `ops.project=${project}`, '--label', `ops.service=${service}`, '--label', 'ops.env=local', ...args, 'ops/busybox:latest', 'sh', '-c', command);
+  t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
+  return name;
+}
+
+describe('ops triage: rules on real Docker failures', () => {
+  it('names out of memory, a crash with a missing env var and a failing health check, each from its own evidence', async (t) => {
+    if (!((await dockerEngine(t)) && (await baseImage(t)))) return;
+    const project = `tr-${randomBytes(3).toString('hex')}`;
+    const p = watchProject(
+      t,
+      [`project: ${project}`, 'environments:', '  local: { target: docker }', 'watch:', '  sources:', ...['hog', 'crash', 'sick'].map((s) => `    - { type: docker, service: ${s}, env: local }`)].join('\n'),
+    );
+    const hog = container(t, project, 'hog', ['--memory', '16m', '--memory-swap', '16m'], 'echo filling memory; tail /dev/zero');
+    container(t, project, 'crash', ['--restart', 'always'], 'echo starting api; echo "error: environment variable DATABASE_URL is not set" >&2; exit 1');
+    const sick = container(t, project, 'sick', ['--health-cmd', 'echo "GET /health: 503 Service Unavailable"; exit 1', '--health-interval', '1s', '--health-retries', '1'], 'echo serving; sleep 3600');
+    await sleep(3000);
+    const watched = await p.ops(['watch', '--once']);
+    assert.equal(watched.code, 1, watched.stderr);
+    const ids = Object.fromEntries(watched.json.opened.map((i: { service: string; id: number }) => [i.service, i.id]));
+
+    const oom = await p.ops(['triage', String(ids.hog)]);
+    assert.equal(oom.code, 0, oom.stderr);
+    assert.deepEqual(causes(oom.json), [['oom', `out of memory: ${hog} exceeded its 16.0 MiB limit`]]);
+    assert.deepEqual(oom.json.hypotheses[0].evidence.slice(0, 3), [
+      `${hog} was OOMKilled (exit code 137, 0 restarts)`,
+      'memory limit 16.0 MiB',
+      'last usage seen: none (the container was not running when triage asked)',
+    ]);
+    assert.deepEqual(
+      oom.json.hypotheses[0].actions.map((a: { spec: { kind: string; to: string } }) => [a.spec.kind, a.spec.to]),
+      [['raise-memory', '32m']],
+    );
+    assert.deepEqual(oom.json.evidence.containers[0].logs, ['filling memory']);
+
+    const crash = await p.ops(['triage', String(ids.crash)]);
+    assert.deepEqual(causes(crash.json), [['crash-on-start', 'crash on start: missing environment variable DATABASE_URL']]);
+    assert.ok(crash.json.hypotheses[0].evidence.includes('log: error: environment variable DATABASE_URL is not set'), crash.json.hypotheses[0].evidence.join('\n'));
+    assert.equal(crash.json.hypotheses[0].confidence, 0.85);
+    assert.match(crash.json.hypotheses[0].actions[0].command, /^docker restart /, 'no release to roll back to: restart');
+
+    const health = await p.ops(['triage', String(ids.sick), '--format', 'markdown']);
+    assert.equal(health.code, 0, health.stderr);
+    assert.match(health.stdout, new RegExp(`1\\. \\*\\*failing health probe: ${sick}'s HEALTHCHECK\\*\\* \\(75%, health-probe\\)`));
+    assert.match(health.stdout, /probe \(exit 1\): GET \/health: 503 Service Unavailable/);
+
+    // Each triage is stored with its incident.
+    const shown = await p.ops(['incident', 'show', String(ids.sick)]);
+    assert.ok(shown.json.timeline.some((e: { kind: string; data: { top: string } }) => e.kind === 'triaged' && e.data.top.startsWith('failing health probe')));
+  });
+
+  it('reads why a process died from its last log lines', () => {
+    const cases: Array<[string[], number, string | null]> = [
+      [['starting', 'KeyError: \'STRIPE_KEY\''], 1, 'missing environment variable STRIPE_KEY'],
+      [['fatal: missing required env var: REDIS_URL'], 1, 'missing environment variable REDIS_URL'],
+      [['open /etc/app/config.yaml: no such file or directory'], 1, 'missing file'],
+      [['Error: ENOENT: no such file or directory, open \'/data/seed.json\''], 1, 'missing file'],
+      [['exec /app/server: exec format error'], 1, 'exec format error (the image was built for another platform)'],
+      [['sh: serve: not found'], 127, 'bad command'],
+      [['exec: "gunicorn": executable file not found in $PATH'], 127, 'bad command'],
+      [['listening', 'bye'], 127, 'bad command'],
+      [['listening', 'bye'], 1, null],
+    ];
+    for (const [lines, exitCode, what] of cases) assert.equal(explainCrash(lines, exitCode)?.what ?? null, what, lines.join(' | '));
+  });
+});
+
+describe('ops triage: rules on Kubernetes failures (real kubectl, the suite\'s fake API server, the real registry)', () => {
+  it('ranks OOM, an absent image, a missing secret, a crash loop, an unschedulable pod and failing probes', async (t) => {
+    const host = await registry(t);
+    if (!host) return;
+    const kube = await startFakeKube();
+    t.after(() => kube.close());
+    const absent = `${host}/ops-test/absent-${randomBytes(3).toString('hex')}:v1`;
+    const image = 'registry.local/web:7';
+    const pod = (name: string, status: Record<string, unknown>, extra: { image?: string; annotations?: Record<string, string>; memory?: string } = {}) =>
+      kube.put('pods', 'default', {
+        metadata: { name, labels: { app: 'web' }, annotations: extra.annotations ?? {} },
+        spec: { containers: [{ name: 'app', image: extra.image ?? image, ...(extra.memory ? { resources: { limits: { memory: extra.memory } } } : {}) }] },
+        status,
+      });
+    const waiting = (reason: string, message: string, more: Record<string, unknown> = {}) => ({ name: 'app', image, ready: false, restartCount: 0, state: { waiting: { reason, message } }, ...more });
+    pod('web-oom', { phase: 'Running', containerStatuses: [{ name: 'app', image, ready: true, restartCount: 3, state: { running: {} }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }] }, { memory: '64Mi', annotations: { 'fake.kube/logs': 'cache warmed\n', 'fake.kube/previous-logs': 'loading 2GB index\n' } });
+    pod('web-pull', { phase: 'Pending', containerStatuses: [{ ...waiting('ImagePullBackOff', `Back-off pulling image "${absent}"`), image: absent }] }, { image: absent });
+    pod('web-config', { phase: 'Pending', containerStatuses: [waiting('CreateContainerConfigError', 'secret "db-credentials" not found')] });
+    pod(
+      'web-crash',
+      { phase: 'Running', containerStatuses: [waiting('CrashLoopBackOff', 'back-off 40s restarting failed container', { restartCount: 6, lastState: { terminated: { reason: 'Error', exitCode: 1 } } })] },
+      { annotations: { 'fake.kube/logs': '', 'fake.kube/previous-logs': 'booting\nexec /app/server: exec format error\n' } },
+    );
+    pod('web-pending', { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] });
+    const now = new Date().toISOString();
+    kube.put('events', 'default', { metadata: { name: 'sched.1' }, involvedObject: { kind: 'Pod', name: 'web-pending' }, reason: 'FailedScheduling', message: '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient memory.', count: 2, lastTimestamp: now, type: 'Warning' });
+    kube.put('events', 'default', { metadata: { name: 'probe.1' }, involvedObject: { kind: 'Pod', name: 'web-oom' }, reason: 'Unhealthy', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503', count: 5, lastTimestamp: now, type: 'Warning' });
+    kube.put('deployments', 'default', { metadata: { name: 'web', labels: { app: 'web' } }, spec: { replicas: 5, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image }] } } }, status: { replicas: 5, availableReplicas: 1 } });
+
+    const p = watchProject(
+      t,
+      ['project: shop', 'environments:', '  prod: { target: kubernetes, namespace: default }', 'watch:', '  sources:', '    - { type: kubernetes, service: web, env: prod }'].join('\n'),
+      { KUBECONFIG: kube.kubeconfig },
+    );
+    const watched = await p.ops(['watch', '--once']);
+    assert.equal(watched.code, 1, watched.stderr);
+    const triaged = await p.ops(['triage']);
+    assert.equal(triaged.code, 0, triaged.stderr);
+    assert.deepEqual(causes(triaged.json), [
+      ['oom', 'out of memory: web-oom/app exceeded its 64Mi limit'],
+      ['image-not-pullable', 'image not pullable: the tag is absent from the registry'],
+      ['config-error', 'configuration error: secret "db-credentials" is missing'],
+      ['crash-on-start', 'crash on start: exec format error (the image was built for another platform)'],
+      ['unschedulable', 'unschedulable: not enough memory on any node; untolerated taints'],
+      ['health-probe', 'failing health probe: the kubelet reports failed probes'],
+    ]);
+    const byCause = Object.fromEntries(triaged.json.hypotheses.map((h: { cause: string }) => [h.cause, h]));
+    assert.ok(byCause['image-not-pullable'].evidence.includes(`registry: ${host} has no tag v1 in ${absent.slice(host.length + 1, -3)}`), byCause['image-not-pullable'].evidence.join('\n'));
+    assert.equal(byCause['config-error'].actions[0].command, 'kubectl create secret generic db-credentials --namespace default --from-literal=<key>=<value>');
+    assert.ok(byCause['crash-on-start'].evidence.includes('log: exec /app/server: exec format error'));
+    assert.equal(byCause['health-probe'].actions[0].command, 'kubectl rollout restart deployment/web --namespace default');
+
+    const k = triaged.json.evidence.kubernetes;
+    assert.deepEqual(k.pods.map((x: { name: string }) => x.name).sort(), ['web-config', 'web-crash', 'web-oom', 'web-pending', 'web-pull']);
+    const oomPod = k.pods.find((x: { name: string }) => x.name === 'web-oom');
+    assert.match(oomPod.describe, /^Name:\s+web-oom$/m, 'kubectl describe output is kept');
+    assert.deepEqual([oomPod.containers[0].logs, oomPod.containers[0].previousLogs], [['cache warmed'], ['loading 2GB index']]);
+    assert.match(k.deployment.describe, /^Name:\s+web$/m);
+    assert.ok(k.events.some((e: { reason: string }) => e.reason === 'FailedScheduling'));
+    const calls = triaged.json.evidence.calls.map((c: { call: string }) => c.call);
+    assert.ok(calls.includes('kubectl logs web-oom -c app --previous') && calls.includes('kubectl describe pod web-crash'), calls.join('\n'));
+
+    // Actions meant for a person are not run by --apply.
+    const manual = await p.ops(['triage', '--apply', String(byCause['config-error'].actions[0].n), '--yes']);
+    assert.equal(manual.code, 2, manual.stderr);
+    assert.match(manual.stderr, /for a person to carry out: kubectl create secret generic db-credentials/);
+  });
+});
+
+/** A stored report, built by hand: the markdown must not change unless the renderer does. */
+function sampleEvidence(): Evidence {
+  const began = Date.UTC(2026, 10, 20, 9, 30, 0);
+  return {
+    incident: { id: 7, service: 'api', env: 'prod', condition: 'oom-killed', title: 'api in prod: killed for memory (shop-api-prod-r4-1a2b)', state: 'open', severity: 'critical', beganAt: began },
+    target: 'docker',
+    signals: [{ condition: 'oom-killed', resource: 'shop-api-prod-r4-1a2b', message: 'shop-api-prod-r4-1a2b was killed for using too much memory (exit code 137)', count: 3, details: null, cleared: false }],
+    containers: [
+      {
+        name: 'shop-api-prod-r4-1a2b', id: '0123456789ab', revision: 4, image: 'registry.local/api:4f00d', status: 'exited', exitCode: 137, oomKilled: true, restartCount: 0, error: '',
+        startedAt: '2026-11-20T09:29:00Z', finishedAt: '2026-11-20T09:30:00Z', health: null, healthLog: [], memoryLimit: 64 * 1024 * 1024, memoryUsage: null,
+        logs: ['listening on :8080', 'loading catalogue (1.2M items)'],
+      },
+    ],
+    kubernetes: null,
+    images: [{ image: 'registry.local/api:4f00d', local: true, registry: 'present', detail: 'registry.local has api:4f00d' }],
+    releases: [
+      {
+        releaseId: 41, revision: 4, image: 'registry.local/api:4f00d', gitSha: '4f00d00000000000000000000000000000000000', status: 'deployed', description: 'upgrade',
+        createdAt: '2026-11-20T09:20:00.000Z', finishedAt: '2026-11-20T09:21:00.000Z', rank: 1, suspectScore: 0.81, beforeMs: 9 * 60_000,
+        previous: { releaseId: 38, revision: 3, image: 'registry.local/api:3c0ffee', gitSha: '3c0ffee000000000000000000000000000000000', configHash: 'sha256:aaaa' },
+        diff: { files: [{ path: 'src/catalogue.ts', added: 120, deleted: 4 }, { path: 'ops.config.yaml', added: 1, deleted: 1 }], stat: '2 files changed, 121 insertion(s)(+), 5 deletion(s)(-)' },
+        risk: { probability: 0.74, level: 'medium', reasons: ['touches 2 files across 2 subsystems', 'author new to this subsystem'], model: 'risk-scorer@3' },
+        gate: { overridden: true, reason: 'hotfix approved by on-call' },
+        configHash: 'sha256:bbbb', configChanged: true,
+      },
+    ],
+    modelMoves: [{ id: 3, model: 'ranker', alias: 'production', fromVersion: 2, toVersion: 3, actor: 'ci', reason: 'nightly', forced: false, at: '2026-11-20T09:00:00.000Z' }],
+    configChanges: [{ releaseId: 41, fromRevision: 3, toRevision: 4, fromHash: 'sha256:aaaa', toHash: 'sha256:bbbb' }],
+    correlationWindowMs: 3600_000,
+    calls: [],
+  };
+}
+
+describe('ops triage --format markdown', () => {
+  it('renders a stored report the same way every time (snapshot)', () => {
+    const evidence = sampleEvidence();
+    const markdown = renderMarkdown({ incidentId: 7, evidence, hypotheses: diagnose(evidence) });
+    const snapshot = join(PROJECT_ROOT, 'test', 'fixtures', 'triage-report.md');
+    if (process.env.UPDATE_SNAPSHOTS === '1') writeFileSync(snapshot, markdown);
+    assert.ok(existsSync(snapshot), 'no snapshot: run with UPDATE_SNAPSHOTS=1 once and review it');
+    assert.equal(markdown, readFileSync(snapshot, 'utf8'));
+  });
+});
