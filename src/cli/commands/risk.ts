@@ -9,6 +9,8 @@ Exit codes: 0 done, 1 failed, 2 bad input (not a git repository, shallow clone, 
 
 const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
 
+
+const shortNumber = (n: number | null) => (n === null ? 'n/a' : String(Number(n.toPrecision(4))));
 export function registerRisk(program: Command): void {
   const risk = program.command('risk').description('score the risk of shipping a set of commits, with a random forest trained on this repository');
 
@@ -43,6 +45,10 @@ Examples:
               result.deploy.skipped
                 ? `deploys: no deploy-level model (${result.deploy.skipped})`
                 : `deploys: ${result.deploy.metrics.deployTrainRows} past change sets (${result.deploy.metrics.deployReleaseRows} real releases), AUC on the later ${result.deploy.metrics.deployTestRows}: ${result.deploy.metrics.deployAuc?.toFixed(3) ?? 'n/a'}`,
+              `training set ${result.trainingSet.digest.slice(0, 19)}: ${result.trainingSet.szzLabelled} rows labelled by SZZ (weight ${result.trainingSet.weights.szz}), ${result.trainingSet.releaseLabelled} by releases (weight ${result.trainingSet.weights.release})`,
+              ...(result.promotion?.checks ?? []).map(
+                (c) => `gate ${c.metric} ${c.rule}: ${shortNumber(c.candidate)}${c.baseline != null ? ` (v${result.promotion!.baseline}: ${shortNumber(c.baseline)})` : ''} ${c.passed ? 'passed' : 'FAILED'}`,
+              ),
               result.promotion?.promoted ? `promoted to ${result.promotion.alias}` : '',
             ].filter(Boolean).join('\n'),
           );

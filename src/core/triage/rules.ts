@@ -140,13 +140,18 @@ function crashRule(evidence: Evidence): Draft[] {
     if (c.oomKilled || c.health === 'unhealthy' || !died) continue;
     const explained = explainCrash([...c.logs, ...(c.error ? [c.error] : [])], c.exitCode);
     const ran = uptimeSeconds(c);
-    const lines = [`${c.name}: ${c.status}, exit code ${c.exitCode}${ran != null ? ` after ${ran} s` : ''}${c.restartCount ? `, restarted ${c.restartCount} time(s)` : ''}`];
+    // A restarted container shows exit code 0 while it runs again: its last exit code is gone.
+    const lines = [
+      c.status === 'running'
+        ? `${c.name}: restarted ${c.restartCount} time(s), running again for now`
+        : `${c.name}: ${c.status}, exit code ${c.exitCode}${ran != null ? ` after ${ran} s` : ''}${c.restartCount ? `, restarted ${c.restartCount} time(s)` : ''}`,
+    ];
     if (c.error) lines.push(`engine: ${c.error}`);
     if (explained) lines.push(`log: ${explained.line}`);
     else if (c.logs.length) lines.push(`last log line: ${c.logs[c.logs.length - 1]}`);
     drafts.push({
       cause: 'crash-on-start',
-      title: `crash on start${explained ? `: ${explained.what}` : ` (exit code ${c.exitCode})`}`,
+      title: `crash on start${explained ? `: ${explained.what}` : c.exitCode ? ` (exit code ${c.exitCode})` : ''}`,
       confidence: explained ? 0.85 : 0.6,
       evidence: lines,
       actions: [],
