@@ -9,7 +9,7 @@ import { diagnose, explainCrash } from '../src/core/triage/rules.js';
 import { renderMarkdown } from '../src/cli/triage-report.js';
 import { baseImage, dockerEngine, registry } from './helpers/engine.js';
 import { startFakeKube } from './helpers/fake-kube.js';
-import { PROJECT_ROOT } from './helpers/ops.js';
+import { PROJECT_ROOT, runOpsInTerminal } from './helpers/ops.js';
 import { watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -57,7 +57,25 @@ describe('ops triage: rules on real Docker failures', () => {
     assert.deepEqual(causes(crash.json), [['crash-on-start', 'crash on start: missing environment variable DATABASE_URL']]);
     assert.ok(crash.json.hypotheses[0].evidence.includes('log: error: environment variable DATABASE_URL is not set'), crash.json.hypotheses[0].evidence.join('\n'));
     assert.equal(crash.json.hypotheses[0].confidence, 0.85);
-    assert.match(crash.json.hypotheses[0].actions[0].command, /^docker restart /, 'no release to roll back to: restart');
+    const restart = crash.json.hypotheses[0].actions[0];
+    assert.match(restart.command, /^docker restart /, 'no release to roll back to: restart');
+
+    // On a terminal --apply asks first: "no" runs nothing; "yes" restarts, and the watch cycle after it
+    // sees the crash again, so the incident stays open (exit 1).
+    const apply = ['triage', String(ids.crash), '--apply', String(restart.n)];
+    const declined = await runOpsInTerminal(apply, p.dir, [[/Run "docker restart \S+" for incident #\d+\?/, 'n\r']]);
+    assert.equal(declined.code, 1, declined.stdout);
+    assert.match(declined.stdout, /not applied: declined at the prompt/);
+    const confirmed = await runOpsInTerminal(apply, p.dir, [[/Run "docker restart/, 'y\r']]);
+    assert.equal(confirmed.code, 1, confirmed.stdout);
+    assert.match(confirmed.stdout, new RegExp(`action ${restart.n} succeeded: restarted ${project}-crash-`));
+    assert.match(confirmed.stdout, /still failing: .*keeps restarting/);
+    const recorded = (await p.ops(['incident', 'show', String(ids.crash)])).json;
+    assert.equal(recorded.incident.state, 'open');
+    assert.deepEqual(
+      recorded.timeline.filter((e: { kind: string }) => e.kind === 'action').map((e: { data: { n: number; status: string } }) => [e.data.n, e.data.status]),
+      [[restart.n, 'succeeded']],
+    );
 
     const health = await p.ops(['triage', String(ids.sick), '--format', 'markdown']);
     assert.equal(health.code, 0, health.stderr);

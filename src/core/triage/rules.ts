@@ -291,7 +291,7 @@ function configErrorRule(evidence: Evidence): Draft[] {
   return drafts;
 }
 
-function describeRelease(evidence: Evidence, r: ReleaseEvidence): string[] {
+function describeRelease(r: ReleaseEvidence): string[] {
   const minutes = Math.max(0, Math.round(r.beforeMs / 60_000));
   const lines = [`r${r.revision} (${r.image}) finished ${minutes} min before the incident began (suspect #${r.rank}, score ${r.suspectScore.toFixed(2)})`];
   if (r.risk) lines.push(`risk ${r.risk.probability.toFixed(2)} (${r.risk.level})${r.risk.reasons.length ? `: ${r.risk.reasons.slice(0, 3).join('; ')}` : ''}`);
@@ -299,7 +299,7 @@ function describeRelease(evidence: Evidence, r: ReleaseEvidence): string[] {
   if (r.gate.overridden) lines.push(`the risk gate was overridden: ${r.gate.reason}`);
   if (r.diff) lines.push(`since r${r.previous!.revision}: ${r.diff.stat}${r.diff.files.length ? ` (${r.diff.files.slice(0, 5).map((f) => f.path).join(', ')}${r.diff.files.length > 5 ? ', ...' : ''})` : ''}`);
   if (r.configChanged) lines.push(`configuration changed: ${r.previous!.configHash} -> ${r.configHash}`);
-  if (r.releaseId && evidence.incident.service && r.status === 'rolled_back') lines.push('it has been rolled back since');
+  if (r.status === 'rolled_back') lines.push('it has been rolled back since');
   return lines;
 }
 
@@ -317,7 +317,7 @@ function badDeployRule(evidence: Evidence, mechanisms: Draft[]): Draft[] {
       cause: 'bad-deploy' as const,
       title: `bad deploy of r${r.revision}${mechanism ? `: ${mechanism.title}` : ''}`,
       confidence,
-      evidence: [...describeRelease(evidence, r), ...(mechanism ? mechanism.evidence : [])],
+      evidence: [...describeRelease(r), ...(mechanism ? mechanism.evidence : [])],
       releaseId: r.releaseId,
       actions: back ? [back] : [],
       order: 6,
