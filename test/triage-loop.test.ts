@@ -36,7 +36,7 @@ describe('the closed loop on the docker target (real engine)', () => {
         'ops.config.yaml': [
           config,
           'risk:',
-          '  warn: 0.99',
+          '  warn: 0.01',
           '  block: 1',
           '  labelWeights: { szz: 1, release: 3 }',
           'models:',
@@ -61,9 +61,12 @@ describe('the closed loop on the docker target (real engine)', () => {
     await p.release('first');
     const r1 = await p.ops(['deploy', 'web', '--env', 'local']);
     assert.equal(r1.code, 0, r1.stderr);
+    // The second release also changes the service's config (a config hash difference).
+    const current = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit({ 'ops.config.yaml': current.replace('    stopTimeout: 2s', '    stopTimeout: 2s\n    env: { LOG_LEVEL: debug }') }, 'debug logs');
     await p.release('second', LATE_CRASH_DOCKERFILE);
     const secondSha = p.git('rev-parse', 'HEAD');
-    const r2 = await p.ops(['deploy', 'web', '--env', 'local']);
+    const r2 = await p.ops(['deploy', 'web', '--env', 'local', '--accept-risk', 'demo: known risky']);
     assert.equal(r2.code, 0, `the crash comes after the health gate: ${r2.stderr}`);
     assert.equal(r2.json.revision, 2);
     assert.equal(r2.json.risk.status, 'scored');
@@ -89,10 +92,22 @@ describe('the closed loop on the docker target (real engine)', () => {
     assert.equal(top.releaseId, release2.id);
     assert.ok(top.evidence.some((e: string) => e === 'log: fatal: required environment variable DATABASE_URL is not set'), top.evidence.join('\n'));
     assert.ok(top.evidence.some((e: string) => /^risk \d\.\d\d \((low|medium|high)\)/.test(e)), 'the release risk score is evidence');
-    assert.ok(top.evidence.some((e: string) => /^since r1: 2 files changed.*web\/Dockerfile/.test(e)), top.evidence.join('\n'));
+    assert.ok(top.evidence.some((e: string) => /^since r1: 3 files changed.*web\/Dockerfile/.test(e)), top.evidence.join('\n'));
     assert.deepEqual(top.actions.map((a: { n: number; command: string }) => [a.n, a.command]), [[1, 'ops deploy rollback web --env local --to 1']]);
     const crash = triaged.json.hypotheses.find((h: { cause: string }) => h.cause === 'crash-on-start');
     assert.ok(crash && crash.rank > top.rank && crash.confidence < top.confidence, 'the bare mechanism ranks below the deploy that brought it');
+    assert.ok(top.evidence.includes('the risk gate was overridden: demo: known risky'), top.evidence.join('\n'));
+    const { evidence } = triaged.json;
+    assert.deepEqual(
+      evidence.configChanges.map((c: { fromRevision: number; toRevision: number; fromHash: string; toHash: string }) => [c.fromRevision, c.toRevision, c.fromHash !== c.toHash]),
+      [[1, 2, true]],
+    );
+    assert.ok(top.evidence.some((e: string) => /^configuration changed: sha256:\w+ -> sha256:\w+$/.test(e)));
+    assert.deepEqual(
+      evidence.modelMoves.map((m: { model: string; alias: string; toVersion: number; reason: string }) => [m.model, m.alias, m.toVersion, m.reason]),
+      [['risk-scorer', 'production', 1, 'first scorer']],
+      'the scorer was promoted within the correlation window before the incident',
+    );
     const container = triaged.json.evidence.containers[0];
     assert.equal(container.revision, 2);
     assert.ok(container.restartCount >= 1 || container.status === 'exited', JSON.stringify(container));
