@@ -23,6 +23,25 @@ function circles(n: number, seed: number) {
 const rowsOf = (columns: Float64Array[]) => Array.from({ length: columns[0]!.length }, (_, i) => columns.map((c) => c[i]!));
 
 describe('random forest', () => {
+  it('draws bootstrap rows in proportion to their sample weight', () => {
+    // Pure noise: one feature that says nothing, labels alternating. Unweighted, a row is 1 half the
+    // time; with the positives weighing 4, four in five bootstrap draws are positives.
+    const n = 400;
+    const data = { columns: [Float64Array.from({ length: n }, (_, i) => i % 7)], y: Float64Array.from({ length: n }, (_, i) => i % 2) };
+    const params = { ...DEFAULT_FOREST_PARAMS, nTrees: 40, seed: 11 };
+    const meanP1 = (forest: RandomForest) => {
+      const p = forest.predict([Float64Array.from({ length: 7 }, (_, i) => i)]);
+      return Array.from({ length: 7 }, (_, i) => p[i * 2 + 1]!).reduce((a, b) => a + b) / 7;
+    };
+    const plain = meanP1(RandomForest.train('classification', data, 2, params));
+    const weighted = meanP1(RandomForest.train('classification', { ...data, sampleWeight: Float64Array.from(data.y, (y) => (y ? 4 : 1)) }, 2, params));
+    assert.ok(Math.abs(plain - 0.5) < 0.05, `unweighted ${plain}`);
+    assert.ok(Math.abs(weighted - 0.8) < 0.05, `weighted ${weighted}`);
+    const ones = RandomForest.train('classification', { ...data, sampleWeight: new Float64Array(n).fill(1) }, 2, { ...params, bootstrap: false });
+    assert.deepEqual(ones.predict(data.columns), RandomForest.train('classification', data, 2, { ...params, bootstrap: false }).predict(data.columns), 'weights of 1 without bootstrap: the same forest');
+    assert.throws(() => RandomForest.train('classification', { ...data, sampleWeight: new Float64Array(3) }, 2, params), /one non-negative number per row/);
+  });
+
   it('bins exactly below maxBins distinct values and by quantiles above, never splitting equal values', () => {
     const few = binFeature(Float64Array.from([3, 1, 2, 2, 3, 1]), 255);
     assert.deepEqual(Array.from(few.thresholds), [1.5, 2.5]);
