@@ -5,6 +5,7 @@ import type { AliasEvent, Incident, Release, StoredSignal } from '../../ledger/i
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { redact } from '../redact.js';
+import { parseImageReference } from './images.js';
 
 export interface ContainerEvidence {
   name: string;
@@ -317,7 +318,6 @@ async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident)
 
 /** The images the failing workload runs or wants: in the engine (docker) and in their registry. */
 async function imageEvidence(ctx: Context, calls: CallLog, images: string[], endpoint: DockerEndpoint | null): Promise<ImageEvidence[]> {
-  const { parseImageReference } = await import('./images.js');
   return Promise.all(
     [...new Set(images)].map(async (image): Promise<ImageEvidence> => {
       const local = endpoint ? await calls.run(`docker image inspect ${image}`, async () => Boolean(await ctx.adapters.docker.inspectImage(endpoint, ctx.env, image)), null) : null;
