@@ -10,6 +10,13 @@ export interface KubeTarget {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
+/** The target of a Kubernetes environment's context and namespace. */
+export const kubeTarget = (environment: { context?: string; namespace: string }, env: NodeJS.ProcessEnv): KubeTarget => ({
+  context: environment.context,
+  namespace: environment.namespace,
+  env,
+});
+
 /** Run kubectl with an argument array against the target's context and namespace. */
 export function kubectl(target: KubeTarget, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   const scope = [...(target.context ? ['--context', target.context] : []), '--namespace', target.namespace];

@@ -50,8 +50,11 @@ Examples:
         const asJson = format === 'json';
         if (options.apply === undefined) {
           if (asJson) out.json(report);
-          else if (format === 'markdown') out.result((await import('../triage-report.js')).renderMarkdown({ incidentId: report.incident.id, ...report }).trimEnd());
-          else out.result((await import('../triage-report.js')).renderTerminal({ incidentId: report.incident.id, ...report }, out.chalk));
+          else {
+            const { renderMarkdown, renderTerminal } = await import('../triage-report.js');
+            const rendered = { incidentId: report.incident.id, ...report };
+            out.result(format === 'markdown' ? renderMarkdown(rendered).trimEnd() : renderTerminal(rendered, out.chalk));
+          }
           return ExitCode.ok;
         }
         const applied = await applyAction(ctx, report, options.apply, {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
-import type { KubeTarget } from '../../adapters/kubectl.js';
+import { kubeTarget, type KubeTarget } from '../../adapters/kubectl.js';
 import type { EnvironmentConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { OpsError, UsageError } from '../errors.js';
@@ -30,7 +30,7 @@ export interface RenderedManifests {
   deployments: ManifestDeployment[];
 }
 
-const target = (ctx: Context, env: KubeEnvironment): KubeTarget => ({ context: env.context, namespace: env.namespace, env: ctx.env });
+const target = (ctx: Context, env: KubeEnvironment): KubeTarget => kubeTarget(env, ctx.env);
 
 /** A Deployment's `matchLabels` as a kubectl label selector (`app=web,tier=front`). */
 const labelSelector = (deployment: Obj) =>

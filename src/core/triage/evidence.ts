@@ -1,10 +1,11 @@
 import type { DockerEndpoint } from '../../adapters/docker.js';
-import type { KubeTarget } from '../../adapters/kubectl.js';
+import { kubeTarget } from '../../adapters/kubectl.js';
 import type { TagPresence } from '../../adapters/registry.js';
-import type { AliasEvent, Incident, Release, StoredSignal } from '../../ledger/index.js';
+import type { AliasEvent, Incident, StoredSignal } from '../../ledger/index.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { redact } from '../redact.js';
+import { dockerEndpoint } from '../watch/sources/docker.js';
 import { parseImageReference } from './images.js';
 
 export interface ContainerEvidence {
@@ -178,10 +179,11 @@ const terminatedOf = (state: Obj | undefined) =>
 const podsNamed = (signals: StoredSignal[]): string[] => [...new Set(signals.map((s) => s.resource.replace(/^pod\//, '').split('/')[0]!))];
 
 async function kubeEvidence(ctx: Context, calls: CallLog, incident: Incident, signals: StoredSignal[], env: Extract<EnvironmentConfig, { target: 'kubernetes' }>, logLines: number): Promise<KubeEvidence> {
-  const kube: KubeTarget = { context: env.context, namespace: env.namespace, env: ctx.env };
+  const kube = kubeTarget(env, ctx.env);
   const { kubectl } = ctx.adapters;
-  const selector = ctx.config?.watch.sources.find((s) => s.type === 'kubernetes' && s.service === incident.service && s.env === incident.env && 'selector' in s && s.selector);
-  const labelSelector = (selector && 'selector' in selector && selector.selector) || `app=${incident.service}`;
+  // The pods the watch source reads: its selector, or the default it uses.
+  const source = ctx.config?.watch.sources.find((s) => s.type === 'kubernetes' && s.service === incident.service && s.env === incident.env);
+  const labelSelector = (source?.type === 'kubernetes' && source.selector) || `app=${incident.service}`;
   const text = async (label: string, args: string[]) =>
     calls.run(label, async () => {
       const result = await kubectl.kubectl(kube, args);
@@ -269,11 +271,6 @@ async function releaseDiff(ctx: Context, calls: CallLog, from: string, to: strin
   return { files, stat: `${files.length} file${files.length === 1 ? '' : 's'} changed, ${added} insertion(s)(+), ${deleted} deletion(s)(-)` };
 }
 
-function predecessor(ctx: Context, release: Release): Release | undefined {
-  const releases = ctx.ledger().releases;
-  return releases.history(release.service, release.env, 1000).find((r) => r.revision < release.revision && r.status !== 'failed' && r.status !== 'pending');
-}
-
 async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident): Promise<ReleaseEvidence[]> {
   const ledger = ctx.ledger();
   const suspects = ledger.incidents.suspects(incident.id);
@@ -283,7 +280,7 @@ async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident)
       if (!release) return [];
       return [
         (async (): Promise<ReleaseEvidence> => {
-          const previous = predecessor(ctx, release);
+          const previous = ledger.releases.previousLive(release.service, release.env, release.revision);
           const score = release.risk.scoreId != null ? ledger.risk.score(release.risk.scoreId) : undefined;
           const canDiff = previous?.gitSha && release.gitSha && previous.gitSha !== release.gitSha;
           const diff = canDiff ? await releaseDiff(ctx, calls, previous.gitSha!, release.gitSha!) : null;
@@ -338,7 +335,7 @@ export async function gatherEvidence(ctx: Context, incident: Incident, options: 
   const signals = ledger.incidents.signalsOf(incident.id);
   const envConfig = config?.environments[incident.env];
   const target = envConfig?.target ?? 'unknown';
-  const endpoint = envConfig?.target === 'docker' ? { host: envConfig.host } : null;
+  const endpoint = envConfig?.target === 'docker' ? dockerEndpoint(ctx, incident.env) : null;
   const windowMs = config?.watch.correlationWindow ?? 3600_000;
 
   const [containers, kubernetes, releases] = await Promise.all([

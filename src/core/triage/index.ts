@@ -1,9 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
 import type { Context } from '../context.js';
 import { ExitCode, InputNeededError, OpsError, UsageError } from '../errors.js';
+import { incidentOrFail } from '../watch/manage.js';
+import { dockerEndpoint } from '../watch/sources/docker.js';
 import { gatherEvidence, type Evidence } from './evidence.js';
-import { diagnose, type Action, type Hypothesis } from './rules.js';
+import { diagnose, type Action, type ActionSpec, type Hypothesis } from './rules.js';
 
 export interface TriageReport {
   reportId: number;
@@ -26,9 +29,7 @@ function incidentToTriage(ctx: Context, id: number | undefined): Incident {
     if (!newest) throw new OpsError('no open incident to triage', ExitCode.failed, 'name one with `ops triage <id>` (see `ops incident list`)');
     return newest;
   }
-  const found = store.get(id);
-  if (!found) throw new OpsError(`no incident #${id}`, ExitCode.failed, 'list them with `ops incident list`');
-  return found;
+  return incidentOrFail(ctx, id);
 }
 
 /** Gather evidence, rank hypotheses, and store both with the incident. */
@@ -82,8 +83,9 @@ async function setConfigValue(ctx: Context, path: string[], value: string): Prom
   ctx.config = (await loadConfig({ cwd: ctx.cwd, env: ctx.env, configFile: file })).config;
 }
 
-async function runAction(ctx: Context, action: Action, report: TriageReport): Promise<string> {
-  const spec = action.spec;
+type RunnableSpec = Exclude<ActionSpec, { kind: 'manual' }>;
+
+async function runAction(ctx: Context, spec: RunnableSpec, report: TriageReport): Promise<string> {
   const lockTimeoutMs = 120_000;
   switch (spec.kind) {
     case 'rollback': {
@@ -103,13 +105,12 @@ async function runAction(ctx: Context, action: Action, report: TriageReport): Pr
       if (spec.target === 'kubernetes') {
         const env = ctx.requireConfig().environments[spec.env];
         if (env?.target !== 'kubernetes') throw new UsageError(`environment ${spec.env} is not a Kubernetes target`);
-        const result = await ctx.adapters.kubectl.kubectl({ context: env.context, namespace: env.namespace, env: ctx.env }, ['rollout', 'restart', `deployment/${spec.deployment}`]);
+        const result = await ctx.adapters.kubectl.kubectl(kubeTarget(env, ctx.env), ['rollout', 'restart', `deployment/${spec.deployment}`]);
         if (result.exitCode !== 0) throw new OpsError(`kubectl rollout restart: ${ctx.adapters.kubectl.kubectlError(result)}`);
         return `deployment/${spec.deployment} restarted`;
       }
       const names = report.evidence.containers.map((c) => c.name);
-      const env = ctx.requireConfig().environments[spec.env];
-      const endpoint = env?.target === 'docker' ? { host: env.host } : {};
+      const endpoint = dockerEndpoint(ctx, spec.env);
       for (const name of names) await ctx.adapters.docker.restartContainer(endpoint, ctx.env, name);
       return `restarted ${names.join(', ') || 'nothing (no container found)'}`;
     }
@@ -118,8 +119,6 @@ async function runAction(ctx: Context, action: Action, report: TriageReport): Pr
       const event = rollbackAlias(ctx, spec.model, spec.alias, { to: spec.to, reason: `triage of incident #${report.incident.id}` });
       return `${spec.model}@${spec.alias} moved v${event.fromVersion} -> v${event.toVersion}`;
     }
-    case 'manual':
-      throw new UsageError(`action ${action.n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
   }
 }
 
@@ -147,7 +146,8 @@ async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy
 export async function applyAction(ctx: Context, report: TriageReport, n: number, options: { yes: boolean; confirm?: Confirm }): Promise<ApplyOutcome> {
   const { action, hypothesis } = findAction(report, n);
   if (report.incident.state === 'resolved') throw new UsageError(`incident #${report.incident.id} is already resolved`, 'a new failure opens a new incident');
-  if (action.spec.kind === 'manual') throw new UsageError(`action ${n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
+  const spec = action.spec;
+  if (spec.kind === 'manual') throw new UsageError(`action ${n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
   if (!options.yes) {
     if (!ctx.interactive || !options.confirm) throw new InputNeededError(`applying action ${n} (${action.command}) needs confirmation`, '--yes');
     if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt', ExitCode.failed);
@@ -156,7 +156,7 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
   let status: ApplyOutcome['status'] = 'succeeded';
   let result: string;
   try {
-    result = await runAction(ctx, action, report);
+    result = await runAction(ctx, spec, report);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     status = 'failed';

@@ -22,7 +22,7 @@ export interface IncidentDetail {
   notifications: NotificationRecord[];
 }
 
-function incidentOrFail(ctx: Context, id: number): Incident {
+export function incidentOrFail(ctx: Context, id: number): Incident {
   const incident = ctx.ledger().incidents.get(id);
   if (!incident) throw new OpsError(`no incident #${id}`, 1, 'list them with `ops incident list`');
   return incident;

@@ -1,3 +1,4 @@
+import { kubeTarget } from '../../../adapters/kubectl.js';
 import type { Context } from '../../context.js';
 import type { WatchSourceConfig } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
@@ -71,7 +72,7 @@ function podSignals(pod: Obj, before: Record<string, number>, restarts: Record<s
 export async function checkKubernetes(ctx: Context, source: KubernetesSource, memory: KubeMemory | undefined, nowMs: number, freshMs: number): Promise<CheckResult<KubeMemory>> {
   const environment = ctx.requireConfig().environments[source.env];
   if (environment?.target !== 'kubernetes') throw new UsageError(`watch source for ${source.service}: environment ${source.env} is not a kubernetes environment`, 'point the source at an environment with target: kubernetes');
-  const target = { context: environment.context, namespace: environment.namespace, env: ctx.env };
+  const target = kubeTarget(environment, ctx.env);
   const selector = source.selector ?? `app=${source.service}`;
   const kubectl = ctx.adapters.kubectl;
   const [objects, events] = await Promise.all([
