@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { BuildResult } from '../src/core/build/index.js';
 import { Ledger } from '../src/ledger/index.js';
-import { baseImage, dockerEngine, registry } from './helpers/engine.js';
+import { dockerEngine, engineWithBaseImage, registry } from './helpers/engine.js';
 import { gitRepo, type GitRepo } from './helpers/git.js';
 import { cleanEnv, OPS_BIN, runOps, runOpsInTerminal } from './helpers/ops.js';
 
@@ -44,13 +44,9 @@ async function build(repo: GitRepo, args: string[] = [], env = cleanEnv()) {
   return { ...result, built };
 }
 
-async function ready(t: TestContext): Promise<boolean> {
-  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
-}
-
 describe('ops build', () => {
   it('builds with the git sha tag, OCI labels, and records the build', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t);
     const { code, stderr, built } = await build(repo);
     assert.equal(code, 0, stderr);
@@ -77,7 +73,7 @@ describe('ops build', () => {
   });
 
   it('an unchanged tree is a cache hit that skips the engine build', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t);
     const first = await build(repo);
     assert.equal(first.code, 0, first.stderr);
@@ -91,7 +87,7 @@ describe('ops build', () => {
   });
 
   it('dirty trees get -dirty-<hash> tags, different for different changes', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t);
     const short = repo.git('rev-parse', 'HEAD').slice(0, 7);
     repo.write({ 'app/nonce.txt': 'change one' });
@@ -121,7 +117,7 @@ describe('ops build', () => {
   });
 
   it('a failing RUN step exits 1, names the step and shows its last lines', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t, { dockerfile: 'FROM ops/busybox:latest\nRUN echo preparing\nRUN echo "boom: no such thing" && false\n' });
     const result = await build(repo);
     assert.equal(result.code, 1);
@@ -150,7 +146,7 @@ describe('ops build', () => {
   });
 
   it('pushes to the registry and records the digest the registry serves', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const addr = await registry(t);
     if (!addr) return;
     const repo = project(t, { registry: addr });
@@ -173,7 +169,7 @@ describe('ops build', () => {
   });
 
   it('an image already pushed from the same inputs is a cache hit in the registry', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const addr = await registry(t);
     if (!addr) return;
     const repo = project(t, { registry: addr });
@@ -194,7 +190,7 @@ describe('ops build', () => {
   });
 
   it('a secret-looking build arg never reaches the stored log or the output', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const secret = `tok-${randomBytes(6).toString('hex')}`;
     const repo = project(t, { buildArgs: { API_TOKEN: secret }, dockerfile: 'FROM ops/busybox:latest\nARG API_TOKEN\nRUN echo "token is $API_TOKEN"\n' });
     const result = await runOps(['build', '--verbose'], { cwd: repo.dir });
@@ -210,7 +206,7 @@ describe('ops build', () => {
   });
 
   it('builds services in parallel; one failure does not hide the others', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t, {
       services: '  broken:\n    context: broken\n    image: ops-test/broken\n',
     });
@@ -222,7 +218,7 @@ describe('ops build', () => {
   });
 
   it('on a terminal a spinner names the current step; in CI plain lines do', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     // A unique RUN line, so the engine's layer cache cannot skip the step.
     const repo = project(t, { dockerfile: `FROM ops/busybox:latest\nRUN sleep 1 && echo ${randomBytes(4).toString('hex')}\nCOPY . /app\n` });
     const terminal = await runOpsInTerminal(['build'], repo.dir, []);
@@ -235,7 +231,7 @@ describe('ops build', () => {
   });
 
   it('SIGINT during a build marks the run interrupted', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const repo = project(t, { dockerfile: 'FROM ops/busybox:latest\nRUN echo slow-step-started && sleep 30\n' });
     const child = spawn(process.execPath, [OPS_BIN, 'build', '--verbose'], { cwd: repo.dir, env: cleanEnv() });
     await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => d.toString().includes('slow-step-started') && resolve()));

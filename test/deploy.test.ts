@@ -3,16 +3,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { inspectContainer, listContainers } from '../src/adapters/docker.js';
 import { Ledger } from '../src/ledger/index.js';
 import { deployProject, UNHEALTHY_DOCKERFILE, type DeployJson } from './helpers/deploy.js';
-import { baseImage, dockerEngine } from './helpers/engine.js';
+import { engineWithBaseImage } from './helpers/engine.js';
 import { OPS_BIN, runOps } from './helpers/ops.js';
-
-async function ready(t: TestContext): Promise<boolean> {
-  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
-}
 
 async function page(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
@@ -29,7 +25,7 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
 
 describe('ops deploy (docker target, real engine)', () => {
   it('deploys healthy, keeps the old revision serving through a failed health check, rolls back, and records the history', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     const first = await p.release('first');
 
@@ -99,7 +95,7 @@ describe('ops deploy (docker target, real engine)', () => {
   });
 
   it('probes health.http, passes env, resources and an init to the container; a deploy stopped by SIGINT leaves no pending release', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const settings = (path: string, timeout: string) =>
       ['    stopTimeout: 2s', '    env:', '      GREETING: hello', '    resources:', '      memory: 64m', '    health:', `      timeout: ${timeout}`, '      http:', `        path: ${path}`, '        port: 8080'].join('\n');
     const p = await deployProject(t, { service: settings('/health', '30s') });
@@ -142,7 +138,7 @@ describe('ops deploy (docker target, real engine)', () => {
   });
 
   it('lets exactly one of two simultaneous deploys proceed, naming the holder to the other', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     await p.release('first');
     const start = () =>
@@ -163,7 +159,7 @@ describe('ops deploy (docker target, real engine)', () => {
   });
 
   it('takes over a lock left by a killed process or a stale heartbeat, and waits up to --lock-timeout for a live one', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     await p.release('first');
     const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
@@ -199,7 +195,7 @@ describe('ops deploy (docker target, real engine)', () => {
   });
 
   it('rejects bad input before touching anything: unknown env or service, a shell-looking image, no build', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     const cases: Array<[string[], RegExp]> = [
       [['deploy', 'web', '--env', 'nope'], /unknown environment "nope"; use one of: local/],

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { listContainers, stopContainer } from '../src/adapters/docker.js';
 import { deployProject, type DeployJson } from './helpers/deploy.js';
-import { baseImage, dockerEngine } from './helpers/engine.js';
+import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
-
-async function ready(t: TestContext): Promise<boolean> {
-  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
-}
 
 describe('the risk scorer is a registered model (dogfood)', () => {
   it('is trained by `ops risk train`, promoted through its gate, and the version that scored a deploy is on the release', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
     p.commit(

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { listContainers } from '../src/adapters/docker.js';
 import { ArtifactStore } from '../src/core/models/artifacts.js';
 import { deployProject } from './helpers/deploy.js';
-import { baseImage, dockerEngine } from './helpers/engine.js';
+import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
 import { until } from './helpers/watch.js';
 
@@ -22,13 +22,9 @@ const LATE_CRASH_DOCKERFILE = [
   '',
 ].join('\n');
 
-async function ready(t: TestContext): Promise<boolean> {
-  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
-}
-
 describe('the closed loop on the docker target (real engine)', () => {
   it('deploy, crash, watch, triage, rollback, resolve, relabel, retrain', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
     const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
     p.commit(

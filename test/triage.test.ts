@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Evidence } from '../src/core/triage/evidence.js';
 import { diagnose, explainCrash } from '../src/core/triage/rules.js';
 import { renderMarkdown } from '../src/cli/triage-report.js';
-import { baseImage, dockerEngine, registry } from './helpers/engine.js';
+import { engineWithBaseImage, registry } from './helpers/engine.js';
 import { startFakeKube } from './helpers/fake-kube.js';
 import { PROJECT_ROOT, runOpsInTerminal } from './helpers/ops.js';
-import { watchProject } from './helpers/watch.js';
+import { container, watchProject } from './helpers/watch.js';
 
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const causes = (report: any) => report.hypotheses.map((h: { cause: string; title: string }) => [h.cause, h.title]);
 
-function container(t: TestContext, project: string, service: string, args: string[], command: string): string {
-  const name = `${project}-${service}-${randomBytes(2).toString('hex')}`;
-  docker('run', '-d', '--name', name, '--label', `ops.project=${project}`, '--label', `ops.service=${service}`, '--label', 'ops.env=local', ...args, 'ops/busybox:latest', 'sh', '-c', command);
-  t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
-  return name;
-}
-
 describe('ops triage: rules on real Docker failures', () => {
   it('names out of memory, a crash with a missing env var and a failing health check, each from its own evidence', async (t) => {
-    if (!((await dockerEngine(t)) && (await baseImage(t)))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const project = `tr-${randomBytes(3).toString('hex')}`;
     const p = watchProject(
       t,

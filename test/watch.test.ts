@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { settled } from '../src/core/watch/sources/docker.js';
 import { Ledger } from '../src/ledger/index.js';
-import { baseImage, dockerEngine } from './helpers/engine.js';
+import { engineWithBaseImage } from './helpers/engine.js';
 import { OPS_BIN } from './helpers/ops.js';
-import { recorder, until, watchProject } from './helpers/watch.js';
+import { container, recorder, until, watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function ready(t: TestContext): Promise<boolean> {
-  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
-}
-
-/** A container labelled as ops deploys them, so the docker source finds it. */
-function container(t: TestContext, project: string, service: string, args: string[], command: string): string {
-  const name = `${project}-${service}-${randomBytes(2).toString('hex')}`;
-  docker('run', '-d', '--name', name, '--label', `ops.project=${project}`, '--label', `ops.service=${service}`, '--label', 'ops.env=local', ...args, 'ops/busybox:latest', 'sh', '-c', command);
-  t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
-  return name;
-}
 
 const conditionsOf = (report: any, service: string) =>
   report.sources.find((s: any) => s.service === service).signals.map((s: any) => s.condition).sort();
@@ -42,7 +30,7 @@ describe('ops watch: docker sources (real engine)', () => {
   });
 
   it('opens one incident per failing container however many cycles run, and resolves each when fixed', async (t) => {
-    if (!(await ready(t))) return;
+    if (!(await engineWithBaseImage(t))) return;
     const project = `wt-${randomBytes(3).toString('hex')}`;
     const p = watchProject(
       t,

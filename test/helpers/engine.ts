@@ -63,3 +63,8 @@ export async function registry(t: TestContext): Promise<string | undefined> {
   const addr = await setup(['registry'], { ...process.env, OPS_REGISTRY_ADDR: 'auto' });
   return addr instanceof Error ? unavailable(t, 'docker-registry', addr.message) : addr;
 }
+
+/** The engine and the base image, both: what every test that runs containers needs. */
+export async function engineWithBaseImage(t: TestContext): Promise<boolean> {
+  return Boolean((await dockerEngine(t)) && (await baseImage(t)));
+}

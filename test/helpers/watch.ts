@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -71,4 +73,12 @@ export async function until<T>(what: string | (() => string), probe: () => T | u
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+}
+
+/** A container labelled as ops deploys them (env local), so the docker source finds it; removed after the test. */
+export function container(t: TestContext, project: string, service: string, args: string[], command: string): string {
+  const name = `${project}-${service}-${randomBytes(2).toString('hex')}`;
+  execFileSync('docker', ['run', '-d', '--name', name, '--label', `ops.project=${project}`, '--label', `ops.service=${service}`, '--label', 'ops.env=local', ...args, 'ops/busybox:latest', 'sh', '-c', command], { encoding: 'utf8' });
+  t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
+  return name;
 }
