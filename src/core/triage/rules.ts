@@ -97,11 +97,20 @@ function failingContainers(evidence: Evidence): ContainerEvidence[] {
 
 const podContainers = (evidence: Evidence) => evidence.kubernetes?.pods.flatMap((p) => p.containers.map((c) => ({ pod: p.name, ...c }))) ?? [];
 
+/**
+ * Killed for memory: flagged OOMKilled by the engine, or SIGKILLed (exit 137) under a memory limit.
+ * Under load the engine (20.10, cgroup v1) sometimes reports the latter without the flag.
+ */
+const outOfMemory = (c: ContainerEvidence) => c.oomKilled || (c.exitCode === 137 && c.memoryLimit > 0);
+
 function oomRule(evidence: Evidence): Draft[] {
   const drafts: Draft[] = [];
-  for (const c of evidence.containers.filter((c) => c.oomKilled)) {
+  for (const c of evidence.containers.filter(outOfMemory)) {
     const limit = c.memoryLimit ? formatBytes(c.memoryLimit) : 'none';
-    const lines = [`${c.name} was OOMKilled (exit code ${c.exitCode}, ${c.restartCount} restarts)`, `memory limit ${limit}`];
+    const killed = c.oomKilled
+      ? `${c.name} was OOMKilled (exit code ${c.exitCode}, ${c.restartCount} restarts)`
+      : `${c.name} was killed by SIGKILL (exit code 137, ${c.restartCount} restarts) under a memory limit; the engine did not flag OOMKilled`;
+    const lines = [killed, `memory limit ${limit}`];
     lines.push(c.memoryUsage != null ? `last usage seen ${formatBytes(c.memoryUsage)}${c.memoryLimit ? ` (${Math.round((100 * c.memoryUsage) / c.memoryLimit)}% of the limit)` : ''}` : 'last usage seen: none (the container was not running when triage asked)');
     const actions: Array<Omit<Action, 'n'>> = [];
     if (c.memoryLimit) {
@@ -114,7 +123,7 @@ function oomRule(evidence: Evidence): Draft[] {
         spec: { kind: 'raise-memory', service, env, from: current, to: raised, image: c.image },
       });
     }
-    drafts.push({ cause: 'oom', title: `out of memory: ${c.name} exceeded its ${limit} limit`, confidence: 0.9, evidence: lines, actions, order: 0, mechanismOf: (r) => c.revision === r.revision });
+    drafts.push({ cause: 'oom', title: `out of memory: ${c.name} exceeded its ${limit} limit`, confidence: c.oomKilled ? 0.9 : 0.8, evidence: lines, actions, order: 0, mechanismOf: (r) => c.revision === r.revision });
   }
   for (const c of podContainers(evidence)) {
     const ended = [c.terminated, c.lastTerminated].find((t) => t?.reason === 'OOMKilled');
@@ -137,7 +146,7 @@ function crashRule(evidence: Evidence): Draft[] {
   const drafts: Draft[] = [];
   for (const c of failingContainers(evidence)) {
     const died = c.restartCount > 0 || c.status === 'restarting' || ((c.status === 'exited' || c.status === 'dead') && (c.exitCode !== 0 || c.error !== ''));
-    if (c.oomKilled || c.health === 'unhealthy' || !died) continue;
+    if (outOfMemory(c) || c.health === 'unhealthy' || !died) continue;
     const explained = explainCrash([...c.logs, ...(c.error ? [c.error] : [])], c.exitCode);
     const ran = uptimeSeconds(c);
     // A restarted container shows exit code 0 while it runs again: its last exit code is gone.
