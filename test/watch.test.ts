@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { settled } from '../src/core/watch/sources/docker.js';
+import type { ContainerState } from '../src/adapters/docker.js';
+import { realAdapters } from '../src/core/context.js';
+import { checkDocker, settled } from '../src/core/watch/sources/docker.js';
 import { Ledger } from '../src/ledger/index.js';
+import { testContext } from './helpers/context.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { OPS_BIN } from './helpers/ops.js';
 import { container, recorder, until, watchProject } from './helpers/watch.js';
@@ -27,6 +33,23 @@ describe('ops watch: docker sources (real engine)', () => {
     );
     assert.equal(settled({ state: 'restarting', status: 'Restarting (1) 2 seconds ago' }), false);
     assert.equal(settled({ state: 'exited', status: 'Exited (137) 5 minutes ago' }), false);
+  });
+
+  it('reads exit 137 under a memory limit as oom-killed when the engine did not flag it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-watch-oom-'));
+    writeFileSync(join(dir, 'ops.config.yaml'), 'project: shop\nenvironments:\n  local: { target: docker }\n');
+    const killed = (memoryLimit: number): ContainerState => ({
+      id: 'c1', name: 'shop-api-local-r1', image: 'api:1', labels: {}, status: 'exited', running: false, exitCode: 137, oomKilled: false,
+      restartCount: 0, error: '', startedAt: '2026-11-22T10:00:00Z', finishedAt: '2026-11-22T10:00:05Z', healthLogs: [], memoryLimit, hostPorts: {},
+    });
+    const listed = [{ id: 'c1', name: 'shop-api-local-r1', labels: { 'ops.service': 'api', 'ops.env': 'local' }, state: 'exited', status: 'Exited (137) 3 seconds ago', created: 0 }];
+    const check = async (memoryLimit: number) => {
+      const ctx = await testContext({ cwd: dir, ledger: join(dir, 'ledger.db'), adapters: { docker: { ...realAdapters.docker, inspectContainer: async () => killed(memoryLimit) } } });
+      const { signals } = await checkDocker(ctx, 'api', 'local', async () => listed, undefined, Date.parse('2026-11-22T10:00:08Z'));
+      return signals.map((s) => [s.condition, s.message]);
+    };
+    assert.deepEqual(await check(16 * 2 ** 20), [['oom-killed', 'shop-api-local-r1 was killed for using too much memory (exit code 137 under a 16 MiB limit; the engine did not flag OOMKilled)']]);
+    assert.deepEqual(await check(0), [['exited', 'shop-api-local-r1 is not running (exited, exit code 137)']], 'without a limit, a SIGKILL is not read as memory');
   });
 
   it('opens one incident per failing container however many cycles run, and resolves each when fixed', async (t) => {

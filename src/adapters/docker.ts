@@ -283,6 +283,14 @@ export interface ContainerState {
   hostPorts: Record<string, number>;
 }
 
+/**
+ * Killed for memory: flagged OOMKilled by the engine, or SIGKILLed (exit 137) under a memory limit.
+ * Under load the engine (20.10, cgroup v1) sometimes reports the latter without the flag.
+ */
+export function killedForMemory(state: Pick<ContainerState, 'oomKilled' | 'exitCode' | 'memoryLimit'>): boolean {
+  return state.oomKilled || (state.exitCode === 137 && state.memoryLimit > 0);
+}
+
 interface ContainerJson {
   Id: string;
   Name: string;

@@ -1,3 +1,4 @@
+import { killedForMemory } from '../../adapters/docker.js';
 import type { ContainerEvidence, Evidence, ReleaseEvidence } from './evidence.js';
 
 export type CauseKind = 'oom' | 'crash-on-start' | 'image-not-pullable' | 'health-probe' | 'unschedulable' | 'config-error' | 'bad-deploy' | 'model-promotion';
@@ -97,15 +98,9 @@ function failingContainers(evidence: Evidence): ContainerEvidence[] {
 
 const podContainers = (evidence: Evidence) => evidence.kubernetes?.pods.flatMap((p) => p.containers.map((c) => ({ pod: p.name, ...c }))) ?? [];
 
-/**
- * Killed for memory: flagged OOMKilled by the engine, or SIGKILLed (exit 137) under a memory limit.
- * Under load the engine (20.10, cgroup v1) sometimes reports the latter without the flag.
- */
-const outOfMemory = (c: ContainerEvidence) => c.oomKilled || (c.exitCode === 137 && c.memoryLimit > 0);
-
 function oomRule(evidence: Evidence): Draft[] {
   const drafts: Draft[] = [];
-  for (const c of evidence.containers.filter(outOfMemory)) {
+  for (const c of evidence.containers.filter(killedForMemory)) {
     const limit = c.memoryLimit ? formatBytes(c.memoryLimit) : 'none';
     const killed = c.oomKilled
       ? `${c.name} was OOMKilled (exit code ${c.exitCode}, ${c.restartCount} restarts)`
@@ -146,7 +141,7 @@ function crashRule(evidence: Evidence): Draft[] {
   const drafts: Draft[] = [];
   for (const c of failingContainers(evidence)) {
     const died = c.restartCount > 0 || c.status === 'restarting' || ((c.status === 'exited' || c.status === 'dead') && (c.exitCode !== 0 || c.error !== ''));
-    if (outOfMemory(c) || c.health === 'unhealthy' || !died) continue;
+    if (killedForMemory(c) || c.health === 'unhealthy' || !died) continue;
     const explained = explainCrash([...c.logs, ...(c.error ? [c.error] : [])], c.exitCode);
     const ran = uptimeSeconds(c);
     // A restarted container shows exit code 0 while it runs again: its last exit code is gone.

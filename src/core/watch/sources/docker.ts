@@ -1,4 +1,4 @@
-import type { ListedContainer } from '../../../adapters/docker.js';
+import { killedForMemory, type ListedContainer } from '../../../adapters/docker.js';
 import type { Context } from '../../context.js';
 import { pool } from '../../pool.js';
 import { serviceLabels } from '../../deploy/docker.js';
@@ -75,13 +75,15 @@ export async function checkDocker(
     restarts[state.id] = { count: state.restartCount, roseAt };
     const resource = state.name;
     const exit = `exit code ${state.exitCode}${state.error ? `, ${state.error}` : ''}`;
-    if (state.oomKilled) {
-      signals.push({ condition: 'oom-killed', resource, severity: 'critical', message: `${resource} was killed for using too much memory (${exit})`, details: { exitCode: state.exitCode, restarts: state.restartCount } });
+    const oom = killedForMemory(state);
+    if (oom) {
+      const how = state.oomKilled ? exit : `${exit} under a ${Math.round(state.memoryLimit / 2 ** 20)} MiB limit; the engine did not flag OOMKilled`;
+      signals.push({ condition: 'oom-killed', resource, severity: 'critical', message: `${resource} was killed for using too much memory (${how})`, details: { exitCode: state.exitCode, restarts: state.restartCount, flagged: state.oomKilled } });
     }
     if (state.status === 'restarting' || (roseAt !== null && nowMs - roseAt < RESTART_QUIET_MS)) {
       const last = state.running ? '' : `, last ${exit}`;
       signals.push({ condition: 'restarting', resource, severity: 'critical', message: `${resource} keeps restarting: ${state.restartCount} restarts${last}`, details: { restarts: state.restartCount } });
-    } else if (!state.running && !state.oomKilled && ['exited', 'dead'].includes(state.status)) {
+    } else if (!state.running && !oom && ['exited', 'dead'].includes(state.status)) {
       signals.push({ condition: 'exited', resource, severity: 'critical', message: `${resource} is not running (${state.status}, ${exit})`, details: { exitCode: state.exitCode } });
     }
     if (state.health === 'unhealthy') {
