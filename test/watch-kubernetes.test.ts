@@ -87,6 +87,12 @@ describe('ops watch: kubernetes sources (real kubectl, the test suite\'s fake AP
     const detail = (await p.ops(['incident', 'show', String(first.json.opened[0].id)])).json;
     assert.equal(detail.signals.length, 14);
     assert.ok(fake.requests.some((r) => r.startsWith('GET /api/v1/namespaces/default/pods?labelSelector=app%3Dweb')), fake.requests.join('\n'));
+
+    // Run hourly from cron, an event of an hour ago is still news; every 30 s (the default) it is not.
+    const probes = (report: any) => report.sources[0].signals.filter((s: any) => s.condition === 'ProbeFailed').map((s: any) => s.resource).sort();
+    assert.deepEqual(probes(second.json), ['web-probe']);
+    const hourly = await p.ops(['watch', '--once', '--interval', '1h']);
+    assert.deepEqual(probes(hourly.json), ['web-crash', 'web-probe']);
   });
 
   it('records an API server that does not answer as a source error', async (t) => {

@@ -45,7 +45,7 @@ export function registerWatch(program: Command): void {
     .description('poll the configured sources, open and resolve incidents, receive Alertmanager webhooks')
     .option('--once', 'run one cycle and exit: 0 when no incident is unresolved, 1 when any is (for cron and CI)')
     .option('--listen <host:port>', 'receive Alertmanager webhooks (version 4) on this address', listenAddress)
-    .option('--interval <duration>', 'time between cycles (default: watch.interval, 30s)', durationFlag)
+    .option('--interval <duration>', 'time between cycles (default: watch.interval, 30s); with --once, how often cron runs it: events and points newer than that are news', durationFlag)
     .addHelpText('after', `
 Sources come from watch.sources in the config: docker, kubernetes, http and prometheus. A signal
 opens an incident after the source's minCount signals or its 'for' duration; signals of one service
@@ -56,6 +56,7 @@ Examples:
   $ ops watch --once                     one cycle, exit 1 while any incident is unresolved
   $ ops watch --once --json              the cycle as JSON: sources, signals, opened, resolved, open
   $ ops watch --interval 15s             poll until SIGINT/SIGTERM (stops between cycles)
+  $ ops watch --once --interval 5m       from a cron job that runs every 5 minutes
   $ ops watch --listen 127.0.0.1:9095    also take Alertmanager webhooks (POST, JSON, 1 MiB at most)
 
 Exit codes (ops watch --once):
@@ -70,7 +71,7 @@ Exit codes (ops watch --once):
         }
         const { runCycle, watchLoop } = await import('../../core/watch/index.js');
         if (options.once) {
-          const report = await runCycle(ctx);
+          const report = await runCycle(ctx, { intervalMs: options.interval });
           if (options.json) out.json(report);
           else await printCycle(out, report);
           return report.open.length > 0 ? ExitCode.failed : ExitCode.ok;

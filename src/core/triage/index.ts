@@ -128,7 +128,7 @@ async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy
   const watched = config.watch.sources.some((s) => s.service === incident.service && s.env === incident.env);
   if (watched) {
     const { runCycle } = await import('../watch/index.js');
-    const cycle = await runCycle(ctx, { service: incident.service, env: incident.env });
+    const cycle = await runCycle(ctx, { only: { service: incident.service, env: incident.env } });
     const problems = cycle.sources.flatMap((s) => (s.ok ? s.signals.map((g) => g.message) : [`${s.source}: ${s.error}`]));
     return problems.length ? { healthy: false, detail: problems.slice(0, 3).join('; ') } : { healthy: true, detail: `${cycle.sources.length} watch source(s) report no problem` };
   }

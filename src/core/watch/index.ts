@@ -39,18 +39,17 @@ interface CycleShared {
   dockerListing: ReturnType<typeof projectListing>;
 }
 
-async function check(ctx: Context, source: WatchSourceConfig, key: string, shared: CycleShared, now: number): Promise<CheckResult> {
+async function check(ctx: Context, source: WatchSourceConfig, key: string, shared: CycleShared, now: number, intervalMs: number): Promise<CheckResult> {
   const memory = ctx.ledger().incidents.sourceMemory<any>(key);
-  const watch = ctx.requireConfig().watch;
   switch (source.type) {
     case 'docker':
       return checkDocker(ctx, source.service, source.env, shared.dockerListing, memory, now);
     case 'http':
       return checkHttp(ctx, source, memory);
     case 'kubernetes':
-      return checkKubernetes(ctx, source, memory, now, Math.max(2 * watch.interval, 60_000));
+      return checkKubernetes(ctx, source, memory, now, Math.max(2 * intervalMs, 60_000));
     case 'prometheus':
-      return checkPrometheus(ctx, source, now, Math.max(3 * source.step, watch.interval));
+      return checkPrometheus(ctx, source, now, Math.max(3 * source.step, intervalMs));
   }
 }
 
@@ -79,7 +78,14 @@ export interface CycleReport {
  * One cycle: poll every source at once (or only one service's, for triage's check), fold what they
  * said into incidents, resolve quiet ones, notify.
  */
-export async function runCycle(ctx: Context, only?: { service: string; env: string }): Promise<CycleReport> {
+export interface CycleOptions {
+  /** Check only this service's sources. */
+  only?: { service: string; env: string };
+  /** The time between cycles (default watch.interval): how far back events and series count as new. */
+  intervalMs?: number;
+}
+
+export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions = {}): Promise<CycleReport> {
   const config = ctx.requireConfig();
   const started = ctx.clock.now();
   const shared: CycleShared = { dockerListing: projectListing(ctx) };
@@ -88,7 +94,7 @@ export async function runCycle(ctx: Context, only?: { service: string; env: stri
     const key = sourceKey(source);
     const t0 = performance.now();
     try {
-      const result = await check(ctx, source, key, shared, ctx.clock.now());
+      const result = await check(ctx, source, key, shared, ctx.clock.now(), intervalMs ?? config.watch.interval);
       return { source: key, type: source.type, service: source.service, env: source.env, ok: true, error: null, signals: result.signals, memory: result.memory, durationMs: performance.now() - t0 };
     } catch (err) {
       const error = redact((err as Error).message ?? String(err), ctx.secrets);
@@ -129,7 +135,7 @@ export async function watchLoop(ctx: Context, intervalMs: number, onCycle: (repo
   let cycles = 0;
   while (!ctx.cancel.aborted) {
     const started = ctx.clock.now();
-    onCycle(await runCycle(ctx));
+    onCycle(await runCycle(ctx, { intervalMs }));
     cycles++;
     await sleep(Math.max(0, intervalMs - (ctx.clock.now() - started)), ctx.cancel);
   }
