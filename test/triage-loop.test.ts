@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { listContainers } from '../src/adapters/docker.js';
+import { inspectContainer, listContainers } from '../src/adapters/docker.js';
 import { ArtifactStore } from '../src/core/models/artifacts.js';
-import { deployProject } from './helpers/deploy.js';
+import { DEFAULT_SERVICE_SETTINGS, deployProject } from './helpers/deploy.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
 import { until } from './helpers/watch.js';
@@ -19,6 +19,15 @@ const LATE_CRASH_DOCKERFILE = [
   'COPY www /www',
   'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1',
   'CMD ["sh", "-c", "echo web starting; httpd -p 8080 -h /www; sleep 8; echo loading settings; echo fatal: required environment variable DATABASE_URL is not set >&2; exit 1"]',
+  '',
+].join('\n');
+
+/** Serves and passes its HEALTHCHECK; 6 s later it warms a 24 MiB cache, more than a 16m limit allows. */
+const HUNGRY_DOCKERFILE = [
+  'FROM ops/busybox:latest',
+  'COPY www /www',
+  'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1',
+  'CMD ["sh", "-c", "httpd -p 8080 -h /www; sleep 6; echo warming the cache; dd if=/dev/zero of=/dev/null bs=24M count=1 || exit 137; echo cache warm; exec sleep 100000"]',
   '',
 ].join('\n');
 
@@ -161,5 +170,42 @@ describe('the closed loop on the docker target (real engine)', () => {
       'the promotion gate compared v2 with v1',
     );
     assert.equal(second.json.promotion.baseline, 1);
+  });
+
+  it('out of memory: triage raises the limit in the config, redeploys, and the service stays up', async (t) => {
+    if (!(await engineWithBaseImage(t))) return;
+    const p = await deployProject(t, { service: `${DEFAULT_SERVICE_SETTINGS}\n    resources: { memory: 16m }` });
+    const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit({ 'ops.config.yaml': `${config}\nwatch:\n  resolveAfter: 10m\n  sources:\n    - { type: docker, service: web, env: local }\n` }, 'watch web');
+    const image = await p.release('hungry', HUNGRY_DOCKERFILE);
+    const r1 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r1.code, 0, `the cache is warmed after the health gate: ${r1.stderr}`);
+
+    const watched = await until('watch to open an incident', async () => {
+      const r = await p.ops(['watch', '--once']);
+      return r.code === 1 && r.json.opened.length ? r : undefined;
+    }, 40_000);
+    const incident = watched.json.opened[0];
+    const triaged = await p.ops(['triage', String(incident.id)]);
+    assert.equal(triaged.code, 0, triaged.stderr);
+    const oom = triaged.json.hypotheses.find((h: { cause: string }) => h.cause === 'oom');
+    assert.ok(oom, JSON.stringify(triaged.json.hypotheses.map((h: { title: string }) => h.title)));
+    assert.ok(oom.evidence.includes('memory limit 16.0 MiB'), oom.evidence.join('\n'));
+    const [raise] = oom.actions;
+    assert.equal(raise.command, `set services.web.resources.memory: 32m in the config, then ops deploy web --env local --image ${image}`);
+
+    const applied = await p.ops(['triage', String(incident.id), '--apply', String(raise.n), '--yes']);
+    assert.equal(applied.code, 0, `${applied.stderr}${JSON.stringify(applied.json?.applied)}`);
+    assert.equal(applied.json.applied.result, 'services.web.resources.memory 16m -> 32m; web r2 deployed');
+    assert.equal(applied.json.applied.incident.state, 'resolved');
+    assert.match(readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8'), /resources: \{ memory: 32m \}/, 'the config keeps its layout');
+
+    // Past the moment the cache is warmed, r2 still runs, never restarted, under the new limit.
+    await new Promise((resolve) => setTimeout(resolve, 9000));
+    const [live] = await listContainers({}, process.env, { 'ops.project': p.project });
+    const state = await inspectContainer({}, process.env, live!.id);
+    assert.deepEqual([live!.labels['ops.revision'], state!.running, state!.restartCount, state!.memoryLimit], ['2', true, 0, 32 * 2 ** 20]);
+    const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
+    assert.deepEqual(history.json.map((r: { revision: number; status: string }) => [r.revision, r.status]), [[2, 'deployed'], [1, 'superseded']]);
   });
 });

@@ -245,7 +245,8 @@ export async function runContainer(endpoint: DockerEndpoint, env: NodeJS.Process
       Init: spec.init,
       PortBindings: bindings,
       RestartPolicy: { Name: 'unless-stopped' },
-      ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+      // A hard cap, as a Kubernetes limit is: no swap beyond it (the engine's default allows as much again).
+      ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
       ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
     },
   });

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
 import type { Context } from '../context.js';
@@ -75,7 +76,6 @@ function findAction(report: TriageReport, n: number): { action: Action; hypothes
 async function setConfigValue(ctx: Context, path: string[], value: string): Promise<void> {
   const file = ctx.configFiles[0];
   if (!file || !/\.ya?ml$/.test(file)) throw new OpsError(`cannot edit ${file ?? 'the config'} automatically`, ExitCode.failed, `set ${path.join('.')}: ${value} by hand`);
-  const { parseDocument } = await import('yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(path, value);
   writeFileSync(file, doc.toString());

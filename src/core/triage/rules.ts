@@ -103,7 +103,9 @@ function oomRule(evidence: Evidence): Draft[] {
   for (const c of evidence.containers.filter(killedForMemory)) {
     const limit = c.memoryLimit ? formatBytes(c.memoryLimit) : 'none';
     const killed = c.oomKilled
-      ? `${c.name} was OOMKilled (exit code ${c.exitCode}, ${c.restartCount} restarts)`
+      ? c.status === 'running'
+        ? `${c.name} was OOMKilled, then restarted (${c.restartCount} restarts)`
+        : `${c.name} was OOMKilled (exit code ${c.exitCode}, ${c.restartCount} restarts)`
       : `${c.name} was killed by SIGKILL (exit code 137, ${c.restartCount} restarts) under a memory limit; the engine did not flag OOMKilled`;
     const lines = [killed, `memory limit ${limit}`];
     lines.push(c.memoryUsage != null ? `last usage seen ${formatBytes(c.memoryUsage)}${c.memoryLimit ? ` (${Math.round((100 * c.memoryUsage) / c.memoryLimit)}% of the limit)` : ''}` : 'last usage seen: none (the container was not running when triage asked)');
