@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { Evidence } from '../src/core/triage/evidence.js';
 import { diagnose, explainCrash } from '../src/core/triage/rules.js';
 import { renderMarkdown } from '../src/cli/triage-report.js';
 import { engineWithBaseImage, registry } from './helpers/engine.js';
 import { startFakeKube } from './helpers/fake-kube.js';
 import { PROJECT_ROOT, runOpsInTerminal } from './helpers/ops.js';
-import { container, watchProject } from './helpers/watch.js';
+import { container, recorder, watchProject } from './helpers/watch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const causes = (report: any) => report.hypotheses.map((h: { cause: string; title: string }) => [h.cause, h.title]);
@@ -224,5 +225,68 @@ describe('ops triage --format markdown', () => {
     if (process.env.UPDATE_SNAPSHOTS === '1') writeFileSync(snapshot, markdown);
     assert.ok(existsSync(snapshot), 'no snapshot: run with UPDATE_SNAPSHOTS=1 once and review it');
     assert.equal(markdown, readFileSync(snapshot, 'utf8'));
+  });
+});
+
+describe('ops triage: a model promotion behind an incident', () => {
+  it('moves the alias back, and the service it broke is healthy again', async (t) => {
+    // The service answers with whatever model production points at; v2 makes it fail.
+    let ledger: Database.Database | undefined;
+    t.after(() => ledger?.close());
+    const productionVersion = () => {
+      ledger ??= new Database(p.ledger, { readonly: true });
+      return (ledger.prepare(`SELECT version FROM model_aliases WHERE model = 'ranker' AND alias = 'production'`).get() as { version: number }).version;
+    };
+    const app = await recorder(t, (_req, res) => {
+      res.writeHead(productionVersion() === 2 ? 500 : 200).end();
+      return true;
+    });
+    const p = watchProject(
+      t,
+      [
+        'project: shop',
+        'environments:',
+        '  prod: { target: docker }',
+        'watch:',
+        '  resolveAfter: 10m',
+        '  sources:',
+        `    - { type: http, service: search, env: prod, url: "${app.url}/health", failures: 1 }`,
+      ].join('\n'),
+    );
+    writeFileSync(join(p.dir, 'train.js'), "require('node:fs').writeFileSync(require('node:path').join(process.env.OPS_ARTIFACT_DIR, 'metrics.json'), JSON.stringify({ auc: Number(JSON.parse(process.env.OPS_PARAMS).auc) }));\n");
+    for (const auc of ['0.81', '0.83']) {
+      const trained = await p.ops(['model', 'train', 'ranker', '--param', `auc=${auc}`, '--register', '--', 'node', 'train.js']);
+      assert.equal(trained.code, 0, trained.stderr);
+    }
+    assert.equal((await p.ops(['model', 'promote', 'ranker@1', '--to', 'production'])).code, 0);
+    assert.equal((await p.ops(['watch', '--once'])).code, 0, 'v1 serves');
+    assert.equal((await p.ops(['model', 'promote', 'ranker@2', '--to', 'production', '--reason', 'better offline'])).code, 0);
+
+    const watched = await p.ops(['watch', '--once']);
+    assert.equal(watched.code, 1, watched.stderr);
+    const incident = watched.json.opened[0];
+    const triaged = await p.ops(['triage', String(incident.id)]);
+    assert.equal(triaged.code, 0, triaged.stderr);
+    const promotion = triaged.json.hypotheses.find((h: { cause: string }) => h.cause === 'model-promotion');
+    assert.equal(promotion?.title, 'model promotion: ranker@production moved v1 -> v2', JSON.stringify(triaged.json.hypotheses));
+    assert.match(promotion.evidence[0], /^ranker@production moved from v1 to v2 at .* \(better offline\)$/);
+    const [back] = promotion.actions;
+    assert.equal(back.command, 'ops model rollback ranker --alias production --to 1');
+
+    const applied = await p.ops(['triage', String(incident.id), '--apply', String(back.n), '--yes']);
+    assert.equal(applied.code, 0, `${applied.stderr}${JSON.stringify(applied.json?.applied)}`);
+    assert.equal(applied.json.applied.result, 'ranker@production moved v2 -> v1');
+    assert.equal(applied.json.applied.check.healthy, true, applied.json.applied.check.detail);
+    assert.equal(applied.json.applied.incident.state, 'resolved');
+    assert.equal(applied.json.applied.incident.cause, 'model promotion: ranker@production moved v1 -> v2');
+    const history = await p.ops(['model', 'history', 'ranker', '--alias', 'production']);
+    assert.deepEqual(
+      history.json.map((e: { fromVersion: number | null; toVersion: number; reason: string | null }) => [e.fromVersion, e.toVersion, e.reason]),
+      [
+        [2, 1, `triage of incident #${incident.id}`],
+        [1, 2, 'better offline'],
+        [null, 1, null],
+      ],
+    );
   });
 });
