@@ -74,10 +74,6 @@ export interface CycleReport {
   open: Incident[];
 }
 
-/**
- * One cycle: poll every source at once (or only one service's, for triage's check), fold what they
- * said into incidents, resolve quiet ones, notify.
- */
 export interface CycleOptions {
   /** Check only this service's sources. */
   only?: { service: string; env: string };
@@ -85,6 +81,10 @@ export interface CycleOptions {
   intervalMs?: number;
 }
 
+/**
+ * One cycle: poll every source at once (or only one service's, for triage's check), fold what they
+ * said into incidents, resolve quiet ones, notify.
+ */
 export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions = {}): Promise<CycleReport> {
   const config = ctx.requireConfig();
   const started = ctx.clock.now();

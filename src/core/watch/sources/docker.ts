@@ -77,7 +77,8 @@ export async function checkDocker(
     const exit = `exit code ${state.exitCode}${state.error ? `, ${state.error}` : ''}`;
     const oom = killedForMemory(state);
     if (oom) {
-      const how = state.oomKilled ? exit : `${exit} under a ${Math.round(state.memoryLimit / 2 ** 20)} MiB limit; the engine did not flag OOMKilled`;
+      // A restarted container runs again with exit code 0: its last exit code is gone.
+      const how = !state.oomKilled ? `${exit} under a ${Math.round(state.memoryLimit / 2 ** 20)} MiB limit; the engine did not flag OOMKilled` : state.running ? `then restarted, ${state.restartCount} restarts` : exit;
       signals.push({ condition: 'oom-killed', resource, severity: 'critical', message: `${resource} was killed for using too much memory (${how})`, details: { exitCode: state.exitCode, restarts: state.restartCount, flagged: state.oomKilled } });
     }
     if (state.status === 'restarting' || (roseAt !== null && nowMs - roseAt < RESTART_QUIET_MS)) {
