@@ -166,6 +166,14 @@ describe('ops triage: rules on Kubernetes failures (real kubectl, the suite\'s f
     const manual = await p.ops(['triage', '--apply', String(byCause['config-error'].actions[0].n), '--yes']);
     assert.equal(manual.code, 2, manual.stderr);
     assert.match(manual.stderr, /for a person to carry out: kubectl create secret generic db-credentials/);
+
+    // A restart runs for real: kubectl stamps the pod template. The pods here stay broken, so the
+    // check cycle finds the service failing and the incident stays open (exit 1).
+    const restarted = await p.ops(['triage', '--apply', String(byCause['health-probe'].actions[0].n), '--yes']);
+    assert.equal(restarted.code, 1, restarted.stderr);
+    assert.deepEqual([restarted.json.applied.status, restarted.json.applied.result], ['succeeded', 'deployment/web restarted']);
+    assert.deepEqual([restarted.json.applied.check.healthy, restarted.json.applied.incident.state], [false, 'open']);
+    assert.match(kube.get('deployments', 'default', 'web')?.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'], /^20\d\d-/);
   });
 });
 
