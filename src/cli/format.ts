@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../core/duration.js';
+import type { Styles } from './output.js';
+
+/** A "show" command's `name  value` lines: the name bold and padded to `width`, a missing value as -. */
+export function fieldFormatter(chalk: Styles, width: number): (name: string, value: unknown) => string {
+  return (name, value) => `${chalk.bold(name.padEnd(width))} ${value ?? '-'}`;
+}
 
 export function formatDuration(ms: number | null): string {
   if (ms == null) return '-';

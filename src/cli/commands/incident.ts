@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../main.js';
-import { positiveInt } from '../format.js';
+import { fieldFormatter, positiveInt } from '../format.js';
 import { incidentTable } from './watch.js';
 
 const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
@@ -43,7 +43,7 @@ Examples:
         const detail = showIncident(ctx, id);
         if (options.json) return out.json(detail);
         const i = detail.incident;
-        const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(12))} ${value ?? '-'}`;
+        const field = fieldFormatter(out.chalk, 12);
         const lines = [
           field('incident', `#${i.id} ${i.title}`),
           field('state', i.state),

@@ -5,7 +5,7 @@ import type { TrainingResult } from '../../core/models/train.js';
 import type { ModelVersion } from '../../ledger/index.js';
 import { action } from '../main.js';
 import type { CliOutput } from '../output.js';
-import { collect, formatDuration, positiveInt } from '../format.js';
+import { collect, fieldFormatter, formatDuration, positiveInt } from '../format.js';
 
 const EXIT_CODES = `
 Exit codes: 0 done, 1 failed (training failed, unknown model or version, corrupt artifact),
@@ -253,7 +253,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
           }
           const details = registry.versionDetails(ctx, refs.resolveVersion(ctx.ledger(), ref));
           if (options.json) return out.json(details);
-          const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
+          const field = fieldFormatter(out.chalk, 10);
           const run = details.run;
           out.result(
             [

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listRuns, parseSince, parseStatus, showRun } from '../../core/runs.js';
 import { action } from '../main.js';
-import { formatDuration, positiveInt } from '../format.js';
+import { fieldFormatter, formatDuration, positiveInt } from '../format.js';
 
 interface ListOptions {
   kind?: string;
@@ -66,7 +66,7 @@ Examples:
       action<object, [number]>(async (ctx, out, options, id) => {
         const { run, logs } = showRun(ctx, id);
         if (options.json) return out.json({ ...run, logs });
-        const field = (name: string, value: unknown) => `${out.chalk.bold(name.padEnd(10))} ${value ?? '-'}`;
+        const field = fieldFormatter(out.chalk, 10);
         const lines = [
           field('run', run.id),
           field('kind', run.kind),
