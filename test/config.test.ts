@@ -85,6 +85,13 @@ describe('configuration', () => {
     assert.match(message, /ops\.config\.yaml:6: services\.web\.prots: unknown key "prots" \(did you mean "ports"\?\)/);
   });
 
+  it('maps a Docker Compose key name to the ops one', async () => {
+    const message = await configError({ 'ops.config.yaml': VALID.replace('ports:', 'environment: {}\n    ports:') });
+    assert.match(message, /services\.web\.environment: unknown key "environment" \(did you mean "env"\?\)/);
+    const build = await configError({ 'ops.config.yaml': VALID.replace('ports:', 'build: .\n    ports:') });
+    assert.match(build, /services\.web\.build: unknown key "build" \(did you mean "context"\?\)/);
+  });
+
   it('says what was expected and what was found for a wrong type', async () => {
     const message = await configError({ 'ops.config.yaml': VALID.replace('ports: ["8080:8080"]', 'ports: 8080') });
     assert.match(message, /services\.web\.ports: expected a list, found number 8080/);

@@ -216,7 +216,21 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
+// Docker Compose's names for keys ops spells otherwise: users bring them along.
+const composeNames: Record<string, string> = {
+  build: 'context',
+  args: 'buildArgs',
+  environment: 'env',
+  healthcheck: 'health',
+  depends_on: 'dependsOn',
+  mem_limit: 'resources',
+  deploy: 'resources',
+  stop_grace_period: 'stopTimeout',
+};
+
 function closestKey(candidate: string, keys: string[]): string | undefined {
+  const composeName = composeNames[candidate];
+  if (composeName && keys.includes(composeName)) return composeName;
   let best: { key: string; distance: number } | undefined;
   for (const key of keys) {
     const distance = levenshtein(candidate.toLowerCase(), key.toLowerCase());
