@@ -217,19 +217,19 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 // Docker Compose's names for keys ops spells otherwise: users bring them along.
-const composeNames: Record<string, string> = {
-  build: 'context',
-  args: 'buildArgs',
-  environment: 'env',
-  healthcheck: 'health',
-  depends_on: 'dependsOn',
-  mem_limit: 'resources',
-  deploy: 'resources',
-  stop_grace_period: 'stopTimeout',
-};
+const composeNames = new Map([
+  ['build', 'context'],
+  ['args', 'buildArgs'],
+  ['environment', 'env'],
+  ['healthcheck', 'health'],
+  ['depends_on', 'dependsOn'],
+  ['mem_limit', 'resources'],
+  ['deploy', 'resources'],
+  ['stop_grace_period', 'stopTimeout'],
+]);
 
 function closestKey(candidate: string, keys: string[]): string | undefined {
-  const composeName = composeNames[candidate];
+  const composeName = composeNames.get(candidate);
   if (composeName && keys.includes(composeName)) return composeName;
   let best: { key: string; distance: number } | undefined;
   for (const key of keys) {
