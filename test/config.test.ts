@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/core/config/load.js';
-import { ConfigError } from '../src/core/errors.js';
+import { ConfigError } from '../src/errors.js';
 import { cleanEnv, runOps } from './helpers/ops.js';
 
 const VALID = `project: shop

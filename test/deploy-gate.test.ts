@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { applyRiskGate } from '../src/core/deploy/gate.js';
-import { ExitCode, OpsError } from '../src/core/errors.js';
+import { ExitCode, OpsError } from '../src/errors.js';
 import { testContext } from './helpers/context.js';
 
 const thresholds = { warn: 0.5, block: 0.8 };

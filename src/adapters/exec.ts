@@ -1,4 +1,4 @@
-import { ToolMissingError } from '../core/errors.js';
+import { ToolMissingError } from '../errors.js';
 
 export interface ExecResult {
   exitCode: number;

@@ -1,5 +1,5 @@
 import type { SimpleGit } from 'simple-git';
-import { ToolMissingError } from '../core/errors.js';
+import { ToolMissingError } from '../errors.js';
 
 export interface GitState {
   sha: string | null;

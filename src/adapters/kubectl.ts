@@ -1,4 +1,4 @@
-import { OpsError } from '../core/errors.js';
+import { OpsError } from '../errors.js';
 import { runTool, type ExecResult } from './exec.js';
 
 /** Where kubectl points: a kubeconfig context (default: the current one) and a namespace. */

@@ -10,7 +10,7 @@ import * as prometheus from '../adapters/prometheus.js';
 import * as registry from '../adapters/registry.js';
 import { loadConfig } from './config/load.js';
 import type { OpsConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 import type { Clock, Output } from './output.js';
 import { isPidAlive } from './process.js';
 import { secretValuesFromEnv } from './redact.js';

@@ -1,5 +1,5 @@
 import type { Context } from './context.js';
-import { OpsError } from './errors.js';
+import { OpsError } from '../errors.js';
 import { SCHEMA_VERSION } from '../ledger/index.js';
 
 export interface Check {

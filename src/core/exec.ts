@@ -1,5 +1,5 @@
 import type { Context } from './context.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 import { withRun } from './runs.js';
 
 export interface RecordedExec {

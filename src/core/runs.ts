@@ -1,7 +1,7 @@
 import type { Run, RunFilter, RunLogLine, RunStatus } from '../ledger/index.js';
 import { RUN_STATUSES } from '../ledger/index.js';
 import type { Context } from './context.js';
-import { ExitCode, OpsError, UsageError } from './errors.js';
+import { ExitCode, OpsError, UsageError } from '../errors.js';
 import { redact } from './redact.js';
 
 const HEARTBEAT_INTERVAL_MS = 15_000;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LedgerError } from '../core/errors.js';
+import { LedgerError } from '../errors.js';
 import { SCHEMA_VERSION, migrations } from './migrations.js';
 
 const require = createRequire(import.meta.url);

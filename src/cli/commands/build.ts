@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { ExitCode } from '../../core/errors.js';
-import { action } from '../main.js';
+import { ExitCode } from '../../errors.js';
+import { action } from '../action.js';
 import { collect } from '../format.js';
 
 interface BuildFlags {

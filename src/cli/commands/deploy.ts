@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { DeployResult } from '../../core/deploy/index.js';
-import { ExitCode, UsageError } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import type { Release } from '../../ledger/index.js';
-import { action } from '../main.js';
+import { action } from '../action.js';
 import type { CliOutput } from '../output.js';
 import { durationFlag, formatDuration, positiveInt } from '../format.js';
 

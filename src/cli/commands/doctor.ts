@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../../core/errors.js';
-import { action } from '../main.js';
+import { ExitCode } from '../../errors.js';
+import { action } from '../action.js';
 
 export function registerDoctor(program: Command): void {
   program

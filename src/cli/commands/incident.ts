@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../main.js';
+import { action } from '../action.js';
 import { fieldFormatter, positiveInt } from '../format.js';
 import { incidentTable } from './watch.js';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { InputNeededError } from '../../core/errors.js';
-import { action, packageFile } from '../main.js';
+import { InputNeededError } from '../../errors.js';
+import { action } from '../action.js';
+import { packageFile } from '../installation.js';
 
 interface InitOptions {
   project?: string;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ExitCode, OpsError, UsageError } from '../../core/errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import type { GateCheck, Promotion } from '../../core/models/registry.js';
 import type { TrainingResult } from '../../core/models/train.js';
 import type { ModelVersion } from '../../ledger/index.js';
-import { action } from '../main.js';
+import { action } from '../action.js';
 import type { CliOutput } from '../output.js';
 import { collect, fieldFormatter, formatDuration, positiveInt } from '../format.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { ExitCode, OpsError, UsageError } from '../../core/errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
-import { action } from '../main.js';
+import { action } from '../action.js';
 
 const EXIT_CODES = `
 Exit codes: 0 done, 1 failed, 2 bad input (not a git repository, shallow clone, bad range),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listRuns, parseSince, parseStatus, showRun } from '../../core/runs.js';
-import { action } from '../main.js';
+import { action } from '../action.js';
 import { fieldFormatter, formatDuration, positiveInt } from '../format.js';
 
 interface ListOptions {

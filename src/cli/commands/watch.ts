@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { ExitCode, UsageError } from '../../core/errors.js';
-import { action } from '../main.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { action } from '../action.js';
 import type { CliOutput } from '../output.js';
 import { durationFlag } from '../format.js';
 import type { CycleReport } from '../../core/watch/index.js';

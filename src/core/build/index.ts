@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { OpsConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { pool } from '../pool.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { DockerEndpoint, EngineEvent } from '../../adapters/docker.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ZodIssue } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 import { configCache } from './cache.js';
 import type { OpsConfig } from './schema.js';
 

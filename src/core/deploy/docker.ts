@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec, ContainerState, DockerEndpoint } from '../../adapters/docker.js';
 import type { ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { OpsError } from '../errors.js';
+import { OpsError } from '../../errors.js';
 import type { TargetOutcome } from './types.js';
 
 /** Without a HEALTHCHECK or an HTTP probe, a container that keeps running this long counts as up. */

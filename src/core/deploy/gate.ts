@@ -1,7 +1,7 @@
 import type { RiskVerdict } from '../../ledger/index.js';
 import type { OpsConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError } from '../errors.js';
+import { ExitCode, OpsError } from '../../errors.js';
 
 /** Asks the person at the terminal whether to go on (provided by the CLI when interactive). */
 export type RiskConfirm = (message: string) => Promise<boolean>;

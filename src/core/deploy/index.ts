@@ -3,7 +3,7 @@ import type { DockerEndpoint } from '../../adapters/docker.js';
 import type { Release, RiskVerdict } from '../../ledger/index.js';
 import { IMAGE_REPOSITORY_PATTERN, type EnvironmentConfig, type OpsConfig, type ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import { withRun } from '../runs.js';
 import { checkImage, deployToDocker, dockerStatus, type DockerServiceStatus } from './docker.js';
 import { applyRiskGate, riskVerdict, type RiskConfirm } from './gate.js';

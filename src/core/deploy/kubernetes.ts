@@ -4,7 +4,7 @@ import { dump, loadAll } from 'js-yaml';
 import { kubeTarget, type KubeTarget } from '../../adapters/kubectl.js';
 import type { EnvironmentConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { OpsError, UsageError } from '../errors.js';
+import { OpsError, UsageError } from '../../errors.js';
 import type { TargetOutcome } from './types.js';
 
 type KubeEnvironment = Extract<EnvironmentConfig, { target: 'kubernetes' }>;

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { OpsError } from '../errors.js';
+import { OpsError } from '../../errors.js';
 import { isPidAlive, sleep } from '../process.js';
 import type { LockHolder, LockOwner } from '../../ledger/index.js';
 

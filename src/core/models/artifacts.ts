@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { ExitCode, OpsError } from '../errors.js';
+import { ExitCode, OpsError } from '../../errors.js';
 
 // node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
 const nodeRequire = createRequire(import.meta.url);

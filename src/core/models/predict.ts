@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { ModelVersion } from '../../ledger/index.js';
-import { ExitCode, OpsError } from '../errors.js';
+import { ExitCode, OpsError } from '../../errors.js';
 import { RandomForest } from '../forest/forest.js';
 import { ArtifactStore } from './artifacts.js';
 import { columnIndex, numericColumn, readCsv } from './datasets.js';

@@ -1,4 +1,4 @@
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import type { Ledger, ModelVersion } from '../../ledger/index.js';
 
 /** Model names: letters, digits, dots, dashes and underscores (like MLflow's), up to 100. */

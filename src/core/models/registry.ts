@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
 import type { MetricGate } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
 import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, type SerializedForest, type Task } from '../forest/forest.js';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
 import { redact } from '../redact.js';

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
 import { binaryMetrics } from '../forest/metrics.js';
 import { numericColumn, readCsv } from '../models/datasets.js';

@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { ExitCode, OpsError, UsageError } from '../../errors.js';
 import { RandomForest, type ForestParams } from '../forest/forest.js';
 import { loadModel, versionFile } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';

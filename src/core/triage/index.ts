@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
 import type { Context } from '../context.js';
-import { ExitCode, InputNeededError, OpsError, UsageError } from '../errors.js';
+import { ExitCode, InputNeededError, OpsError, UsageError } from '../../errors.js';
 import { incidentOrFail } from '../watch/manage.js';
 import { dockerEndpoint } from '../watch/sources/docker.js';
 import { gatherEvidence, type Evidence } from './evidence.js';

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { OpsError, UsageError } from '../errors.js';
+import { OpsError, UsageError } from '../../errors.js';
 import { INCIDENT_STATES, type Incident, type IncidentEvent, type IncidentState, type NotificationRecord, type Release, type StoredSignal, type Suspect } from '../../ledger/index.js';
 import { redact } from '../redact.js';
 import { notify } from './notify.js';

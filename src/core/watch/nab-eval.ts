@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 import { AnomalyDetector, DETECTOR_NAME } from './detector.js';
 import { nabScore, windowRows, type ProfileScore } from './nab.js';
 

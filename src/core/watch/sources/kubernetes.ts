@@ -1,7 +1,7 @@
 import { kubeTarget } from '../../../adapters/kubectl.js';
 import type { Context } from '../../context.js';
 import type { WatchSourceConfig } from '../../config/schema.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../../errors.js';
 import type { CheckResult, Signal } from '../types.js';
 
 type KubernetesSource = Extract<WatchSourceConfig, { type: 'kubernetes' }>;

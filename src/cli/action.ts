@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { createContext, isCI, type Context } from '../core/context.js';
+import { systemClock } from '../core/output.js';
+import { secretValuesFromEnv } from '../core/redact.js';
+import { ExitCode, OpsError } from '../errors.js';
+import { CliOutput, colorEnabled } from './output.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  input: boolean;
+  color: boolean;
+  config?: string;
+  ledger?: string;
+  cwd?: string;
+}
+
+/** What an action receives: the context, the CLI's output, and its own options. */
+export type Action<O, A extends unknown[] = []> = (ctx: Context, out: CliOutput, options: O & GlobalOptions, ...args: A) => Promise<number | void>;
+
+// The exit code of the action that ran; main returns it once commander's parse resolves.
+let exitCode: number = ExitCode.ok;
+
+/** The code the last action ended with; resets it for the next run in this process. */
+export function takeExitCode(): number {
+  const code = exitCode;
+  exitCode = ExitCode.ok;
+  return code;
+}
+
+/** Print an error as one line on stderr and return its exit code. */
+export function report(err: unknown, verbose: boolean, out: CliOutput | undefined): number {
+  const red = (text: string) => (out ? out.chalk.red(text) : text);
+  if (err instanceof OpsError) {
+    process.stderr.write(`${red('error:')} ${err.message}${err.hint ? `; ${err.hint}` : ''}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const message = (err as Error)?.message ?? String(err);
+  process.stderr.write(`${red('error:')} ${message}${verbose ? '' : ' (run again with --verbose for details)'}\n`);
+  if (verbose && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);
+  return ExitCode.failed;
+}
+
+/** Wrap an action: build the context, handle signals, map errors to exit codes. */
+export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behaviour: { graceful?: boolean } = {}) {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const options = command.optsWithGlobals() as O & GlobalOptions;
+    const positional = args.slice(0, -2) as A;
+    const env = process.env;
+    const ci = isCI(env);
+    const secrets = secretValuesFromEnv(env);
+    let out: CliOutput | undefined;
+    let ctx: Context | undefined;
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A graceful command (ops watch) finishes its cycle on the first signal; a second one stops it now.
+      if (behaviour.graceful && !controller.signal.aborted) {
+        controller.abort(signal);
+        process.stderr.write(`\n${signal}: stopping after the current cycle (again to stop now)\n`);
+        return;
+      }
+      if (controller.signal.aborted && !behaviour.graceful) return;
+      controller.abort(signal);
+      if (ctx) {
+        void import('../core/runs.js').then(({ interruptActiveRuns }) => {
+          try {
+            interruptActiveRuns(ctx!, signal);
+          } finally {
+            process.stderr.write(`\ninterrupted by ${signal}\n`);
+            process.exit(ExitCode.interrupted);
+          }
+        });
+      } else {
+        process.exit(ExitCode.interrupted);
+      }
+    };
+    // `on`, not `once`: execa's exit hook re-raises the signal when it finds itself the only listener.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      out = await CliOutput.create({
+        json: Boolean(options.json),
+        quiet: Boolean(options.quiet),
+        verbose: Boolean(options.verbose),
+        color: colorEnabled(options.color, env, process.stdout) && colorEnabled(options.color, env, process.stderr),
+        // A terminal that reports no width (some pseudo-terminals) cannot host a spinner.
+        tty: Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0 && !ci,
+        secrets,
+      });
+      const cwd = options.cwd ? (await import('node:path')).resolve(options.cwd) : process.cwd();
+      ctx = await createContext({
+        cwd,
+        env,
+        argv: process.argv.slice(2),
+        configFile: options.config,
+        ledgerFile: options.ledger,
+        output: out,
+        clock: systemClock,
+        interactive: options.input !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !ci,
+        cancel: controller.signal,
+        secrets,
+      });
+      exitCode = (await handler(ctx, out, options, ...positional)) ?? ExitCode.ok;
+    } catch (err) {
+      exitCode = report(err, Boolean(options.verbose), out);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  };
+}
+
