@@ -194,21 +194,21 @@ describe('ops deploy (docker target, real engine)', () => {
     assert.equal(ledger.locks.holder('deploy:web:local')!.pid, process.pid, 'the live holder keeps its lock');
   });
 
-  it('rejects bad input before touching anything: unknown env or service, a shell-looking image, no build', async (t) => {
+  it('rejects bad input (exit 2) and what is not recorded (exit 1) before touching anything', async (t) => {
     if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);
-    const cases: Array<[string[], RegExp]> = [
-      [['deploy', 'web', '--env', 'nope'], /unknown environment "nope"; use one of: local/],
-      [['deploy', 'api', '--env', 'local'], /unknown service "api"; use one of: web/],
-      [['deploy', 'web', '--env', 'local', '--image', 'busybox:1;touch /tmp/ops-pwned'], /"busybox:1;touch \/tmp\/ops-pwned" is not a valid image reference/],
-      [['deploy', 'web', '--env', 'local', '--image', '$(id)'], /not a valid image reference/],
-      [['deploy', 'web', '--env', 'local'], /no build of web in the ledger; run `ops build web`/],
-      [['deploy', 'web'], /--env is required/],
-      [['deploy', 'rollback', 'web', '--env', 'local'], /web has no deployed release in local/],
+    const cases: Array<[string[], RegExp, number]> = [
+      [['deploy', 'web', '--env', 'nope'], /unknown environment "nope"; use one of: local/, 2],
+      [['deploy', 'api', '--env', 'local'], /unknown service "api"; use one of: web/, 2],
+      [['deploy', 'web', '--env', 'local', '--image', 'busybox:1;touch /tmp/ops-pwned'], /"busybox:1;touch \/tmp\/ops-pwned" is not a valid image reference/, 2],
+      [['deploy', 'web', '--env', 'local', '--image', '$(id)'], /not a valid image reference/, 2],
+      [['deploy', 'web', '--env', 'local'], /no build of web in the ledger; run `ops build web`/, 1],
+      [['deploy', 'web'], /--env is required/, 2],
+      [['deploy', 'rollback', 'web', '--env', 'local'], /web has no deployed release in local/, 1],
     ];
-    for (const [args, pattern] of cases) {
+    for (const [args, pattern, code] of cases) {
       const result = await runOps(args, { cwd: p.dir, env: p.env });
-      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
       assertOneLineError(result.stderr, pattern);
     }
     const image = await p.release('first');

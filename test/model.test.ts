@@ -175,7 +175,8 @@ describe('ops model', () => {
     assert.match(blocked.stderr, /promotion of churn@2 to production blocked by its gate; .*--force --reason/);
     const blockedJson = await ops('model', 'promote', 'churn@2', '--to', 'production', '--json');
     assert.equal(blockedJson.code, 3);
-    assert.equal(JSON.parse(blockedJson.stdout).promoted, false);
+    const blockedDoc = JSON.parse(blockedJson.stdout);
+    assert.deepEqual([blockedDoc.error.code, blockedDoc.error.exitCode, blockedDoc.result.promoted], ['gate_blocked', 3, false]);
     assert.equal((await json('model', 'show', 'churn@production')).version, 1);
 
     const noReason = await ops('model', 'promote', 'churn@2', '--to', 'production', '--force');

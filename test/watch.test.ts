@@ -213,7 +213,7 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     assert.equal(resolved.json.causeRelease, web);
     assert.match(resolved.json.cause, /^release \d+ \(web r\d+ in prod\)$/);
     const badCause = await p.ops(['incident', 'resolve', String(incident.id), '--cause', 'release:9999']);
-    assert.equal(badCause.code, 2);
+    assert.equal(badCause.code, 1, 'a release that is not recorded is not found: exit 1');
     assert.deepEqual(hook.requests.map((r) => JSON.parse(r.body).incident.event), ['opened', 'opened', 'acknowledged', 'resolved', 'opened', 'resolved']);
     const list = (await p.ops(['incident', 'list', '--state', 'resolved'])).json as any[];
     assert.equal(list.length, 2);

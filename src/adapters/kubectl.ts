@@ -32,6 +32,6 @@ export function kubectlError(result: ExecResult): string {
 /** `kubectl ... -o json`, parsed; a failure is an OpsError naming what kubectl said. */
 export async function kubectlJson<T>(target: KubeTarget, args: readonly string[]): Promise<T> {
   const result = await kubectl(target, [...args, '-o', 'json']);
-  if (result.exitCode !== 0) throw new OpsError(`kubectl ${args.join(' ')}: ${kubectlError(result)}`, 1, 'check the kubeconfig context and that the cluster answers (`ops doctor`)');
+  if (result.exitCode !== 0) throw new OpsError(`kubectl ${args.join(' ')}: ${kubectlError(result)}`, 'check the kubeconfig context and that the cluster answers (`ops doctor`)');
   return JSON.parse(result.stdout) as T;
 }

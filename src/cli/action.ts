@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createContext, isCI, type Context } from '../core/context.js';
 import { systemClock } from '../core/output.js';
-import { secretValuesFromEnv } from '../core/redact.js';
+import { redact, secretValuesFromEnv } from '../core/redact.js';
 import { ExitCode, OpsError } from '../errors.js';
 import { CliOutput, colorEnabled } from './output.js';
 
@@ -29,18 +29,40 @@ export function takeExitCode(): number {
   return code;
 }
 
-/** Print an error as one line on stderr and return its exit code. */
-export function report(err: unknown, verbose: boolean, out: CliOutput | undefined): number {
-  const red = (text: string) => (out ? out.chalk.red(text) : text);
+/** The `error` object of a --json error: what went wrong, how to fix it, and its codes. */
+export interface ErrorDocument {
+  error: { message: string; hint: string | null; code: string; exitCode: number };
+  /** What the command found before it stopped (a gate's comparison, say). */
+  result?: unknown;
+}
+
+export function errorDocument(err: unknown): ErrorDocument {
   if (err instanceof OpsError) {
-    process.stderr.write(`${red('error:')} ${err.message}${err.hint ? `; ${err.hint}` : ''}\n`);
-    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-    return err.exitCode;
+    const doc: ErrorDocument = { error: { message: err.message, hint: err.hint ?? null, code: err.code, exitCode: err.exitCode } };
+    if (err.result !== undefined) doc.result = err.result;
+    return doc;
   }
   const message = (err as Error)?.message ?? String(err);
-  process.stderr.write(`${red('error:')} ${message}${verbose ? '' : ' (run again with --verbose for details)'}\n`);
-  if (verbose && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);
-  return ExitCode.failed;
+  return { error: { message, hint: 'run again with --verbose for details', code: 'internal', exitCode: ExitCode.failed } };
+}
+
+export interface ReportMode {
+  verbose: boolean;
+  /** Also print the error as one JSON document on stdout. */
+  json: boolean;
+  secrets: readonly string[];
+}
+
+/** Print an error as one line on stderr (and with --json as a document on stdout); return its exit code. */
+export function report(err: unknown, mode: ReportMode, out: CliOutput | undefined): number {
+  const red = (text: string) => (out ? out.chalk.red(text) : text);
+  const doc = errorDocument(err);
+  const { message, hint } = doc.error;
+  const line = err instanceof OpsError ? `${message}${hint ? `; ${hint}` : ''}` : `${message}${mode.verbose ? '' : ` (${hint})`}`;
+  process.stderr.write(`${red('error:')} ${redact(line, mode.secrets)}\n`);
+  if (mode.verbose && (err as Error)?.stack) process.stderr.write(`${redact((err as Error).stack!, mode.secrets)}\n`);
+  if (mode.json) process.stdout.write(`${redact(JSON.stringify(doc, null, 2), mode.secrets)}\n`);
+  return doc.error.exitCode;
 }
 
 /** Wrap an action: build the context, handle signals, map errors to exit codes. */
@@ -105,7 +127,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
       });
       exitCode = (await handler(ctx, out, options, ...positional)) ?? ExitCode.ok;
     } catch (err) {
-      exitCode = report(err, Boolean(options.verbose), out);
+      exitCode = report(err, { verbose: Boolean(options.verbose), json: Boolean(options.json), secrets }, out);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

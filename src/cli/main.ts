@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../errors.js';
-import { report, takeExitCode } from './action.js';
+import { EXIT_CODE_MEANINGS, ExitCode, UsageError } from '../errors.js';
+import { errorDocument, report, takeExitCode } from './action.js';
 import { setInstallation, type Installation } from './installation.js';
 import { registerBuild } from './commands/build.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -16,12 +16,7 @@ import { registerWatch } from './commands/watch.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0    success
-  1    the operation failed
-  2    usage, configuration or environment error (nothing was changed)
-  3    blocked by a policy gate (risk gate, promotion gate)
-  4    input needed but the session is not interactive
-  130  interrupted (SIGINT/SIGTERM)`;
+${Object.entries(EXIT_CODE_MEANINGS).map(([code, meaning]) => `  ${code.padEnd(4)} ${meaning}`).join('\n')}`;
 
 /**
  * Commands by name. Only the one being run is defined (commander builds every option and help
@@ -54,12 +49,19 @@ function commandName(args: string[]): string | undefined {
   return undefined;
 }
 
-export async function main(argv: string[], install: Installation): Promise<number> {
-  const { Command, CommanderError, Option } = await import('commander');
-  setInstallation(install);
-  const { version } = install;
-  takeExitCode();
+/** --json among the options (not after `--`, where the words belong to a child command). */
+function jsonWanted(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
 
+/**
+ * The ops program with the commands `args` needs: only the one named (and of a group only the
+ * subcommand named, where the group supports it); every command for help, an unknown name, or
+ * no args at all (completion scripts and tests walk that whole tree).
+ */
+export async function buildProgram(args: string[], version: string): Promise<Command> {
+  const { Command, Option } = await import('commander');
   const program = new Command('ops')
     .description('Build, deploy, watch, triage and score risk in one loop, recorded in a local SQLite ledger.')
     .version(version, '-V, --version')
@@ -83,7 +85,6 @@ ${EXIT_CODES_HELP}
 Docs: README.md in the ops repository.`)
     .exitOverride();
 
-  const args = argv.slice(2);
   const wanted = commandName(args);
   const subcommand = wanted ? commandName(args.slice(args.indexOf(wanted) + 1)) : undefined;
   for (const [name, register] of Object.entries(COMMANDS)) {
@@ -91,15 +92,27 @@ Docs: README.md in the ops repository.`)
     else if (name === wanted) register(program, subcommand);
   }
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
+  return program;
+}
+
+export async function main(argv: string[], install: Installation): Promise<number> {
+  const { CommanderError } = await import('commander');
+  setInstallation(install);
+  takeExitCode();
+  const args = argv.slice(2);
+  const program = await buildProgram(args, install.version);
 
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    const json = jsonWanted(args);
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      // Commander has written its line to stderr already; --json adds the document on stdout.
+      if (json) process.stdout.write(`${JSON.stringify(errorDocument(new UsageError(err.message.replace(/^error: /, ''), 'add --help for usage')), null, 2)}\n`);
       return ExitCode.usage;
     }
-    return report(err, argv.includes('--verbose'), undefined);
+    return report(err, { verbose: args.includes('--verbose'), json, secrets: [] }, undefined);
   }
   return takeExitCode();
 }

@@ -4,7 +4,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { Context } from './context.js';
 import { validateConfig } from './config/load.js';
 import { NAME_PATTERN } from './config/schema.js';
-import { InputNeededError, UsageError } from '../errors.js';
+import { UsageError, InputNeededError } from '../errors.js';
 
 export interface DetectedService {
   name: string;

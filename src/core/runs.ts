@@ -1,7 +1,7 @@
 import type { Run, RunFilter, RunLogLine, RunStatus } from '../ledger/index.js';
 import { RUN_STATUSES } from '../ledger/index.js';
 import type { Context } from './context.js';
-import { ExitCode, OpsError, UsageError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import { redact } from './redact.js';
 
 const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -133,6 +133,6 @@ export function listRuns(ctx: Context, filter: RunFilter): Run[] {
 
 export function showRun(ctx: Context, id: number): { run: Run; logs: RunLogLine[] } {
   const run = ctx.ledger().runs.get(id);
-  if (!run) throw new OpsError(`run ${id} does not exist`, ExitCode.failed, 'list runs with `ops runs list`');
+  if (!run) throw new NotFoundError(`run ${id} does not exist`, 'list runs with `ops runs list`');
   return { run, logs: ctx.ledger().runs.logs(id) };
 }

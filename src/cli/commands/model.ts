@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError, GateBlockedError } from '../../errors.js';
 import type { GateCheck, Promotion } from '../../core/models/registry.js';
 import type { TrainingResult } from '../../core/models/train.js';
 import type { ModelVersion } from '../../ledger/index.js';
@@ -168,12 +168,13 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
         action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
           const ref = refs.parseModelRef(refText);
           const promotion = registry.promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
+          if (!promotion.promoted) {
+            if (!options.json && promotion.checks.length) out.result(await gateTable(out, promotion));
+            throw new GateBlockedError(`promotion of ${promotion.model}@${promotion.candidate} to ${promotion.alias} blocked by its gate`, 'improve the model, or pass --force --reason "<why>" (recorded)').withResult(promotion);
+          }
           if (options.json) out.json(promotion);
           else if (promotion.checks.length) out.result(await gateTable(out, promotion));
           const target = `${promotion.model}@${promotion.alias}`;
-          if (!promotion.promoted) {
-            throw new OpsError(`promotion of ${promotion.model}@${promotion.candidate} to ${promotion.alias} blocked by its gate`, ExitCode.gate, 'improve the model, or pass --force --reason "<why>" (recorded)');
-          }
           if (!promotion.event) out.info(`${target} already points at version ${promotion.candidate}`);
           else if (promotion.forced) out.warn(`${target} now points at version ${promotion.candidate} (gate overridden: ${options.reason})`);
           else out.info(`${target} now points at version ${promotion.candidate}${promotion.baseline ? ` (was ${promotion.baseline})` : ''}`);

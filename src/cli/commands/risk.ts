@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { UsageError, GateBlockedError } from '../../errors.js';
 import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
 import { action } from '../action.js';
 
@@ -34,7 +34,10 @@ Examples:
       action<{ repo?: string; promote?: string; reason?: string; force?: boolean }>(async (ctx, out, options) => {
         const { trainRisk } = await import('../../core/risk/index.js');
         const result = await trainRisk(ctx, options.repo ?? ctx.root, { promoteTo: options.promote, reason: options.reason, force: options.force });
-        if (options.json) out.json(result);
+        const blocked = result.promotion && !result.promotion.promoted;
+        if (options.json) {
+          if (!blocked) out.json(result);
+        }
         else {
           const m = result.metrics;
           out.result(
@@ -53,8 +56,8 @@ Examples:
             ].filter(Boolean).join('\n'),
           );
         }
-        if (result.promotion && !result.promotion.promoted) {
-          throw new OpsError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion.alias}: its gate failed`, ExitCode.gate, 'see `ops model promote` for the comparison, or pass --force --reason');
+        if (blocked) {
+          throw new GateBlockedError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion!.alias}: its gate failed`, 'see `ops model promote` for the comparison, or pass --force --reason').withResult(result);
         }
       }),
     );
@@ -169,7 +172,11 @@ Examples:
           range = found.range;
         }
         const score = await scoreRange(ctx, options.repo ?? ctx.root, range, { service: options.service, env: options.env });
-        if (options.json) out.json(score);
+        const block = ctx.config?.risk.block ?? 0.8;
+        const blocked = options.gate && score.probability >= block;
+        if (options.json) {
+          if (!blocked) out.json(score);
+        }
         else {
           const colour = score.level === 'high' ? out.chalk.red : score.level === 'medium' ? out.chalk.yellow : out.chalk.green;
           out.result(
@@ -179,9 +186,8 @@ Examples:
             ].join('\n'),
           );
         }
-        const block = ctx.config?.risk.block ?? 0.8;
-        if (options.gate && score.probability >= block) {
-          throw new OpsError(`risk ${percent(score.probability)} is at or above risk.block ${percent(block)}`, ExitCode.gate, 'review the change, or deploy with --accept-risk "<reason>"');
+        if (blocked) {
+          throw new GateBlockedError(`risk ${percent(score.probability)} is at or above risk.block ${percent(block)}`, 'review the change, or deploy with --accept-risk "<reason>"').withResult(score);
         }
       }),
     );

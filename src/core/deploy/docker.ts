@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec, ContainerState, DockerEndpoint } from '../../adapters/docker.js';
 import type { ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { OpsError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { TargetOutcome } from './types.js';
 
 /** Without a HEALTHCHECK or an HTTP probe, a container that keeps running this long counts as up. */
@@ -38,7 +38,7 @@ function parsePorts(ports: string[]): Array<{ host: number; container: number }>
 /** The image must be in the engine already: nothing is pulled behind the user's back. */
 export async function checkImage(ctx: Context, endpoint: DockerEndpoint, image: string): Promise<{ digest: string | null; hasHealthcheck: boolean }> {
   const found = await ctx.adapters.docker.inspectImage(endpoint, ctx.env, image);
-  if (!found) throw new OpsError(`image ${image} is not in the Docker engine`, 1, 'build it with `ops build`, or `docker pull` it first');
+  if (!found) throw new NotFoundError(`image ${image} is not in the Docker engine`, 'build it with `ops build`, or `docker pull` it first');
   return { digest: found.repoDigests[0] ?? null, hasHealthcheck: found.hasHealthcheck };
 }
 

@@ -1,7 +1,7 @@
 import type { RiskVerdict } from '../../ledger/index.js';
 import type { OpsConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError } from '../../errors.js';
+import { GateBlockedError } from '../../errors.js';
 
 /** Asks the person at the terminal whether to go on (provided by the CLI when interactive). */
 export type RiskConfirm = (message: string) => Promise<boolean>;
@@ -46,7 +46,7 @@ export async function applyRiskGate(ctx: Context, verdict: RiskVerdict, threshol
     if (await confirm(`This deploy's ${shown} is above risk.block ${thresholds.block}. Deploy anyway?`)) {
       return { ...verdict, accepted: `confirmed at the terminal by ${ctx.actor}` };
     }
-    throw new OpsError(`deploy stopped: ${shown}`, ExitCode.gate);
+    throw new GateBlockedError(`deploy stopped: ${shown}`);
   }
-  throw new OpsError(`deploy blocked: ${shown} is above risk.block ${thresholds.block}`, ExitCode.gate, 'pass --accept-risk "<reason>" to deploy anyway (the reason is recorded)');
+  throw new GateBlockedError(`deploy blocked: ${shown} is above risk.block ${thresholds.block}`, 'pass --accept-risk "<reason>" to deploy anyway (the reason is recorded)');
 }

@@ -3,7 +3,7 @@ import type { DockerEndpoint } from '../../adapters/docker.js';
 import type { Release, RiskVerdict } from '../../ledger/index.js';
 import { IMAGE_REPOSITORY_PATTERN, type EnvironmentConfig, type OpsConfig, type ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { ExitCode, OpsError, NotFoundError, UsageError } from '../../errors.js';
 import { withRun } from '../runs.js';
 import { checkImage, deployToDocker, dockerStatus, type DockerServiceStatus } from './docker.js';
 import { applyRiskGate, riskVerdict, type RiskConfirm } from './gate.js';
@@ -84,11 +84,11 @@ async function chooseImage(ctx: Context, r: Resolved, request: DeployRequest): P
     const { plans, git } = await planBuilds(ctx, r.config, { services: [request.service], extraTags: [] });
     const { results } = await runBuilds(ctx, r.config, plans, git, { push: r.envConfig.target === 'kubernetes', noCache: false, parallel: 1 });
     const built = results[0]!;
-    if (built.status === 'failed') throw new OpsError(`build of ${request.service} failed${built.failedStep ? ` at ${built.failedStep}` : ''}: ${built.error}`, ExitCode.failed, 'fix the build, then deploy again');
+    if (built.status === 'failed') throw new OpsError(`build of ${request.service} failed${built.failedStep ? ` at ${built.failedStep}` : ''}: ${built.error}`, 'fix the build, then deploy again');
     return built.tags[0]!;
   }
   const last = ctx.ledger().builds.latestForService(request.service);
-  if (!last) throw new UsageError(`no build of ${request.service} in the ledger`, `run \`ops build ${request.service}\`, or pass --image <ref> or --build`);
+  if (!last) throw new NotFoundError(`no build of ${request.service} in the ledger`, `run \`ops build ${request.service}\`, or pass --image <ref> or --build`);
   return last.tags[0]!;
 }
 
@@ -203,7 +203,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
       lock.release();
     }
   });
-  if (!result) throw new OpsError(outcome.error ?? 'deploy failed', ExitCode.failed);
+  if (!result) throw new OpsError(outcome.error ?? 'deploy failed');
   return result;
 }
 
@@ -237,14 +237,14 @@ export async function rollback(ctx: Context, request: { service: string; env: st
   let target: Release | undefined;
   if (request.to != null) {
     target = releases.get(request.service, request.env, request.to);
-    if (!target) throw new UsageError(`${request.service} in ${request.env} has no revision ${request.to}`, `list revisions with \`ops deploy history ${request.service} --env ${request.env}\``);
+    if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no revision ${request.to}`, `list revisions with \`ops deploy history ${request.service} --env ${request.env}\``);
     if (target.status === 'failed' || target.status === 'pending') {
       throw new UsageError(`revision ${request.to} never became healthy (${target.status})`, 'roll back to a revision that was deployed');
     }
   } else {
-    if (!current) throw new UsageError(`${request.service} has no deployed release in ${request.env}`, 'deploy it first with `ops deploy`');
+    if (!current) throw new NotFoundError(`${request.service} has no deployed release in ${request.env}`, 'deploy it first with `ops deploy`');
     target = releases.previousLive(request.service, request.env, current.revision);
-    if (!target) throw new UsageError(`${request.service} in ${request.env} has no earlier release to roll back to`, 'pass --to <revision>');
+    if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no earlier release to roll back to`, 'pass --to <revision>');
   }
   const deployRequest: DeployRequest = { service: request.service, env: request.env, image: target.image, lockTimeoutMs: request.lockTimeoutMs };
   const plan = await planDeploy(ctx, deployRequest);

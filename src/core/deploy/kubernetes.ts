@@ -126,7 +126,7 @@ export function manifestsYaml(manifests: RenderedManifests): string {
 /** `kubectl diff` (server-side dry run): the changes the manifests would make; empty when none. */
 export async function kubectlDiff(ctx: Context, env: KubeEnvironment, manifests: RenderedManifests): Promise<string> {
   const result = await ctx.adapters.kubectl.kubectl(target(ctx, env), ['diff', '--server-side', '--force-conflicts', '--field-manager=ops', '-f', '-'], { input: toYaml(manifests.documents) });
-  if (result.exitCode > 1) throw new OpsError(`kubectl diff failed: ${ctx.adapters.kubectl.kubectlError(result)}`, 1, 'check the kube context and the manifests');
+  if (result.exitCode > 1) throw new OpsError(`kubectl diff failed: ${ctx.adapters.kubectl.kubectlError(result)}`, 'check the kube context and the manifests');
   return result.stdout;
 }
 

@@ -39,7 +39,6 @@ export async function acquireLock(ctx: Context, name: string, runId: number | nu
     if (ctx.clock.now() >= deadline || ctx.cancel.aborted) {
       throw new OpsError(
         `another deploy holds ${name}: ${describeHolder(attempt.holder, ctx.clock.now())}`,
-        1,
         timeoutMs ? 'try again when it has finished' : 'wait for it, or pass --lock-timeout 5m to wait here',
       );
     }

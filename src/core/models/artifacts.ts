@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { ExitCode, OpsError } from '../../errors.js';
+import { OpsError, CorruptArtifactError } from '../../errors.js';
 
 // node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
 const nodeRequire = createRequire(import.meta.url);
@@ -24,16 +24,6 @@ export interface TreeManifest {
 }
 
 export const TREE_MEDIA_TYPE = 'application/vnd.ops.tree.v1+json';
-
-export class CorruptArtifactError extends OpsError {
-  constructor(file: string, expected: string, found: string) {
-    super(
-      `artifact ${file} is corrupt: its content hashes to ${found}, the ledger recorded ${expected}`,
-      ExitCode.failed,
-      'restore the file from a backup, or register the model again',
-    );
-  }
-}
 
 /**
  * Content-addressed files under the ledger's folder (artifacts/sha256/ab/cdef...), written once
@@ -110,7 +100,7 @@ export class ArtifactStore {
     try {
       bytes = readFileSync(file);
     } catch {
-      throw new OpsError(`artifact ${file} (${digest}) is missing`, ExitCode.failed, 'restore the ledger folder from a backup, or register the model again');
+      throw new OpsError(`artifact ${file} (${digest}) is missing`, 'restore the ledger folder from a backup, or register the model again');
     }
     const found = `sha256:${crypto().createHash('sha256').update(bytes).digest('hex')}`;
     if (found !== digest) throw new CorruptArtifactError(file, digest, found);
@@ -119,7 +109,7 @@ export class ArtifactStore {
 
   readTree(digest: string): TreeManifest {
     const manifest = JSON.parse(this.read(digest).toString('utf8')) as TreeManifest;
-    if (manifest.mediaType !== TREE_MEDIA_TYPE) throw new OpsError(`artifact ${digest} is not a file tree`, ExitCode.failed);
+    if (manifest.mediaType !== TREE_MEDIA_TYPE) throw new OpsError(`artifact ${digest} is not a file tree`);
     return manifest;
   }
 

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { ModelVersion } from '../../ledger/index.js';
-import { ExitCode, OpsError } from '../../errors.js';
+import { OpsError } from '../../errors.js';
 import { RandomForest } from '../forest/forest.js';
 import { ArtifactStore } from './artifacts.js';
 import { columnIndex, numericColumn, readCsv } from './datasets.js';
@@ -26,9 +26,9 @@ export function loadModel(ctx: Context, ref: ModelRef): LoadedModel {
   const version = resolveVersion(ctx.ledger(), ref);
   const label = `${version.model}@${version.version}`;
   const bytes = versionFile(ctx, version, 'model.json');
-  if (!bytes) throw new OpsError(`${label} has no model.json`, ExitCode.failed, 'only models trained by `ops model train --data` can predict here');
+  if (!bytes) throw new OpsError(`${label} has no model.json`, 'only models trained by `ops model train --data` can predict here');
   const file = JSON.parse(bytes.toString('utf8')) as ModelFile;
-  if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`, ExitCode.failed);
+  if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`);
   return { label, version, file, forest: RandomForest.fromJSON(file.forest) };
 }
 

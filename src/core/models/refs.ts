@@ -1,4 +1,4 @@
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import type { Ledger, ModelVersion } from '../../ledger/index.js';
 
 /** Model names: letters, digits, dots, dashes and underscores (like MLflow's), up to 100. */
@@ -49,9 +49,8 @@ export function parseModelRef(text: string): ModelRef {
 export function requireModel(ledger: Ledger, name: string): void {
   if (ledger.models.modelExists(name)) return;
   const known = ledger.models.modelNames();
-  throw new OpsError(
+  throw new NotFoundError(
     `model "${name}" does not exist`,
-    ExitCode.failed,
     known.length ? `registered models: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}` : 'register one with `ops model register <name> --run <id>`',
   );
 }
@@ -63,14 +62,14 @@ export function resolveVersion(ledger: Ledger, ref: ModelRef): ModelVersion {
   let version = ref.version;
   if (version === undefined && ref.alias && ref.alias !== 'latest') {
     const held = ledger.models.aliasHolder(ref.name, ref.alias);
-    if (held == null) throw new OpsError(`model "${ref.name}" has no alias "${ref.alias}"`, ExitCode.failed, `see its aliases with \`ops model show ${ref.name}\``);
+    if (held == null) throw new NotFoundError(`model "${ref.name}" has no alias "${ref.alias}"`, `see its aliases with \`ops model show ${ref.name}\``);
     version = held;
   }
   version ??= ledger.models.latestVersion(ref.name) ?? undefined;
   const found = version === undefined ? undefined : ledger.models.version(ref.name, version);
   if (!found) {
     const latest = ledger.models.latestVersion(ref.name);
-    throw new OpsError(`${label} does not exist`, ExitCode.failed, latest ? `versions of ${ref.name} run from 1 to ${latest}` : `${ref.name} has no versions yet`);
+    throw new NotFoundError(`${label} does not exist`, latest ? `versions of ${ref.name} run from 1 to ${latest}` : `${ref.name} has no versions yet`);
   }
   return found;
 }

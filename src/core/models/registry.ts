@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
 import type { MetricGate } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { OpsError, NotFoundError, UsageError } from '../../errors.js';
 import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
 import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
 
@@ -15,11 +15,11 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
   const ledger = ctx.ledger();
   if (source.runId !== undefined) {
     const run = ledger.runs.get(source.runId);
-    if (!run) throw new OpsError(`run ${source.runId} does not exist`, ExitCode.failed, 'list training runs with `ops runs list --kind train`');
-    if (run.kind !== 'train') throw new OpsError(`run ${run.id} is a ${run.kind} run, not a training run`, ExitCode.failed, 'list training runs with `ops runs list --kind train`');
-    if (run.status !== 'succeeded') throw new OpsError(`run ${run.id} ${run.status}; only a succeeded training run can be registered`, ExitCode.failed, `see why with \`ops runs show ${run.id}\``);
+    if (!run) throw new NotFoundError(`run ${source.runId} does not exist`, 'list training runs with `ops runs list --kind train`');
+    if (run.kind !== 'train') throw new OpsError(`run ${run.id} is a ${run.kind} run, not a training run`, 'list training runs with `ops runs list --kind train`');
+    if (run.status !== 'succeeded') throw new OpsError(`run ${run.id} ${run.status}; only a succeeded training run can be registered`, `see why with \`ops runs show ${run.id}\``);
     const tree = run.details?.artifactTree as string | undefined;
-    if (!tree) throw new OpsError(`run ${run.id} stored no artifacts`, ExitCode.failed, 'the training command must write its model into $OPS_ARTIFACT_DIR');
+    if (!tree) throw new OpsError(`run ${run.id} stored no artifacts`, 'the training command must write its model into $OPS_ARTIFACT_DIR');
     ArtifactStore.beside(ctx.ledgerPath).verifyTree(tree);
     return ledger.models.register(
       { model: name, runId: run.id, artifactDigest: tree, params: run.params, metrics: run.metrics as Record<string, number> | null, actor: ctx.actor, source: `run:${run.id}` },
@@ -152,16 +152,16 @@ export function rollbackAlias(ctx: Context, model: string, aliasName: string, op
   const result = ledger.models.moveAlias(
     { model, alias, actor: ctx.actor, reason: options.reason ?? `rollback of ${alias}` },
     (current) => {
-      if (current == null) throw new OpsError(`model "${model}" has no alias "${alias}"`, ExitCode.failed, `see its aliases with \`ops model show ${model}\``);
+      if (current == null) throw new NotFoundError(`model "${model}" has no alias "${alias}"`, `see its aliases with \`ops model show ${model}\``);
       if (options.to !== undefined) return { toVersion: options.to, current };
       const [last] = ledger.models.aliasEvents(model, alias, 1);
       const previous = last?.fromVersion ?? null;
-      if (previous == null) throw new OpsError(`${model}@${alias} has no earlier holder to roll back to`, ExitCode.failed, `it has pointed at v${current} since it was first set`);
+      if (previous == null) throw new NotFoundError(`${model}@${alias} has no earlier holder to roll back to`, `it has pointed at v${current} since it was first set`);
       return { toVersion: previous, current };
     },
     ctx.clock.now(),
   );
-  if (!result.event) throw new OpsError(`${model}@${alias} already points at v${result.current}`, ExitCode.failed, 'pick another version with --to');
+  if (!result.event) throw new OpsError(`${model}@${alias} already points at v${result.current}`, 'pick another version with --to');
   return result.event;
 }
 
@@ -233,7 +233,7 @@ export function datasetLineage(ctx: Context, digest: string): { dataset: StoredD
   const prefix = digest.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{6,64}$/.test(prefix)) throw new UsageError(`"${digest}" is not a dataset digest`, 'give sha256:<hex> or at least its first 6 hex digits');
   const matches = ledger.models.datasetsByPrefix(prefix);
-  if (matches.length === 0) throw new OpsError(`no dataset with digest ${digest} is recorded`, ExitCode.failed, 'datasets are recorded by `ops model train`');
+  if (matches.length === 0) throw new NotFoundError(`no dataset with digest ${digest} is recorded`, 'datasets are recorded by `ops model train`');
   if (matches.length > 1) throw new UsageError(`digest ${digest} is ambiguous (${matches.length} datasets)`, 'give more of its digits');
   return { dataset: matches[0]!, versions: ledger.models.versionsTrainedOn(matches[0]!.digest) };
 }

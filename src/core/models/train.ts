@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { OpsError, UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, type SerializedForest, type Task } from '../forest/forest.js';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
 import { redact } from '../redact.js';
@@ -213,16 +213,16 @@ function readJsonObject(file: string, what: string): Record<string, unknown> | n
   try {
     value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new OpsError(`${what} is not valid JSON: ${(err as Error).message}`, ExitCode.failed, 'write one JSON object');
+    throw new OpsError(`${what} is not valid JSON: ${(err as Error).message}`, 'write one JSON object');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OpsError(`${what} is not a JSON object`, ExitCode.failed, 'write one JSON object, like {"auc": 0.81}');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OpsError(`${what} is not a JSON object`, 'write one JSON object, like {"auc": 0.81}');
   return value as Record<string, unknown>;
 }
 
 function checkMetrics(raw: Record<string, unknown> | null, what: string): Record<string, number> | null {
   if (!raw) return null;
   for (const [key, value] of Object.entries(raw)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OpsError(`${what}: "${key}" is not a number (${JSON.stringify(value)})`, ExitCode.failed, 'metrics must be a flat object of numbers');
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OpsError(`${what}: "${key}" is not a number (${JSON.stringify(value)})`, 'metrics must be a flat object of numbers');
   }
   return raw as Record<string, number>;
 }

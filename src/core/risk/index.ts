@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { RandomForest, type ForestParams } from '../forest/forest.js';
 import { loadModel, versionFile } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
@@ -335,7 +335,7 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   const alias = ctx.config?.risk.alias ?? 'production';
   const ledger = ctx.ledger();
   if (!ledger.models.modelExists(RISK_MODEL) || ledger.models.aliasHolder(RISK_MODEL, alias) == null) {
-    throw new OpsError(`no ${RISK_MODEL} version holds the alias "${alias}"`, ExitCode.failed, `train one with \`ops risk train --promote ${alias}\``);
+    throw new NotFoundError(`no ${RISK_MODEL} version holds the alias "${alias}"`, `train one with \`ops risk train --promote ${alias}\``);
   }
   await mine(ctx, repo);
   let shas: string[];

@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
 import type { Context } from '../context.js';
-import { ExitCode, InputNeededError, OpsError, UsageError } from '../../errors.js';
+import { OpsError, NotFoundError, UsageError, InputNeededError } from '../../errors.js';
 import { incidentOrFail } from '../watch/manage.js';
 import { dockerEndpoint } from '../watch/sources/docker.js';
 import { gatherEvidence, type Evidence } from './evidence.js';
@@ -27,7 +27,7 @@ function incidentToTriage(ctx: Context, id: number | undefined): Incident {
   const store = ctx.ledger().incidents;
   if (id === undefined) {
     const newest = store.list({ state: 'unresolved', limit: 1 })[0];
-    if (!newest) throw new OpsError('no open incident to triage', ExitCode.failed, 'name one with `ops triage <id>` (see `ops incident list`)');
+    if (!newest) throw new NotFoundError('no open incident to triage', 'name one with `ops triage <id>` (see `ops incident list`)');
     return newest;
   }
   return incidentOrFail(ctx, id);
@@ -69,13 +69,13 @@ function findAction(report: TriageReport, n: number): { action: Action; hypothes
     if (action) return { action, hypothesis };
   }
   const known = [...new Set(report.hypotheses.flatMap((h) => h.actions.map((a) => a.n)))];
-  throw new UsageError(`incident #${report.incident.id} has no action ${n}`, known.length ? `choose one of ${known.join(', ')} (see \`ops triage ${report.incident.id}\`)` : 'triage proposed no action');
+  throw new NotFoundError(`incident #${report.incident.id} has no action ${n}`, known.length ? `choose one of ${known.join(', ')} (see \`ops triage ${report.incident.id}\`)` : 'triage proposed no action');
 }
 
 /** Rewrite one key of the project's YAML config, keeping its comments and layout. */
 async function setConfigValue(ctx: Context, path: string[], value: string): Promise<void> {
   const file = ctx.configFiles[0];
-  if (!file || !/\.ya?ml$/.test(file)) throw new OpsError(`cannot edit ${file ?? 'the config'} automatically`, ExitCode.failed, `set ${path.join('.')}: ${value} by hand`);
+  if (!file || !/\.ya?ml$/.test(file)) throw new OpsError(`cannot edit ${file ?? 'the config'} automatically`, `set ${path.join('.')}: ${value} by hand`);
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(path, value);
   writeFileSync(file, doc.toString());
@@ -150,7 +150,7 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
   if (spec.kind === 'manual') throw new UsageError(`action ${n} is for a person to carry out: ${action.command}`, 'run it yourself, then `ops incident resolve`');
   if (!options.yes) {
     if (!ctx.interactive || !options.confirm) throw new InputNeededError(`applying action ${n} (${action.command}) needs confirmation`, '--yes');
-    if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt', ExitCode.failed);
+    if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt');
   }
   const ledger = ctx.ledger();
   let status: ApplyOutcome['status'] = 'succeeded';

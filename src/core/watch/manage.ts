@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { OpsError, UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { INCIDENT_STATES, type Incident, type IncidentEvent, type IncidentState, type NotificationRecord, type Release, type StoredSignal, type Suspect } from '../../ledger/index.js';
 import { redact } from '../redact.js';
 import { notify } from './notify.js';
@@ -24,7 +24,7 @@ export interface IncidentDetail {
 
 export function incidentOrFail(ctx: Context, id: number): Incident {
   const incident = ctx.ledger().incidents.get(id);
-  if (!incident) throw new OpsError(`no incident #${id}`, 1, 'list them with `ops incident list`');
+  if (!incident) throw new NotFoundError(`no incident #${id}`, 'list them with `ops incident list`');
   return incident;
 }
 
@@ -65,7 +65,7 @@ export function parseCause(ctx: Context, cause: string | undefined): { cause: st
   if (release) {
     const id = Number(release[1]);
     const found = ctx.ledger().releases.byId(id);
-    if (!found) throw new UsageError(`no release ${id} in the ledger`, 'see `ops deploy history <service> --env <env>` for release ids');
+    if (!found) throw new NotFoundError(`no release ${id} in the ledger`, 'see `ops deploy history <service> --env <env>` for release ids');
     return { cause: `release ${id} (${found.service} r${found.revision} in ${found.env})`, causeRelease: id };
   }
   if (cause.trim() === '') throw new UsageError('--cause is empty', 'pass --cause release:<id> or a short text');

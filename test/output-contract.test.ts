@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { Command } from 'commander';
+import { buildProgram } from '../src/cli/main.js';
+import { gitRepo } from './helpers/git.js';
+import { cleanEnv, runOps } from './helpers/ops.js';
+
+/** Every command that runs an action, by its words: `deploy`, `deploy rollback`, `model show`... */
+export async function actionCommands(): Promise<string[][]> {
+  const program = await buildProgram([], '0.0.0');
+  const found: string[][] = [];
+  const walk = (command: Command, path: string[]) => {
+    if ((command as unknown as { _actionHandler?: unknown })._actionHandler) found.push(path);
+    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+  };
+  for (const command of program.commands) walk(command, [command.name()]);
+  return found;
+}
+
+/** The command `args` runs: the longest run of leading words that names one (global options skipped). */
+export function commandOf(commands: string[], args: string[]): string | undefined {
+  const words = args.filter((a, i) => !a.startsWith('-') && !['--config', '--ledger', '--cwd'].includes(args[i - 1] ?? ''));
+  for (let n = Math.min(words.length, 2); n > 0; n--) if (commands.includes(words.slice(0, n).join(' '))) return words.slice(0, n).join(' ');
+  return undefined;
+}
+
+/** A project with one service and one environment, a git repo, and no ledger yet. */
+function project(): { dir: string; env: NodeJS.ProcessEnv } {
+  const repo = gitRepo();
+  repo.commit({ Dockerfile: 'FROM busybox\n' }, 'first');
+  writeFileSync(join(repo.dir, 'ops.config.yaml'), 'project: contract\nservices:\n  web:\n    image: contract/web\nenvironments:\n  local:\n    target: docker\n');
+  return { dir: repo.dir, env: cleanEnv() };
+}
+
+describe('one output contract', () => {
+  let p: { dir: string; env: NodeJS.ProcessEnv };
+  before(() => {
+    p = project();
+  });
+
+  it('--json errors: one {"error": {message, hint, code, exitCode}} on stdout and the line on stderr, for every command', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ops-contract-'));
+    // One error per command, with the exit code and error.code it must give.
+    const cases: Array<[string[], number, string]> = [
+      [['init', '--no-input'], 4, 'input_needed'],
+      [['doctor', 'extra'], 2, 'usage'],
+      [['runs', 'list', '--status', 'done'], 2, 'usage'],
+      [['runs', 'show', '99'], 1, 'not_found'],
+      [['build', 'nosuch'], 2, 'usage'],
+      [['deploy', 'web'], 2, 'usage'],
+      [['deploy', 'rollback', 'web', '--env', 'local', '--to', '99'], 1, 'not_found'],
+      [['deploy', 'history', 'web', '--env', 'nope'], 2, 'usage'],
+      [['deploy', 'status', '--env', 'nope'], 2, 'usage'],
+      [['model', 'train', 'm'], 2, 'usage'],
+      [['model', 'register', 'm', '--run', '99'], 1, 'not_found'],
+      [['model', 'promote', 'm@1', '--to', 'production'], 1, 'not_found'],
+      [['model', 'rollback', 'm', '--alias', 'production'], 1, 'not_found'],
+      [['model', 'list', 'extra'], 2, 'usage'],
+      [['model', 'show', 'm'], 1, 'not_found'],
+      [['model', 'history', 'm'], 1, 'not_found'],
+      [['model', 'lineage', 'm@1'], 1, 'not_found'],
+      [['model', 'diff', 'm@1', 'm@2'], 1, 'not_found'],
+      [['model', 'verify', 'm@1'], 1, 'not_found'],
+      [['model', 'predict', 'm@1', '--data', 'x.csv'], 1, 'not_found'],
+      [['risk', 'train', '--repo', empty], 2, 'usage'],
+      [['risk', 'mine', '--repo', empty], 2, 'usage'],
+      [['risk', 'eval'], 2, 'usage'],
+      [['risk', 'score'], 2, 'usage'],
+      [['watch', '--once'], 2, 'usage'],
+      [['watch', 'eval', '--nab', join(empty, 'nab')], 2, 'usage'],
+      [['incident', 'list', '--state', 'closed'], 2, 'usage'],
+      [['incident', 'show', '9'], 1, 'not_found'],
+      [['incident', 'ack', '9'], 1, 'not_found'],
+      [['incident', 'resolve', '9'], 1, 'not_found'],
+      [['triage'], 1, 'not_found'],
+      [['exec'], 2, 'usage'],
+      [['--config', join(empty, 'nope.yaml'), 'runs', 'list'], 2, 'config'],
+      [['no-such-command'], 2, 'usage'],
+      [['runs', 'list', '--colour'], 2, 'usage'],
+    ];
+    const commands = (await actionCommands()).map((words) => words.join(' '));
+    const covered = new Set(cases.map(([args]) => commandOf(commands, args)));
+    for (const command of commands) assert.ok(covered.has(command), `no --json error case for \`ops ${command}\``);
+    for (const [args, exitCode, code] of cases) {
+      const shown = `ops ${args.join(' ')} --json`;
+      const result = await runOps([...args, '--json'], { cwd: p.dir, env: p.env });
+      assert.equal(result.code, exitCode, `${shown}: ${result.stderr}`);
+      const doc = JSON.parse(result.stdout);
+      assert.deepEqual(Object.keys(doc), ['error'], shown);
+      assert.deepEqual(Object.keys(doc.error), ['message', 'hint', 'code', 'exitCode'], shown);
+      assert.deepEqual([doc.error.code, doc.error.exitCode], [code, exitCode], shown);
+      assert.ok(doc.error.message.length > 0 && doc.error.hint.length > 0, shown);
+      assert.match(result.stderr, new RegExp(`^error: ${doc.error.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').slice(0, 40)}`, 'm'), shown);
+      // Without --json stdout stays empty: the document is the --json form of the error, not extra output.
+      const plain = await runOps(args, { cwd: p.dir, env: p.env });
+      assert.deepEqual([plain.code, plain.stdout], [exitCode, ''], `ops ${args.join(' ')}`);
+    }
+  });
+});
