@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
+import { listFiles } from '../data/files.js';
 import { OpsError, CorruptArtifactError } from '../../errors.js';
 
 // node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
@@ -136,16 +136,4 @@ export class ArtifactStore {
     for (const entry of manifest.files) this.read(entry.digest);
     return manifest.files;
   }
-}
-
-/** Every regular file under `dir`, sorted by path. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files: string[] = [];
-  for (const entry of entries) {
-    const full = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    if (entry.isFile()) files.push(full);
-    else if (entry.isSymbolicLink() && (await stat(full)).isFile()) files.push(full);
-  }
-  return files.sort();
 }

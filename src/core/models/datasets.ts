@@ -1,45 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { listFiles } from './artifacts.js';
-
-export interface DatasetDigest {
-  digest: string;
-  path: string;
-  kind: 'file' | 'dir';
-  sizeBytes: number;
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/**
- * A file's digest is its sha256; a folder's is the sha256 of its sorted manifest of
- * "relative path, size, sha256" lines (DVC-like), so renaming or editing any file changes it.
- */
-export async function digestDataset(path: string, cwd: string): Promise<DatasetDigest> {
-  const absolute = resolve(cwd, path);
-  let info;
-  try {
-    info = statSync(absolute);
-  } catch {
-    throw new UsageError(`dataset ${path} does not exist`, 'check the path given to --data');
-  }
-  if (info.isFile()) return { digest: `sha256:${await hashFile(absolute)}`, path: absolute, kind: 'file', sizeBytes: info.size };
-  if (!info.isDirectory()) throw new UsageError(`dataset ${path} is neither a file nor a folder`, 'pass a file or a folder to --data');
-  let manifest = '';
-  let sizeBytes = 0;
-  for (const file of await listFiles(absolute)) {
-    const size = statSync(file).size;
-    sizeBytes += size;
-    manifest += `${relative(absolute, file).split(sep).join('/')}\t${size}\t${await hashFile(file)}\n`;
-  }
-  return { digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`, path: absolute, kind: 'dir', sizeBytes };
-}
 
 export interface Table {
   file: string;

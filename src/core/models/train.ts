@@ -8,7 +8,8 @@ import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/m
 import { redact } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import { ArtifactStore, TREE_MEDIA_TYPE } from './artifacts.js';
-import { columnIndex, digestDataset, numericColumn, readCsv, type DatasetDigest, type Table } from './datasets.js';
+import { digestDataset, type DatasetDigest } from '../data/files.js';
+import { columnIndex, numericColumn, readCsv, type Table } from './datasets.js';
 import { checkModelName } from './refs.js';
 
 /** The file a built-in training run stores: what `ops model predict` and the risk scorer load. */
