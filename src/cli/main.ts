@@ -3,6 +3,7 @@ import { EXIT_CODE_MEANINGS, ExitCode, UsageError } from '../errors.js';
 import { errorDocument, report, takeExitCode } from './action.js';
 import { setInstallation, type Installation } from './installation.js';
 import { registerBuild } from './commands/build.js';
+import { registerData } from './commands/data.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   build: registerBuild,
   deploy: registerDeploy,
   model: registerModel,
+  data: registerData,
   risk: registerRisk,
   watch: registerWatch,
   incident: registerIncident,

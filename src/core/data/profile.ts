@@ -281,9 +281,35 @@ export class ColumnProfiler {
     const view = new DigestView(serialized);
     const mean = this.shift + this.sum / n;
     const variance = n > 1 ? Math.max(0, (this.sumSquares - (this.sum * this.sum) / n) / (n - 1)) : null;
-    const quantiles = Object.fromEntries(Object.entries(QUANTILES).map(([name, q]) => [name, view.quantile(q)])) as Record<QuantileName, number>;
+    const exact = this.counts ? exactQuantiles(this.counts as Map<number, number>, n) : null;
+    const quantiles = Object.fromEntries(Object.entries(QUANTILES).map(([name, q]) => [name, exact ? exact(q) : view.quantile(q)])) as Record<QuantileName, number>;
     return { min: serialized.min, max: serialized.max, mean, std: variance === null ? null : Math.sqrt(variance), quantiles, histogram: histogram(view, serialized.min, serialized.max), digest: serialized };
   }
+}
+
+/** Quantiles from exact value counts, interpolated between order statistics as numpy's and pandas' default. */
+function exactQuantiles(counts: Map<number, number>, n: number): (q: number) => number {
+  const values = [...counts].sort((a, b) => a[0] - b[0]);
+  const ends: number[] = [];
+  let total = 0;
+  for (const [, c] of values) ends.push((total += c));
+  // The value at 0-based rank r: the first whose cumulative count exceeds r.
+  const at = (rank: number) => {
+    let lo = 0;
+    let hi = ends.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ends[mid]! > rank) hi = mid;
+      else lo = mid + 1;
+    }
+    return values[lo]![0];
+  };
+  return (q) => {
+    const h = (n - 1) * q;
+    const below = Math.floor(h);
+    const low = at(below);
+    return h === below ? low : low + (h - below) * (at(below + 1) - low);
+  };
 }
 
 /** Equal-width bins over [min, max], their counts read off the digest's CDF. */
