@@ -1,5 +1,6 @@
 // `npm run bench`: every performance goal, each measured side by side against its baseline.
 import { buildBenchmarks } from './build.js';
+import { dataBenchmarks } from './data.js';
 import { deployBenchmarks } from './deploy.js';
 import { foundationBenchmarks } from './foundation.js';
 import { modelBenchmarks } from './models.js';
@@ -9,7 +10,7 @@ import { triageBenchmarks } from './triage.js';
 import { watchBenchmarks } from './watch.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks };
+const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks, data: dataBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 const results: Result[] = [];
 for (const name of chosen) {

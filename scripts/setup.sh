@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what ops and its tests need on Debian 12: used by .ci/run, the quick start
 # and the test helpers. Steps: packages, engine, base-image, registry (default: all); sklearn
-# (Debian's python3-sklearn, the forest benchmark's reference) only when asked for.
+# (Debian's python3-sklearn, the forest benchmark's reference) and pandas (the profile benchmark's)
+# only when asked for.
 set -euo pipefail
 
 BASE_IMAGE="${OPS_BASE_IMAGE:-ops/busybox:latest}"
@@ -63,6 +64,14 @@ sklearn() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null
 }
 
+pandas() {
+  /usr/bin/python3 -c 'import pandas' 2>/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then log "python3-pandas is missing: run as root or install it"; return 1; fi
+  log "installing python3-pandas"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
+}
+
 registry_answers() { curl -sf --max-time 2 "http://$1/v2/" >/dev/null 2>&1; }
 
 # OPS_REGISTRY_ADDR=auto picks a free port once and shares it (through a state file) with later callers.
@@ -105,6 +114,7 @@ for step in "${steps[@]}"; do
     base-image) base_image ;;
     registry) registry ;;
     sklearn) sklearn ;;
-    *) log "unknown step $step (packages, engine, base-image, registry, sklearn)"; exit 2 ;;
+    pandas) pandas ;;
+    *) log "unknown step $step (packages, engine, base-image, registry, sklearn, pandas)"; exit 2 ;;
   esac
 done
