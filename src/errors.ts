@@ -65,6 +65,11 @@ export class LedgerError extends UsageError {
   override readonly code: string = 'ledger';
 }
 
+/** A data file that cannot be read as its format says (ragged rows, invalid UTF-8, no header): named by row. */
+export class BadDataError extends UsageError {
+  override readonly code: string = 'bad_data';
+}
+
 export class ToolMissingError extends UsageError {
   override readonly code: string = 'tool_missing';
 

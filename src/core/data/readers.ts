@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { BadDataError } from '../../errors.js';
 import type { ColumnProfiler, DataFormat, DatasetProfiler } from './profile.js';
 
 /** Bytes read at a time: what memory holds of a CSV or JSON Lines file, whatever its size. */
@@ -19,9 +19,6 @@ export const FORMATS_BY_EXTENSION: Record<string, DataFormat> = {
 export function formatOf(file: string, given?: DataFormat): DataFormat | undefined {
   return given ?? FORMATS_BY_EXTENSION[extname(file).toLowerCase()];
 }
-
-/** A bad data file: one line naming the file and the row, exit 2, nothing recorded. */
-export class BadDataError extends UsageError {}
 
 /** How many bytes at the end of `buf` start a UTF-8 sequence that the next chunk completes. */
 function incompleteTail(buf: Buffer, end: number): number {
