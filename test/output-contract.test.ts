@@ -76,6 +76,8 @@ describe('one output contract', () => {
       [['incident', 'ack', '9'], 1, 'not_found'],
       [['incident', 'resolve', '9'], 1, 'not_found'],
       [['triage'], 1, 'not_found'],
+      [['data', 'profile', join(empty, 'nope.csv')], 2, 'usage'],
+      [['data', 'check', join(empty, 'nope.csv')], 2, 'usage'],
       [['exec'], 2, 'usage'],
       [['--config', join(empty, 'nope.yaml'), 'runs', 'list'], 2, 'config'],
       [['no-such-command'], 2, 'usage'],

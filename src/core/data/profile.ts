@@ -1,4 +1,4 @@
-import { DigestView, HyperLogLog, TDigest, hashNumber, hashString, type SerializedDigest } from './sketches.js';
+import { DigestView, HyperLogLog, NumberCounter, TDigest, hashNumber, hashString, type SerializedDigest } from './sketches.js';
 
 export type ColumnType = 'integer' | 'number' | 'boolean' | 'timestamp' | 'string' | 'empty';
 
@@ -94,8 +94,10 @@ export class ColumnProfiler {
   private tsMax = -Infinity;
   private minLength = Infinity;
   private maxLength = 0;
-  /** Exact counts while there are at most EXACT_DISTINCT_LIMIT distinct values. */
-  private counts: Map<Key, number> | null = new Map();
+  /** Exact counts while there are at most EXACT_DISTINCT_LIMIT distinct values (numbers and texts together). */
+  private numberCounts: NumberCounter | null = null;
+  private textCounts: Map<string, number> | null = new Map();
+  private exact = true;
   private hll: HyperLogLog | null = null;
   /** Misra-Gries counters for the non-numeric values once exact counts are given up. */
   private heavy: Map<string, number> | null = null;
@@ -175,20 +177,29 @@ export class ColumnProfiler {
     }
   }
 
+  private distinctCount(): number {
+    return (this.numberCounts?.size ?? 0) + (this.textCounts?.size ?? 0);
+  }
+
   /** Count a value exactly, or in the HyperLogLog once there are too many; false when no longer exact. */
   private distinct(value: Key): boolean {
-    const counts = this.counts;
-    if (counts) {
-      const seen = counts.get(value);
-      if (seen !== undefined) {
-        counts.set(value, seen + 1);
-        return true;
+    if (this.exact) {
+      if (typeof value === 'number') {
+        const counts = (this.numberCounts ??= new NumberCounter(EXACT_DISTINCT_LIMIT));
+        if (counts.add(value, this.distinctCount() < EXACT_DISTINCT_LIMIT)) return true;
+      } else {
+        const counts = this.textCounts!;
+        const seen = counts.get(value);
+        if (seen !== undefined) {
+          counts.set(value, seen + 1);
+          return true;
+        }
+        if (this.distinctCount() < EXACT_DISTINCT_LIMIT) {
+          counts.set(value, 1);
+          return true;
+        }
       }
-      if (counts.size < EXACT_DISTINCT_LIMIT) {
-        counts.set(value, 1);
-        return true;
-      }
-      this.giveUpExact(counts);
+      this.giveUpExact();
     }
     this.hashInto(value);
     return false;
@@ -201,16 +212,25 @@ export class ColumnProfiler {
   }
 
   /** Too many distinct values: replay them into a HyperLogLog, and keep the text ones as heavy hitters. */
-  private giveUpExact(counts: Map<Key, number>): void {
-    this.counts = null;
+  private giveUpExact(): void {
+    this.exact = false;
     this.hll = new HyperLogLog();
+    for (const [key] of this.numberCounts?.entries() ?? []) this.hashInto(key);
     const heavy = new Map<string, number>();
-    for (const [key, n] of counts) {
+    for (const [key, n] of this.textCounts ?? []) {
       this.hashInto(key);
-      if (typeof key === 'string') heavy.set(key, n);
+      heavy.set(key, n);
     }
+    this.numberCounts = null;
+    this.textCounts = null;
     this.heavy = heavy;
     this.trimHeavy();
+  }
+
+  /** Exact counts of every value, when still kept. */
+  private exactCounts(): Array<[Key, number]> | null {
+    if (!this.exact) return null;
+    return [...(this.numberCounts?.entries() ?? []), ...(this.textCounts ?? [])];
   }
 
   private countHeavy(value: string): void {
@@ -244,20 +264,20 @@ export class ColumnProfiler {
 
   finish(): ColumnProfile {
     const type = this.type();
-    const exact = this.counts !== null;
+    const exact = this.exact;
     const profile: ColumnProfile = {
       name: this.name,
       type,
       count: this.count,
       nulls: this.nulls,
-      distinct: exact ? this.counts!.size : this.hll!.estimate(),
+      distinct: exact ? this.distinctCount() : this.hll!.estimate(),
       distinctExact: exact,
     };
     if ((type === 'integer' || type === 'number') && this.digest) profile.numeric = this.numericSummary(this.digest);
     if (type !== 'integer' && type !== 'number' && type !== 'empty') {
       profile.categories = this.categories();
       if (this.maxLength >= this.minLength) profile.lengths = { min: this.minLength, max: this.maxLength };
-    } else if (exact && this.counts!.size <= STORED_CATEGORIES) {
+    } else if (exact && this.distinctCount() <= STORED_CATEGORIES) {
       // Few distinct numbers (codes, counts): keep them too, for top values.
       profile.categories = this.categories();
     }
@@ -266,13 +286,12 @@ export class ColumnProfiler {
   }
 
   private categories(): CategorySummary {
-    const entries: Array<[string, number]> = this.counts
-      ? [...this.counts].map(([k, n]) => [String(k), n])
-      : [...(this.heavy ?? [])];
+    const counts = this.exactCounts();
+    const entries: Array<[string, number]> = counts ? counts.map(([k, n]) => [String(k), n]) : [...(this.heavy ?? [])];
     entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const values = entries.slice(0, STORED_CATEGORIES);
     const listed = values.reduce((s, [, n]) => s + n, 0);
-    return { values, complete: this.counts !== null && entries.length <= STORED_CATEGORIES, other: this.count - listed };
+    return { values, complete: this.exact && entries.length <= STORED_CATEGORIES, other: this.count - listed };
   }
 
   private numericSummary(digest: TDigest): NumericSummary {
@@ -281,14 +300,15 @@ export class ColumnProfiler {
     const view = new DigestView(serialized);
     const mean = this.shift + this.sum / n;
     const variance = n > 1 ? Math.max(0, (this.sumSquares - (this.sum * this.sum) / n) / (n - 1)) : null;
-    const exact = this.counts ? exactQuantiles(this.counts as Map<number, number>, n) : null;
+    const counts = this.exactCounts();
+    const exact = counts ? exactQuantiles(counts as Array<[number, number]>, n) : null;
     const quantiles = Object.fromEntries(Object.entries(QUANTILES).map(([name, q]) => [name, exact ? exact(q) : view.quantile(q)])) as Record<QuantileName, number>;
     return { min: serialized.min, max: serialized.max, mean, std: variance === null ? null : Math.sqrt(variance), quantiles, histogram: histogram(view, serialized.min, serialized.max), digest: serialized };
   }
 }
 
 /** Quantiles from exact value counts, interpolated between order statistics as numpy's and pandas' default. */
-function exactQuantiles(counts: Map<number, number>, n: number): (q: number) => number {
+function exactQuantiles(counts: Array<[number, number]>, n: number): (q: number) => number {
   const values = [...counts].sort((a, b) => a[0] - b[0]);
   const ends: number[] = [];
   let total = 0;

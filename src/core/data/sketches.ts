@@ -15,7 +15,7 @@ export interface SerializedDigest {
   centroids: number[];
 }
 
-const BUFFER_FACTOR = 8;
+const BUFFER_FACTOR = 20;
 
 export class TDigest {
   private means: Float64Array;
@@ -25,6 +25,7 @@ export class TDigest {
   private spareWeights: Float64Array;
   private size = 0;
   private readonly buffer: Float64Array;
+  private readonly scratch: Float64Array;
   private buffered = 0;
   private total = 0;
   min = Infinity;
@@ -32,6 +33,7 @@ export class TDigest {
 
   constructor(readonly compression = 200) {
     this.buffer = new Float64Array(Math.ceil(compression * BUFFER_FACTOR));
+    this.scratch = new Float64Array(this.buffer.length);
     // The k1 scale function keeps the centroid count near compression; room for it plus one buffer.
     const capacity = Math.ceil(compression * 2) + this.buffer.length;
     this.means = new Float64Array(capacity);
@@ -54,7 +56,9 @@ export class TDigest {
   /** Fold the buffered values into the centroids: sort them, then merge both sorted lists. */
   private flush(): void {
     if (this.buffered === 0) return;
-    this.mergeSorted(this.buffer.subarray(0, this.buffered).sort(), null);
+    const values = this.buffer.subarray(0, this.buffered);
+    radixSort(values, this.scratch);
+    this.mergeSorted(values, null);
     this.buffered = 0;
   }
 
@@ -144,6 +148,75 @@ export class TDigest {
     const t = new TDigest(digest.compression);
     t.merge(digest);
     return t;
+  }
+}
+
+const digitCounts = new Int32Array(8 * 256);
+
+/**
+ * Sort doubles ascending by their bits: a least-significant-digit radix sort over eight bytes,
+ * skipping the bytes every value shares (a column's values mostly share sign and exponent). V8's
+ * TypedArray#sort took about 1.8 times as long on buffers like the digest's (4,000 doubles).
+ */
+export function radixSort(values: Float64Array, scratch: Float64Array): void {
+  const n = values.length;
+  if (n < 2) return;
+  let from = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  let to = new Uint32Array(scratch.buffer, scratch.byteOffset, 2 * n);
+  const counts = digitCounts;
+  counts.fill(0);
+  // Order-preserving keys: flip every bit of a negative number, only the sign bit of a positive one.
+  for (let i = 0; i < n; i++) {
+    const hi = from[2 * i + 1]!;
+    let lo = from[2 * i]!;
+    let key = hi;
+    if (hi & 0x80000000) {
+      key = ~hi >>> 0;
+      lo = ~lo >>> 0;
+      from[2 * i] = lo;
+    } else key = (hi | 0x80000000) >>> 0;
+    from[2 * i + 1] = key;
+    counts[lo & 255]!++;
+    counts[256 + ((lo >>> 8) & 255)]!++;
+    counts[512 + ((lo >>> 16) & 255)]!++;
+    counts[768 + (lo >>> 24)]!++;
+    counts[1024 + (key & 255)]!++;
+    counts[1280 + ((key >>> 8) & 255)]!++;
+    counts[1536 + ((key >>> 16) & 255)]!++;
+    counts[1792 + (key >>> 24)]!++;
+  }
+  for (let pass = 0; pass < 8; pass++) {
+    const base = pass * 256;
+    const word = pass >> 2;
+    const shift = (pass & 3) * 8;
+    // Every value has the same byte here: nothing to move.
+    if (counts[base + ((from[word]! >>> shift) & 255)] === n) continue;
+    let sum = 0;
+    for (let k = 0; k < 256; k++) {
+      const c = counts[base + k]!;
+      counts[base + k] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = counts[base + ((from[2 * i + word]! >>> shift) & 255)]!++;
+      to[2 * at] = from[2 * i]!;
+      to[2 * at + 1] = from[2 * i + 1]!;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  const out = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const key = from[2 * i + 1]!;
+    const lo = from[2 * i]!;
+    if (key & 0x80000000) {
+      out[2 * i + 1] = key & 0x7fffffff;
+      out[2 * i] = lo;
+    } else {
+      out[2 * i + 1] = ~key >>> 0;
+      out[2 * i] = ~lo >>> 0;
+    }
   }
 }
 
@@ -262,6 +335,51 @@ export function hashString(value: string, out: Uint32Array): void {
   }
   out[0] = fmix(a);
   out[1] = fmix(b ^ 0x27d4eb2f);
+}
+
+/**
+ * Exact counts of numbers in an open-addressing table of fixed size (a Map of numbers costs about
+ * twice as much per value); refuses new keys once `limit` are held.
+ */
+export class NumberCounter {
+  private readonly keys: Float64Array;
+  private readonly counts: Int32Array;
+  private readonly mask: number;
+  size = 0;
+
+  constructor(limit: number) {
+    let capacity = 16;
+    while (capacity < limit * 2) capacity *= 2;
+    this.keys = new Float64Array(capacity);
+    this.counts = new Int32Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Count one more `value`; false when it is new and there is no room (then nothing changed). */
+  add(value: number, mayInsert: boolean): boolean {
+    f64[0] = value === 0 ? 0 : value;
+    let h = Math.imul(u32[0]! ^ Math.imul(u32[1]!, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    const { keys, counts, mask } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const c = counts[i]!;
+      if (c === 0) {
+        if (!mayInsert) return false;
+        keys[i] = f64[0]!;
+        counts[i] = 1;
+        this.size++;
+        return true;
+      }
+      if (keys[i] === value) {
+        counts[i] = c + 1;
+        return true;
+      }
+    }
+  }
+
+  *entries(): Generator<[number, number]> {
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) yield [this.keys[i]!, this.counts[i]!];
+  }
 }
 
 export interface SerializedHll {
