@@ -52,7 +52,7 @@ describe('ops risk eval', () => {
     const result = await runOps(['risk', 'eval', '--csv', jdt, 'copy_k_feature.csv', '--trees', '20'], { cwd: dir, env: cleanEnv() });
     assert.equal(result.code, 0, result.stderr);
     const rows = result.stdout.trim().split('\n');
-    assert.match(rows[0]!, /^DATA SET\s+ROWS\s+TEST\s+BUGGY\s+AUC\s+F1\s+PRECISION\s+RECALL\s+CAUGHT@20%$/);
+    assert.match(rows[0]!, /^DATA SET\s+ROWS\s+TEST\s+BUGGY\s+AUC\s+LA AUC\s+F1\s+PRECISION\s+RECALL\s+CAUGHT@20%$/);
     const auc = rows[1]!.split(/\s+/)[4]!;
     assert.match(rows[1]!, /^jdt\s+3279\s+656\s+49%/);
     assert.match(rows[2]!, /^copy\s+3279/);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError, GateBlockedError } from '../../errors.js';
 import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
+import type { RiskTraining } from '../../core/risk/index.js';
 import { action } from '../action.js';
 
 const EXIT_CODES = `
@@ -11,6 +12,34 @@ const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
 
 
 const shortNumber = (n: number | null) => (n === null ? 'n/a' : String(Number(n.toPrecision(4))));
+const f3 = (v: number | null | undefined) => (v == null ? 'n/a' : v.toFixed(3));
+
+function trainingText(result: RiskTraining): string {
+  const promotion = result.promotion;
+  const gates = (promotion?.checks ?? []).map(
+    (c) => `gate ${c.metric} ${c.rule}: ${shortNumber(c.candidate)}${c.baseline != null ? ` (v${promotion!.baseline}: ${shortNumber(c.baseline)})` : ''} ${c.passed ? 'passed' : 'FAILED'}`,
+  );
+  const promoted = promotion?.promoted ? `promoted to ${promotion.alias}` : '';
+  const labels = `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases and incident causes)`;
+  if (result.unchanged) {
+    return [`unchanged: risk-scorer version ${result.version.version} was trained on this training set (${result.trainingSet.digest.slice(0, 19)}); nothing registered`, labels, ...gates, promoted].filter(Boolean).join('\n');
+  }
+  const m = result.metrics!;
+  const deploy = result.deploy!;
+  return [
+    `risk-scorer version ${result.version.version} (run ${result.runId})`,
+    labels,
+    `commits, holdout (newest 20%): AUC ${f3(m.auc)}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
+    `LApredict baseline, same ${m.testRows} rows: lines added alone AUC ${f3(m.baseline.la)}, logistic regression on them ${f3(m.baseline.logisticLa)}; the forest ${m.gainOverBaseline == null ? 'cannot be compared' : m.gainOverBaseline > 0 ? `beats it by ${m.gainOverBaseline.toFixed(3)}` : 'does NOT beat it'}`,
+    deploy.skipped
+      ? `deploys: no deploy-level model (${deploy.skipped})`
+      : `deploys: ${deploy.metrics.deployTrainRows} past change sets (${deploy.metrics.deployReleaseRows} real releases), AUC on the later ${deploy.metrics.deployTestRows}: ${deploy.metrics.deployAuc?.toFixed(3) ?? 'n/a'}`,
+    `training set ${result.trainingSet.digest.slice(0, 19)}: ${result.trainingSet.szzLabelled} rows labelled by SZZ (weight ${result.trainingSet.weights.szz}), ${result.trainingSet.releaseLabelled} by releases (weight ${result.trainingSet.weights.release})`,
+    ...gates,
+    promoted,
+  ].filter(Boolean).join('\n');
+}
+
 export function registerRisk(program: Command): void {
   const risk = program.command('risk').description('score the risk of shipping a set of commits, with a random forest trained on this repository');
 
@@ -34,28 +63,11 @@ Examples:
       action<{ repo?: string; promote?: string; reason?: string; force?: boolean }>(async (ctx, out, options) => {
         const { trainRisk } = await import('../../core/risk/index.js');
         const result = await trainRisk(ctx, options.repo ?? ctx.root, { promoteTo: options.promote, reason: options.reason, force: options.force });
-        const blocked = result.promotion && !result.promotion.promoted;
+        for (const warning of result.warnings) ctx.output.warn(warning);
+        const blocked = Boolean(options.promote && result.promotion && !result.promotion.promoted);
         if (options.json) {
           if (!blocked) out.json(result);
-        }
-        else {
-          const m = result.metrics;
-          out.result(
-            [
-              `risk-scorer version ${result.version.version} (run ${result.runId})`,
-              `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases and incident causes)`,
-              `commits, holdout (newest 20%): AUC ${m.auc?.toFixed(3) ?? 'n/a'}, F1 ${m.f1.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, riskiest 20% catch ${percent(m.caughtInRiskiest20)}`,
-              result.deploy.skipped
-                ? `deploys: no deploy-level model (${result.deploy.skipped})`
-                : `deploys: ${result.deploy.metrics.deployTrainRows} past change sets (${result.deploy.metrics.deployReleaseRows} real releases), AUC on the later ${result.deploy.metrics.deployTestRows}: ${result.deploy.metrics.deployAuc?.toFixed(3) ?? 'n/a'}`,
-              `training set ${result.trainingSet.digest.slice(0, 19)}: ${result.trainingSet.szzLabelled} rows labelled by SZZ (weight ${result.trainingSet.weights.szz}), ${result.trainingSet.releaseLabelled} by releases (weight ${result.trainingSet.weights.release})`,
-              ...(result.promotion?.checks ?? []).map(
-                (c) => `gate ${c.metric} ${c.rule}: ${shortNumber(c.candidate)}${c.baseline != null ? ` (v${result.promotion!.baseline}: ${shortNumber(c.baseline)})` : ''} ${c.passed ? 'passed' : 'FAILED'}`,
-              ),
-              result.promotion?.promoted ? `promoted to ${result.promotion.alias}` : '',
-            ].filter(Boolean).join('\n'),
-          );
-        }
+        } else out.result(trainingText(result));
         if (blocked) {
           throw new GateBlockedError(`risk-scorer@${result.version.version} was registered but not promoted to ${result.promotion!.alias}: its gate failed`, 'see `ops model promote` for the comparison, or pass --force --reason').withResult(result);
         }
@@ -77,14 +89,15 @@ Examples:
   $ ops risk mine --repo ../service --labels --json`)
     .action(
       action<{ repo?: string; labels?: boolean }>(async (ctx, out, options) => {
-        const { mineRepository } = await import('../../core/risk/index.js');
-        const { mining, labels } = await mineRepository(ctx, options.repo ?? ctx.root, Boolean(options.labels));
-        if (options.json) out.json({ mining, ...labels });
+        const { mineRecorded } = await import('../../core/risk/index.js');
+        const report = await mineRecorded(ctx, options.repo ?? ctx.root, Boolean(options.labels));
+        if (options.json) out.json(report);
         else {
+          const { mining, szz } = report;
           out.result(
             [
-              `${mining.total} commits of ${mining.repo} in the ledger, ${mining.mined} newly mined (HEAD ${mining.head.slice(0, 12)})`,
-              labels ? `SZZ: ${labels.szz.fixes} new fixes, ${labels.szz.labelled} bug-inducing commits (${labels.szz.seconds.toFixed(1)} s); ${labels.releaseLabelled} from failed releases and incident causes` : '',
+              `${mining.total} commits of ${mining.repo} in the ledger, ${mining.mined} newly mined (HEAD ${mining.head.slice(0, 12)}; run ${report.runId})`,
+              szz ? `SZZ: ${szz.fixes} new fixes, ${szz.labelled} bug-inducing commits (${szz.seconds.toFixed(1)} s); ${report.releaseLabelled} from failed releases and incident causes` : '',
             ].filter(Boolean).join('\n'),
           );
         }
@@ -113,7 +126,7 @@ Examples:
         if (!options.csv === !options.repo) throw new UsageError('evaluate what? give --csv FILE... or --repo PATH (one of them)', 'e.g. `ops risk eval --repo .`');
         const threshold = Number(options.threshold);
         if (!(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a probability from 0 to 1, not "${options.threshold}"`, 'e.g. --threshold 0.3');
-        const { RISK_FOREST_PARAMS, evaluateCsv } = await import('../../core/risk/evaluate.js');
+        const { RISK_FOREST_PARAMS, baselineWarning, evaluateCsv } = await import('../../core/risk/evaluate.js');
         const seed = Number(options.seed);
         const nTrees = Number(options.trees ?? RISK_FOREST_PARAMS.nTrees);
         if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, not "${options.seed}"`, 'e.g. --seed 7');
@@ -134,10 +147,17 @@ Examples:
           out.json({ params, threshold, results, meanAuc });
           return;
         }
-        const f3 = (v: number | null) => (v == null ? 'n/a' : v.toFixed(3));
-        const rows = results.map(({ dataset, metrics: m }) => [dataset, m.rows, m.testRows, percent(m.testPositives / m.testRows), f3(m.auc), f3(m.f1), f3(m.precision), f3(m.recall), percent(m.caughtInRiskiest20)]);
-        if (results.length > 1) rows.push(['mean', '', '', '', f3(meanAuc), '', '', '', '']);
-        out.result(await out.table(['DATA SET', 'ROWS', 'TEST', 'BUGGY', 'AUC', 'F1', 'PRECISION', 'RECALL', 'CAUGHT@20%'], rows));
+        const mean = (values: Array<number | null>) => {
+          const known = values.filter((v): v is number => v != null);
+          return known.length ? known.reduce((a, b) => a + b, 0) / known.length : null;
+        };
+        const rows = results.map(({ dataset, metrics: m }) => [dataset, m.rows, m.testRows, percent(m.testPositives / m.testRows), f3(m.auc), f3(m.baseline.la), f3(m.f1), f3(m.precision), f3(m.recall), percent(m.caughtInRiskiest20)]);
+        if (results.length > 1) rows.push(['mean', '', '', '', f3(meanAuc), f3(mean(results.map((r) => r.metrics.baseline.la))), '', '', '', '']);
+        out.result(await out.table(['DATA SET', 'ROWS', 'TEST', 'BUGGY', 'AUC', 'LA AUC', 'F1', 'PRECISION', 'RECALL', 'CAUGHT@20%'], rows));
+        for (const { dataset, metrics } of results) {
+          const warning = baselineWarning(metrics);
+          if (warning) ctx.output.warn(`${dataset}: ${warning}`);
+        }
       }),
     );
 

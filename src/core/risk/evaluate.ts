@@ -3,7 +3,10 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, type ForestParams } from '../forest/forest.js';
 import { binaryMetrics } from '../forest/metrics.js';
 import { numericColumn, readCsv } from '../models/datasets.js';
+import { baselineAuc, laBaseline, type Baseline } from './baseline.js';
 import { FEATURE_NAMES } from './mine.js';
+
+const LA = FEATURE_NAMES.indexOf('la');
 
 /** Forest settings for the risk scorer: leaves of at least 5 commits smooth the probabilities. */
 export const RISK_FOREST_PARAMS: ForestParams = { ...DEFAULT_FOREST_PARAMS, minSamplesLeaf: 5 };
@@ -21,11 +24,15 @@ export interface HoldoutMetrics {
   recall: number;
   /** Share of the test part's bug-inducing rows among its riskiest 20%. */
   caughtInRiskiest20: number;
+  /** LApredict on the same held-out rows. */
+  baseline: Baseline;
+  /** The forest's AUC minus the better baseline's (null without an AUC). */
+  gainOverBaseline: number | null;
 }
 
 /**
- * Train on the oldest 80% of time-ordered rows, score the newest 20%. `columns` are in FEATURE_NAMES
- * order, rows oldest first; `y` is 1 for bug-inducing.
+ * Train on the oldest 80% of time-ordered rows, score the newest 20%. `columns` start with the
+ * FEATURE_NAMES, rows oldest first; `y` is 1 for bug-inducing. LApredict is scored beside it.
  */
 export function trainHoldout(
   columns: Float64Array[],
@@ -55,11 +62,23 @@ export function trainHoldout(
   const flagged = Math.ceil(scores.length * 0.2);
   const riskiest = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, flagged);
   const caught = riskiest.filter((i) => positive[i]).length;
+  const baseline = laBaseline(columns[LA]!.subarray(0, cut), y.subarray(0, cut), columns[LA]!.subarray(cut), positive);
+  const best = baselineAuc(baseline);
   return {
     forest,
     scores: allScores,
-    metrics: { rows, trainRows: cut, testRows: rows - cut, testPositives, auc, threshold, f1, precision, recall, caughtInRiskiest20: testPositives ? caught / testPositives : 0 },
+    metrics: { rows, trainRows: cut, testRows: rows - cut, testPositives, auc, threshold, f1, precision, recall, caughtInRiskiest20: testPositives ? caught / testPositives : 0,
+      baseline,
+      gainOverBaseline: auc != null && best != null ? auc - best : null,
+    },
   };
+}
+
+/** One line on how the forest did against LApredict, or null when it beat it. */
+export function baselineWarning(metrics: HoldoutMetrics): string | null {
+  const { auc, baseline, gainOverBaseline } = metrics;
+  if (auc == null || gainOverBaseline == null || gainOverBaseline > 0) return null;
+  return `the forest (AUC ${auc.toFixed(3)}) does not beat the LApredict baseline on the same held-out rows (lines added alone: ${baseline.la?.toFixed(3) ?? 'n/a'}, logistic regression on them: ${baseline.logisticLa?.toFixed(3) ?? 'n/a'}): on this history its risk says little more than the size of a change`;
 }
 
 /** Column names in the published JIT data sets that differ from ours. */

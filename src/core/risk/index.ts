@@ -14,7 +14,7 @@ import { withRun } from '../runs.js';
 import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
 import { blamedCommits, lineRanges, removedLines } from './szz.js';
 import { DEPLOY_FEATURES, deployFeatures, describeDeploy, RECENT_DEPLOYS, trainDeployForest, type DeployModelFile, type DeployTraining } from './deploy.js';
-import { RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluate.js';
+import { baselineWarning, RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluate.js';
 
 export const RISK_MODEL = 'risk-scorer';
 
@@ -133,7 +133,32 @@ export async function labelFromReleases(ctx: Context, repo: Repository): Promise
   return new Set(labels.map((l) => l.sha)).size;
 }
 
-/** `ops risk mine`: mine new commits, and with `labels` run SZZ on new fixes and label failed releases. */
+export interface MineReport {
+  runId: number;
+  mining: MiningResult;
+  szz?: SzzResult;
+  releaseLabelled?: number;
+}
+
+/**
+ * `ops risk mine`, recorded as a run of kind "mine": mine new commits, and with `labels` run SZZ
+ * on new fixes and label failed releases. SZZ saves its progress in batches, so a mine that is
+ * killed resumes where it stopped.
+ */
+export async function mineRecorded(ctx: Context, dir: string, labels: boolean): Promise<MineReport> {
+  const repo = await openRepository(ctx, dir);
+  let result: Awaited<ReturnType<typeof mineRepository>> | undefined;
+  const outcome = await withRun(ctx, { kind: 'mine', params: { repository: repo.root, labels } }, async () => {
+    result = await mineRepository(ctx, repo.root, labels);
+    const { mining } = result;
+    const szz = result.labels?.szz;
+    const metrics = { mined: mining.mined, commits: mining.total, ...(szz ? { szzFixes: szz.fixes, szzLabelled: szz.labelled, szzSeconds: szz.seconds, releaseLabelled: result.labels!.releaseLabelled } : {}) };
+    return { status: 'succeeded', exitCode: 0, metrics };
+  });
+  return { runId: outcome.runId, mining: result!.mining, ...(result!.labels ?? {}) };
+}
+
+/** Mine new commits, and with `labels` run SZZ on new fixes and label failed releases. */
 export async function mineRepository(
   ctx: Context,
   dir: string,
@@ -177,11 +202,13 @@ export async function evaluateRepository(ctx: Context, dir: string, threshold: n
 }
 
 export interface RiskTraining {
-  runId: number;
+  /** True when a version was already trained on this exact training set: nothing was trained or registered. */
+  unchanged: boolean;
+  runId: number | null;
   version: ModelVersion;
-  metrics: HoldoutMetrics;
+  metrics: HoldoutMetrics | null;
   /** The deploy-level model's figures (deployAuc on later change sets), or why there is none. */
-  deploy: { metrics: Record<string, number>; skipped?: string };
+  deploy: { metrics: Record<string, number>; skipped?: string } | null;
   mining: MiningResult;
   szz: SzzResult;
   releaseLabelled: number;
@@ -190,6 +217,8 @@ export interface RiskTraining {
   /** The training set registered as the version's dataset, and how many of its rows each label source marked. */
   trainingSet: { digest: string; path: string; rows: number; szzLabelled: number; releaseLabelled: number; weights: { szz: number; release: number } };
   promotion: Promotion | null;
+  /** What the user should know: the forest not beating LApredict, a first promotion refused by its gate. */
+  warnings: string[];
 }
 
 /** Each commit's label sources ("szz", "release", both) and its sample weight: the heaviest of its labels, 1 when clean. */
@@ -207,21 +236,60 @@ function trainingCsv(commits: StoredCommit[], bug: Set<string>, sources: string[
   return `${lines.join('\n')}\n`;
 }
 
+/** Held-out metrics as a version's flat metrics: the baseline's AUCs beside the forest's. */
+function recordedMetrics(metrics: HoldoutMetrics): Record<string, number> {
+  const { auc, baseline, gainOverBaseline, ...rest } = metrics;
+  return {
+    ...(auc == null ? {} : { auc }),
+    ...rest,
+    ...(baseline.la == null ? {} : { baselineLaAuc: baseline.la }),
+    ...(baseline.logisticLa == null ? {} : { baselineLogisticLaAuc: baseline.logisticLa }),
+    ...(gainOverBaseline == null ? {} : { gainOverBaseline }),
+  };
+}
+
 /**
  * Mine, label (SZZ and failed releases), train on the oldest 80% and evaluate on the newest 20%,
- * then register the model as a new `risk-scorer` version with its training set as lineage.
+ * then register the model as a new `risk-scorer` version with its training set as lineage. A
+ * training set some version was already trained on registers nothing ("unchanged"). The first
+ * version, when nothing holds `risk.alias`, is promoted to it through its gates.
  */
 export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?: string; reason?: string; force?: boolean }): Promise<RiskTraining> {
   const { repo, mining, szz, releaseLabelled, commits, bug } = await labelledHistory(ctx, dir);
   const ledger = ctx.ledger();
   const y = Float64Array.from(commits, (c) => (bug.has(c.sha) ? 1 : 0));
   const positives = commits.filter((c) => bug.has(c.sha)).length;
-  let metrics: HoldoutMetrics | undefined;
   const weights = ctx.config?.risk.labelWeights ?? { szz: 1, release: 2 };
   const { sources, weight } = labelWeights(commits, ledger.risk.labels(repo.root), weights);
   const csv = trainingCsv(commits, bug, sources, weight);
   const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
   const datasetPath = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
+  const trainingSet = {
+    digest: dataset,
+    path: datasetPath,
+    rows: commits.length,
+    szzLabelled: sources.filter((s) => s.includes('szz')).length,
+    releaseLabelled: sources.filter((s) => s.includes('release')).length,
+    weights,
+  };
+  const alias = ctx.config?.risk.alias ?? 'production';
+  const warnings: string[] = [];
+  const promoteTo = (): string | undefined => options.promoteTo ?? (ledger.models.aliasHolder(RISK_MODEL, alias) == null ? alias : undefined);
+  const promoteVersion = (version: ModelVersion): Promotion | null => {
+    const target = promoteTo();
+    if (!target || ledger.models.aliasHolder(RISK_MODEL, target) === version.version) return null;
+    const first = !options.promoteTo;
+    const promotion = promote(ctx, { name: RISK_MODEL, version: version.version }, target, { reason: options.reason ?? (first ? `first ${RISK_MODEL} version` : undefined), force: options.force });
+    if (first && !promotion.promoted) warnings.push(`${RISK_MODEL}@${version.version} was not promoted to ${target}: its gate failed (see \`ops model promote ${RISK_MODEL}@${version.version} ${target}\`)`);
+    return promotion;
+  };
+
+  const existing = ledger.models.versionsTrainedOn(dataset).filter((v) => v.model === RISK_MODEL).at(-1);
+  if (existing) {
+    return { unchanged: true, runId: existing.runId, version: existing, metrics: null, deploy: null, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion: promoteVersion(existing), warnings };
+  }
+
+  let metrics: HoldoutMetrics | undefined;
   const weighted = weight.some((w) => w !== 1);
   let deploy: DeployTraining | undefined;
   const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS, labelWeights: weights } }, async (run) => {
@@ -231,8 +299,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
     metrics = holdout.metrics;
     deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
     if (deploy.skipped) ctx.output.warn(`no deploy-level model: ${deploy.skipped}; deploys are scored by their riskiest commit`);
-    const { auc, ...rest } = metrics;
-    const recorded = { ...(auc == null ? {} : { auc }), ...rest, positives, ...deploy.metrics };
+    const recorded = { ...recordedMetrics(metrics), positives, ...deploy.metrics };
     const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
     const artifactDir = mkdtempSync(join(tmpdir(), 'ops-risk-'));
     try {
@@ -255,17 +322,11 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
     }
     return { status: 'succeeded', exitCode: 0, metrics: recorded };
   });
+  const baseline = baselineWarning(metrics!);
+  if (baseline) warnings.push(baseline);
   const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
-  const promotion = options.promoteTo ? promote(ctx, { name: RISK_MODEL, version: version.version }, options.promoteTo, { reason: options.reason, force: options.force }) : null;
-  const trainingSet = {
-    digest: dataset,
-    path: datasetPath,
-    rows: commits.length,
-    szzLabelled: sources.filter((s) => s.includes('szz')).length,
-    releaseLabelled: sources.filter((s) => s.includes('release')).length,
-    weights,
-  };
-  return { runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion };
+  const promotion = promoteVersion(version);
+  return { unchanged: false, runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion, warnings };
 }
 
 export interface CommitRisk {
