@@ -111,3 +111,55 @@ export class InterruptedError extends OpsError {
   override readonly exitCode: ExitCodeValue = ExitCode.interrupted;
   override readonly code: string = 'interrupted';
 }
+
+/** A tool or service that gave no answer in time: names it, the time it had, and what to check. */
+export class TimeoutError extends OpsError {
+  override readonly code: string = 'timeout';
+
+  constructor(
+    readonly tool: string,
+    readonly timeoutMs: number,
+    hint: string,
+  ) {
+    super(`${tool} timed out after ${formatSeconds(timeoutMs)}`, hint);
+  }
+}
+
+/** A service ops talks to (the Docker engine) cannot be reached: says where, and how to bring it back. */
+export class UnreachableError extends OpsError {
+  override readonly code: string = 'unreachable';
+}
+
+/** "60 s", "2.5 s", "300 ms". */
+export function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** Longest stretch of echoed input shown in a message. */
+export const ECHO_MAX_CHARS = 80;
+
+// C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters written as escapes (\n, \x1b, \u2028), so text can never break a line or drive a terminal. */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => ESCAPES[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+/** True when the text holds a control character (newline, tab, escape...). */
+export function hasControl(text: string): boolean {
+  return new RegExp(CONTROL.source).test(text);
+}
+
+/**
+ * Input echoed in a message: in double quotes, control characters escaped, cut to `max`
+ * characters with its full length said. Every error that repeats what the user typed uses this.
+ */
+export function quote(value: unknown, max = ECHO_MAX_CHARS): string {
+  const text = String(value);
+  const chars = [...text];
+  const shown = chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
+  const quoted = `"${escapeControl(shown.replace(/\\/g, '\\\\').replace(/"/g, '\\"'))}"`;
+  return chars.length > max ? `${quoted} (${chars.length} characters)` : quoted;
+}

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { TimeoutError, UnreachableError } from '../errors.js';
 
 /**
  * Two clients for one engine: quick JSON calls (ping, version, list, tag, inspect) go straight to the
@@ -42,6 +43,25 @@ export class EngineError extends Error {
   }
 }
 
+const ENGINE_FIX = 'start the Docker engine (`systemctl start docker`, or `dockerd &` without systemd), or point DOCKER_HOST or the environment\'s host at a running engine';
+
+/** The engine's address as DOCKER_HOST spells it. */
+function engineAddress(to: Target): string {
+  return 'socketPath' in to ? `unix://${to.socketPath}` : `tcp://${to.hostname}:${to.port}`;
+}
+
+/** A connection failure as one line naming the engine's socket and the fix (not a bare `connect ENOENT`). */
+export function engineUnreachable(to: Target, err: unknown): Error {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (syscall !== undefined && syscall !== 'connect') return err as Error;
+  const where = engineAddress(to);
+  if (code === 'ENOENT') return new UnreachableError(`cannot reach the Docker engine: no socket at ${where}`, ENGINE_FIX);
+  if (code === 'ECONNREFUSED') return new UnreachableError(`cannot reach the Docker engine at ${where}: connection refused (ECONNREFUSED: nothing listens there)`, ENGINE_FIX);
+  if (code === 'EACCES' || code === 'EPERM') return new UnreachableError(`permission denied on the Docker engine socket ${where}`, 'run as a member of the docker group (`usermod -aG docker $USER`, then log in again), or as root');
+  if (code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET') return new UnreachableError(`cannot reach the Docker engine at ${where}: ${code}`, ENGINE_FIX);
+  return err as Error;
+}
+
 /** One Engine API call: the raw answer body, or an EngineError for a 4xx/5xx. */
 async function engineRequest(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{ body: Buffer; contentType: string }> {
   // Loaded here, not at start-up: node:http and what it pulls in cost ~3 ms of every command.
@@ -50,7 +70,8 @@ async function engineRequest(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, m
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { Accept: 'application/json' };
     if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
-    const req = request({ ...target(endpoint, env), method, path, headers, timeout: timeoutMs }, (res) => {
+    const to = target(endpoint, env);
+    const req = request({ ...to, method, path, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -69,8 +90,8 @@ async function engineRequest(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, m
         resolve({ body: raw, contentType: String(res.headers['content-type'] ?? '') });
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`the Docker engine gave no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new TimeoutError(`the Docker engine at ${engineAddress(to)} (${method} ${path.split('?')[0]})`, timeoutMs, 'check that dockerd is running and not overloaded (`docker info`), then try again')));
+    req.on('error', (err) => reject(engineUnreachable(to, err)));
     req.end(payload);
   });
 }
@@ -124,6 +145,7 @@ export interface BuildRequest {
 /** POST /build with a context tar; resolves with every event (a failed step is an event with `error`). */
 export async function buildImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, context: NodeJS.ReadableStream, build: BuildRequest, onEvent: (event: EngineEvent) => void): Promise<EngineEvent[]> {
   const docker = await dockerClient(endpoint, env);
+  const unreachable = (err: unknown) => Promise.reject(engineUnreachable(target(endpoint, env), err));
   const stream = await docker.buildImage(context, {
     t: build.tags,
     dockerfile: build.dockerfile,
@@ -133,7 +155,7 @@ export async function buildImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEn
     nocache: build.noCache,
     rm: true,
     forcerm: true,
-  } as unknown as Docker.ImageBuildOptions);
+  } as unknown as Docker.ImageBuildOptions).catch(unreachable);
   return follow(docker, stream, onEvent);
 }
 
@@ -185,7 +207,10 @@ export interface RegistryAuth {
 /** Push `repository:tag`; resolves with the manifest digest the registry reported. */
 export async function pushImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, repository: string, tag: string, auth: RegistryAuth | undefined, onEvent: (event: EngineEvent) => void): Promise<string> {
   const docker = await dockerClient(endpoint, env);
-  const stream = await docker.getImage(`${repository}:${tag}`).push({ tag, authconfig: auth } as Docker.ImagePushOptions);
+  const stream = await docker
+    .getImage(`${repository}:${tag}`)
+    .push({ tag, authconfig: auth } as Docker.ImagePushOptions)
+    .catch((err: unknown) => Promise.reject(engineUnreachable(target(endpoint, env), err)));
   const events = await follow(docker, stream, onEvent);
   const failure = events.find((e) => e.error);
   if (failure) throw new Error(failure.errorDetail?.message ?? failure.error);

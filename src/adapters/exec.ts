@@ -1,4 +1,4 @@
-import { ToolMissingError } from '../errors.js';
+import { TimeoutError, ToolMissingError } from '../errors.js';
 
 export interface ExecResult {
   exitCode: number;
@@ -10,6 +10,12 @@ const INSTALL_HINTS: Record<string, string> = {
   kubectl: 'install kubectl and add it to PATH (https://kubernetes.io/docs/tasks/tools/)',
   docker: 'install the Docker CLI (Debian: apt-get install docker.io)',
   git: 'install git (Debian: apt-get install git) or add it to PATH',
+};
+
+const TIMEOUT_HINTS: Record<string, string> = {
+  kubectl: 'check that the cluster answers (`kubectl cluster-info`) and the kube context is right, or raise the environment\'s timeout in the config',
+  docker: 'check that dockerd is running and answers (`docker info`), then try again',
+  git: 'check that no other git process holds the repository (a stale .git/index.lock) and that its disk answers',
 };
 
 /** Run a tool with an argument array (never a shell string) and capture its output. */
@@ -29,6 +35,8 @@ export async function runTool(
   if ((result as { code?: string }).code === 'ENOENT' || (result.failed && /ENOENT/.test(String(result.message)) && result.exitCode === undefined)) {
     throw new ToolMissingError(file, INSTALL_HINTS[file] ?? `install ${file} and add it to PATH`);
   }
+  // execa kills a tool past its timeout; without this it read as a bare "exited with code 1".
+  if (result.timedOut && options.timeoutMs !== undefined) throw new TimeoutError(file, options.timeoutMs, TIMEOUT_HINTS[file] ?? `check what ${file} waits for, then try again`);
   return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
 

@@ -6,21 +6,24 @@ export interface KubeTarget {
   context?: string;
   namespace: string;
   env: NodeJS.ProcessEnv;
+  /** Each call's limit (default 60 s). */
+  timeoutMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The target of a Kubernetes environment's context and namespace. */
-export const kubeTarget = (environment: { context?: string; namespace: string }, env: NodeJS.ProcessEnv): KubeTarget => ({
+export const kubeTarget = (environment: { context?: string; namespace: string; timeout?: number }, env: NodeJS.ProcessEnv): KubeTarget => ({
   context: environment.context,
   namespace: environment.namespace,
   env,
+  timeoutMs: environment.timeout,
 });
 
 /** Run kubectl with an argument array against the target's context and namespace. */
 export function kubectl(target: KubeTarget, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   const scope = [...(target.context ? ['--context', target.context] : []), '--namespace', target.namespace];
-  return runTool('kubectl', [...scope, ...args], { env: target.env, input: options.input, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return runTool('kubectl', [...scope, ...args], { env: target.env, input: options.input, timeoutMs: options.timeoutMs ?? target.timeoutMs ?? DEFAULT_TIMEOUT_MS });
 }
 
 /** The first line kubectl wrote to stderr, without its "error: " prefix. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createContext, isCI, type Context } from '../core/context.js';
 import { systemClock } from '../core/output.js';
 import { redact, secretValuesFromEnv } from '../core/redact.js';
-import { ExitCode, OpsError } from '../errors.js';
+import { escapeControl, ExitCode, OpsError } from '../errors.js';
 import { CliOutput, colorEnabled } from './output.js';
 
 export interface GlobalOptions {
@@ -59,7 +59,8 @@ export function report(err: unknown, mode: ReportMode, out: CliOutput | undefine
   const doc = errorDocument(err);
   const { message, hint } = doc.error;
   const line = err instanceof OpsError ? `${message}${hint ? `; ${hint}` : ''}` : `${message}${mode.verbose ? '' : ` (${hint})`}`;
-  process.stderr.write(`${red('error:')} ${redact(line, mode.secrets)}\n`);
+  // Escaped whatever the call site did: an error is always one line, and input cannot fake another.
+  process.stderr.write(`${red('error:')} ${escapeControl(redact(line, mode.secrets))}\n`);
   if (mode.verbose && (err as Error)?.stack) process.stderr.write(`${redact((err as Error).stack!, mode.secrets)}\n`);
   if (mode.json) process.stdout.write(`${redact(JSON.stringify(doc, null, 2), mode.secrets)}\n`);
   return doc.error.exitCode;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../core/duration.js';
+import { hasControl } from '../errors.js';
 import type { Styles } from './output.js';
 
 /** A "show" command's `name  value` lines: the name bold and padded to `width`, a missing value as -. */
@@ -25,6 +26,12 @@ export function durationFlag(value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 0, 30s, 5m or 1h');
   return ms;
+}
+
+/** A service or environment name given on the command line: never with control characters (a newline would break tables and error lines). */
+export function nameFlag(value: string): string {
+  if (hasControl(value)) throw new InvalidArgumentError('a name cannot contain control characters (newlines, tabs, escapes)');
+  return value;
 }
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_CODE_MEANINGS, ExitCode, UsageError } from '../errors.js';
+import { ECHO_MAX_CHARS, escapeControl, EXIT_CODE_MEANINGS, ExitCode, UsageError } from '../errors.js';
 import { errorDocument, report, takeExitCode } from './action.js';
 import { setInstallation, type Installation } from './installation.js';
 import { registerBuild } from './commands/build.js';
@@ -51,6 +51,15 @@ function commandName(args: string[]): string | undefined {
   return undefined;
 }
 
+/** Commander's own errors echo arguments in single quotes: cut long ones, and escape control characters as ours do. */
+function commanderError(text: string): string {
+  const cut = text.replace(/\n$/, '').replace(/'([^']*)'/g, (whole, inner: string) => {
+    const chars = [...inner];
+    return chars.length > ECHO_MAX_CHARS ? `'${chars.slice(0, ECHO_MAX_CHARS).join('')}…' (${chars.length} characters)` : whole;
+  });
+  return `${escapeControl(cut)}\n`;
+}
+
 /** --json among the options (not after `--`, where the words belong to a child command). */
 function jsonWanted(args: string[]): boolean {
   const end = args.indexOf('--');
@@ -63,7 +72,12 @@ function jsonWanted(args: string[]): boolean {
  * no args at all (completion scripts and tests walk that whole tree).
  */
 export async function buildProgram(args: string[], version: string): Promise<Command> {
-  const { Command, Option } = await import('commander');
+  const { Command, InvalidArgumentError, Option } = await import('commander');
+  /** A path flag: an empty value (an unset shell variable) is a usage error, not the default. */
+  const nonEmpty = (what: string) => (value: string) => {
+    if (value === '') throw new InvalidArgumentError(`expected ${what}, not an empty value; give a path, or leave the option out for the default`);
+    return value;
+  };
   const program = new Command('ops')
     .description('Build, deploy, watch, triage and score risk in one loop, recorded in a local SQLite ledger.')
     .version(version, '-V, --version')
@@ -72,10 +86,11 @@ export async function buildProgram(args: string[], version: string): Promise<Com
     .option('--verbose', 'show stack traces and child-process command lines')
     .option('--no-input', 'never prompt (implied when stdin is not a TTY or CI=true)')
     .option('--no-color', 'disable colour (also NO_COLOR, TERM=dumb, or output that is not a TTY)')
-    .option('--config <file>', 'use this config file instead of searching for ops.config.yaml')
-    .addOption(new Option('--ledger <file>', 'ledger database file').env('OPS_LEDGER'))
-    .option('--cwd <dir>', 'run as if started in this folder')
+    .option('--config <file>', 'use this config file instead of searching for ops.config.yaml', nonEmpty('a config file'))
+    .addOption(new Option('--ledger <file>', 'ledger database file').env('OPS_LEDGER').argParser(nonEmpty('a ledger file')))
+    .option('--cwd <dir>', 'run as if started in this folder', nonEmpty('a folder'))
     .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(commanderError(text)) })
     .addHelpText('after', `
 Examples:
   $ ops init                 create ops.config.yaml for this project

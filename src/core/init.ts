@@ -4,7 +4,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { Context } from './context.js';
 import { validateConfig } from './config/load.js';
 import { NAME_PATTERN } from './config/schema.js';
-import { UsageError, InputNeededError } from '../errors.js';
+import { InputNeededError, quote, UsageError } from '../errors.js';
 
 export interface DetectedService {
   name: string;
@@ -96,7 +96,7 @@ export function parseServiceFlag(value: string, project: string): DetectedServic
   const path = maybePath!;
   const context = dirname(path) === '' ? '.' : dirname(path);
   const name = maybeName ?? toName(context === '.' ? project : basename(context));
-  if (!NAME_PATTERN.test(name)) throw new UsageError(`--service name "${name}" is not a valid name`, 'use lowercase letters, digits and dashes');
+  if (!NAME_PATTERN.test(name)) throw new UsageError(`--service name ${quote(name)} is not a valid name`, 'use lowercase letters, digits and dashes');
   return { name, context, dockerfile: basename(path) };
 }
 

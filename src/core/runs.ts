@@ -1,7 +1,7 @@
 import type { Run, RunFilter, RunLogLine, RunStatus } from '../ledger/index.js';
 import { RUN_STATUSES } from '../ledger/index.js';
 import type { Context } from './context.js';
-import { NotFoundError, UsageError } from '../errors.js';
+import { NotFoundError, quote, UsageError } from '../errors.js';
 import { redact } from './redact.js';
 
 const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -115,14 +115,22 @@ export function parseSince(value: string, nowMs: number): number {
   const relative = /^(\d+)([smhdw])$/.exec(value);
   if (relative) return nowMs - Number(relative[1]) * SINCE_UNITS_MS[relative[2]!]!;
   const absolute = Date.parse(value);
-  if (Number.isNaN(absolute)) throw new UsageError(`--since "${value}" is neither a duration nor a date`, 'use a duration like 2h or 7d, or a date like 2026-01-31');
+  if (Number.isNaN(absolute)) throw new UsageError(`--since ${quote(value)} is neither a duration nor a date`, 'use a duration like 2h or 7d, or a date like 2026-01-31');
   return absolute;
+}
+
+/** Run kinds: a word such as build, deploy, exec or db-migrate (they fill a column of `ops runs list`). */
+export const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+export function parseKind(value: string | undefined): string | undefined {
+  if (value === undefined || KIND_PATTERN.test(value)) return value;
+  throw new UsageError(`--kind ${quote(value)} is not a valid kind`, 'use letters, digits, dots, dashes, colons and underscores, at most 64 (like db-migrate); no spaces or control characters');
 }
 
 export function parseStatus(value: string | undefined): RunStatus | undefined {
   if (value === undefined) return undefined;
   if (!(RUN_STATUSES as readonly string[]).includes(value)) {
-    throw new UsageError(`unknown status "${value}"`, `use one of ${RUN_STATUSES.join(', ')}`);
+    throw new UsageError(`unknown status ${quote(value)}`, `use one of ${RUN_STATUSES.join(', ')}`);
   }
   return value as RunStatus;
 }

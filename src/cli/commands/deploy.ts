@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import type { Release } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliOutput } from '../output.js';
-import { durationFlag, formatDuration, positiveInt } from '../format.js';
+import { durationFlag, formatDuration, nameFlag, positiveInt } from '../format.js';
 
 interface DeployFlags {
   env?: string;
@@ -57,7 +57,7 @@ export function registerDeploy(program: Command): void {
     .description('ship an image to an environment, wait for it to be healthy, keep its release history')
     .argument('<service>', 'the service to deploy')
     // Not requiredOption: commander would demand it of the subcommands' parent too.
-    .option('-e, --env <env>', 'the environment (from environments: in the config)')
+    .option('-e, --env <env>', 'the environment (from environments: in the config)', nameFlag)
     .option('--image <ref>', 'the image to deploy (default: the service\'s last successful build)')
     .option('--build', 'build the service first and deploy that image (pushed for kubernetes)')
     .option('--lock-timeout <duration>', 'wait this long for another deploy of the service to finish', durationFlag, 0)
@@ -113,7 +113,7 @@ Examples:
     .command('rollback')
     .description('deploy an earlier revision\'s image again, as a new revision "rollback to N"')
     .argument('<service>', 'the service')
-    .option('-e, --env <env>', 'the environment (required)')
+    .option('-e, --env <env>', 'the environment (required)', nameFlag)
     .option('--to <revision>', 'the revision to return to (default: the one before the current)', positiveInt)
     .option('--lock-timeout <duration>', 'wait this long for another deploy to finish', durationFlag, 0)
     .addHelpText('after', `${EXIT_CODES}
@@ -133,7 +133,7 @@ Examples:
     .command('history')
     .description('list the releases of a service in an environment, newest first')
     .argument('<service>', 'the service')
-    .option('-e, --env <env>', 'the environment (required)')
+    .option('-e, --env <env>', 'the environment (required)', nameFlag)
     .option('--limit <n>', 'at most this many releases', positiveInt, 20)
     .addHelpText('after', `
 Statuses: pending, deployed, superseded, failed, rolled_back.
@@ -161,7 +161,7 @@ Examples:
     .command('status')
     .description('what runs now in an environment, and its health')
     .argument('[service]', 'one service (default: every deployed service)')
-    .option('-e, --env <env>', 'the environment (required)')
+    .option('-e, --env <env>', 'the environment (required)', nameFlag)
     .addHelpText('after', `
 Examples:
   $ ops deploy status --env local

@@ -15,8 +15,8 @@ Examples:
   $ ops exec --kind migrate -- ./scripts/migrate.sh --to 42`)
     .action(
       action<{ kind: string }, [string[]]>(async (ctx, out, options, command) => {
-        const { execRecorded } = await import('../../core/exec.js');
-        const result = await execRecorded(ctx, command, options.kind);
+        const [{ execRecorded }, { parseKind }] = await Promise.all([import('../../core/exec.js'), import('../../core/runs.js')]);
+        const result = await execRecorded(ctx, command, parseKind(options.kind)!);
         if (options.json) out.json(result);
         else out.info(`run ${result.runId} ${result.status} (exit code ${result.exitCode})`);
         return result.exitCode;

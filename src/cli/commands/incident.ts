@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
-import { fieldFormatter, positiveInt } from '../format.js';
+import { fieldFormatter, nameFlag, positiveInt } from '../format.js';
 import { incidentTable } from './watch.js';
 
 const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
@@ -12,8 +12,8 @@ export function registerIncident(program: Command): void {
     .command('list')
     .description('incidents, newest first')
     .option('--state <state>', 'open, acknowledged, resolved, or unresolved (open or acknowledged)')
-    .option('--service <name>', 'only this service')
-    .option('--env <name>', 'only this environment')
+    .option('--service <name>', 'only this service', nameFlag)
+    .option('--env <name>', 'only this environment', nameFlag)
     .option('--limit <n>', 'at most this many', positiveInt, 50)
     .addHelpText('after', `
 Examples:

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, UsageError, GateBlockedError } from '../../errors.js';
+import { ExitCode, GateBlockedError, quote, UsageError } from '../../errors.js';
 import type { GateCheck, Promotion } from '../../core/models/registry.js';
 import type { TrainingResult } from '../../core/models/train.js';
 import type { ModelVersion } from '../../ledger/index.js';
@@ -102,7 +102,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
           const train = await import('../../core/models/train.js');
           const params = train.parseParams(options.param);
           if (!['auto', 'classification', 'regression'].includes(options.task ?? 'auto')) {
-            throw new UsageError(`--task ${options.task} is not known`, 'use auto, classification or regression');
+            throw new UsageError(`--task ${quote(options.task)} is not known`, 'use auto, classification or regression');
           }
           let result: TrainingResult;
           if (command.length > 0) {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { UsageError, GateBlockedError } from '../../errors.js';
+import { GateBlockedError, quote, UsageError } from '../../errors.js';
 import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
 import type { RiskTraining } from '../../core/risk/index.js';
 import { action } from '../action.js';
+import { nameFlag } from '../format.js';
 
 const EXIT_CODES = `
 Exit codes: 0 done, 1 failed, 2 bad input (not a git repository, shallow clone, bad range),
@@ -125,12 +126,12 @@ Examples:
       action<{ csv?: string[]; repo?: string; threshold: string; seed: string; trees?: string }>(async (ctx, out, options) => {
         if (!options.csv === !options.repo) throw new UsageError('evaluate what? give --csv FILE... or --repo PATH (one of them)', 'e.g. `ops risk eval --repo .`');
         const threshold = Number(options.threshold);
-        if (!(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a probability from 0 to 1, not "${options.threshold}"`, 'e.g. --threshold 0.3');
+        if (!(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a probability from 0 to 1, not ${quote(options.threshold)}`, 'e.g. --threshold 0.3');
         const { RISK_FOREST_PARAMS, baselineWarning, evaluateCsv } = await import('../../core/risk/evaluate.js');
         const seed = Number(options.seed);
         const nTrees = Number(options.trees ?? RISK_FOREST_PARAMS.nTrees);
-        if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, not "${options.seed}"`, 'e.g. --seed 7');
-        if (!Number.isInteger(nTrees) || nTrees < 1) throw new UsageError(`--trees must be a positive whole number, not "${options.trees}"`, 'e.g. --trees 300');
+        if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, not ${quote(options.seed)}`, 'e.g. --seed 7');
+        if (!Number.isInteger(nTrees) || nTrees < 1) throw new UsageError(`--trees must be a positive whole number, not ${quote(options.trees)}`, 'e.g. --trees 300');
         const params = { ...RISK_FOREST_PARAMS, seed, nTrees };
         let results: Array<{ dataset: string; metrics: HoldoutMetrics }>;
         if (options.repo) {
@@ -165,8 +166,8 @@ Examples:
     .command('score')
     .description('score a commit range, or what a deploy of a service would ship, with the promoted risk-scorer')
     .option('--range <A..B>', 'the commits to score')
-    .option('--service <service>', 'score what a deploy would ship: commits since its live release...')
-    .option('--env <env>', '...in this environment')
+    .option('--service <service>', 'score what a deploy would ship: commits since its live release...', nameFlag)
+    .option('--env <env>', '...in this environment', nameFlag)
     .option('--repo <path>', 'the git repository (default: the project root)')
     .option('--gate', 'exit 3 when the probability is at or above risk.block')
     .addHelpText('after', `

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listRuns, parseSince, parseStatus, showRun } from '../../core/runs.js';
+import { listRuns, parseKind, parseSince, parseStatus, showRun } from '../../core/runs.js';
 import { action } from '../action.js';
 import { fieldFormatter, formatDuration, positiveInt } from '../format.js';
 
@@ -28,7 +28,7 @@ Examples:
     .action(
       action<ListOptions>(async (ctx, out, options) => {
         const filter = {
-          kind: options.kind,
+          kind: parseKind(options.kind),
           status: parseStatus(options.status),
           sinceMs: options.since ? parseSince(options.since, ctx.clock.now()) : undefined,
           limit: options.limit,

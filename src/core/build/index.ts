@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { OpsConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { pool } from '../pool.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, quote, UsageError } from '../../errors.js';
 import { isSecretName } from '../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { DockerEndpoint, EngineEvent } from '../../adapters/docker.js';
@@ -78,10 +78,10 @@ export async function planBuilds(ctx: Context, config: OpsConfig, options: { ser
   if (known.length === 0) throw new UsageError('no services in the config', 'add one under services: (see ops.config.example.yaml), or run `ops init`');
   const names = options.services.length ? options.services : known;
   for (const name of names) {
-    if (!config.services[name]) throw new UsageError(`unknown service "${name}"`, `use one of: ${known.join(', ')}`);
+    if (!config.services[name]) throw new UsageError(`unknown service ${quote(name)}`, `use one of: ${known.join(', ')}`);
   }
   for (const tag of options.extraTags) {
-    if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid image tag`, 'use letters, digits, _, . and - (at most 128, not starting with . or -)');
+    if (!TAG_PATTERN.test(tag)) throw new UsageError(`--tag ${quote(tag)} is not a valid image tag`, 'use letters, digits, _, . and - (at most 128, not starting with . or -)');
   }
 
   // git runs while the contexts are hashed (the scan keeps this thread busy; git is another process).

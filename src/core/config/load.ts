@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ZodIssue } from 'zod';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, quote } from '../../errors.js';
 import { configCache } from './cache.js';
 import type { OpsConfig } from './schema.js';
 
@@ -248,7 +248,7 @@ function issueMessage(issue: ZodIssue, raw: Raw): { path: PropertyKey[]; text: s
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const suggestion = closestKey(key, knownKeys(schema, data));
-    return { path: [...path, key], text: `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}` };
+    return { path: [...path, key], text: `unknown key ${quote(key)}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}` };
   }
   if (issue.code === 'invalid_type') {
     const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
@@ -264,7 +264,7 @@ function issueMessage(issue: ZodIssue, raw: Raw): { path: PropertyKey[]; text: s
   if (data === undefined && path.length > 0) {
     const parent = schemaAt(path.slice(0, -1), raw);
     if (isPlainObject(parent.data) && String(path[path.length - 1]) in parent.data) {
-      return { path, text: `invalid name "${String(path[path.length - 1])}": expected ${issue.message}` };
+      return { path, text: `invalid name ${quote(String(path[path.length - 1]))}: expected ${issue.message}` };
     }
   }
   if (issue.code === 'invalid_string' || issue.code === 'custom') return { path, text: `expected ${issue.message}, found ${describe(data)}` };

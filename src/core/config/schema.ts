@@ -59,6 +59,8 @@ const kubernetesEnvironment = z.strictObject({
   manifests: z.string().optional(),
   deadline: duration.default('10m'),
   autoRollback: z.boolean().default(true),
+  /** Each kubectl call's limit: past it kubectl is stopped and the error says so. */
+  timeout: duration.default('60s'),
 });
 
 const environment = z.discriminatedUnion('target', [dockerEnvironment, kubernetesEnvironment]);

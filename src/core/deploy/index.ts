@@ -3,7 +3,7 @@ import type { DockerEndpoint } from '../../adapters/docker.js';
 import type { Release, RiskVerdict } from '../../ledger/index.js';
 import { IMAGE_REPOSITORY_PATTERN, type EnvironmentConfig, type OpsConfig, type ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { ExitCode, OpsError, NotFoundError, UsageError } from '../../errors.js';
+import { ExitCode, NotFoundError, OpsError, quote, UsageError } from '../../errors.js';
 import { withRun } from '../runs.js';
 import { checkImage, deployToDocker, dockerStatus, type DockerServiceStatus } from './docker.js';
 import { applyRiskGate, riskVerdict, type RiskConfirm } from './gate.js';
@@ -17,7 +17,7 @@ const IMAGE_REFERENCE = new RegExp(`^(${IMAGE_REPOSITORY_PATTERN.source.slice(1,
 
 export function validateImageReference(ref: string): string {
   if (!IMAGE_REFERENCE.test(ref) || (!ref.includes(':', ref.lastIndexOf('/')) && !ref.includes('@'))) {
-    throw new UsageError(`"${ref}" is not a valid image reference`, 'use repository:tag or repository@sha256:<digest>, e.g. registry.local:5000/web:1a2b3c4');
+    throw new UsageError(`${quote(ref)} is not a valid image reference`, 'use repository:tag or repository@sha256:<digest>, e.g. registry.local:5000/web:1a2b3c4');
   }
   return ref;
 }
@@ -60,12 +60,12 @@ function resolveNames(ctx: Context, serviceName: string, envName: string): Resol
   const service = config.services[serviceName];
   if (!service) {
     const known = Object.keys(config.services);
-    throw new UsageError(`unknown service "${serviceName}"`, known.length ? `use one of: ${known.join(', ')}` : 'add it under services: in the config');
+    throw new UsageError(`unknown service ${quote(serviceName)}`, known.length ? `use one of: ${known.join(', ')}` : 'add it under services: in the config');
   }
   const envConfig = config.environments[envName];
   if (!envConfig) {
     const known = Object.keys(config.environments);
-    throw new UsageError(`unknown environment "${envName}"`, known.length ? `use one of: ${known.join(', ')}` : 'add it under environments: in the config');
+    throw new UsageError(`unknown environment ${quote(envName)}`, known.length ? `use one of: ${known.join(', ')}` : 'add it under environments: in the config');
   }
   return { config, service, envConfig };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { quote, UsageError } from '../../errors.js';
 
 export interface Table {
   file: string;
@@ -35,7 +35,7 @@ export function numericColumn(table: Table, column: number, hint: string): Float
     const cell = table.rows[r]![column]!;
     const value = cell === '' ? NaN : Number(cell);
     if (!Number.isFinite(value)) {
-      throw new UsageError(`column "${table.header[column]}" of ${table.file} is not numeric: row ${r + 2} has "${cell}"`, hint);
+      throw new UsageError(`column ${quote(table.header[column])} of ${table.file} is not numeric: row ${r + 2} has ${quote(cell)}`, hint);
     }
     values[r] = value;
   }

@@ -1,4 +1,4 @@
-import { NotFoundError, UsageError } from '../../errors.js';
+import { NotFoundError, quote, UsageError } from '../../errors.js';
 import type { Ledger, ModelVersion } from '../../ledger/index.js';
 
 /** Model names: letters, digits, dots, dashes and underscores (like MLflow's), up to 100. */
@@ -15,7 +15,7 @@ export interface ModelRef {
 
 export function checkModelName(name: string): string {
   if (!MODEL_NAME_PATTERN.test(name)) {
-    throw new UsageError(`"${name}" is not a valid model name`, 'use letters, digits, dots, dashes and underscores (like "churn-classifier")');
+    throw new UsageError(`${quote(name)} is not a valid model name`, 'use letters, digits, dots, dashes and underscores (like "churn-classifier")');
   }
   return name;
 }
@@ -23,7 +23,7 @@ export function checkModelName(name: string): string {
 export function checkAlias(alias: string): string {
   if (!ALIAS_PATTERN.test(alias) || /^v\d+$/.test(alias) || alias === 'latest') {
     throw new UsageError(
-      `"${alias}" is not a valid alias`,
+      `${quote(alias)} is not a valid alias`,
       'use a lowercase word like production, staging or champion (not "latest", and not a version such as v3)',
     );
   }
@@ -39,7 +39,7 @@ export function parseModelRef(text: string): ModelRef {
   const number = /^v?(\d+)$/.exec(selector);
   if (number) {
     const version = Number(number[1]);
-    if (version < 1) throw new UsageError(`"${text}" names version 0`, 'versions start at 1');
+    if (version < 1) throw new UsageError(`${quote(text)} names version 0`, 'versions start at 1');
     return { name, version };
   }
   if (selector === 'latest') return { name, alias: 'latest' };

@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
 import type { MetricGate } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { OpsError, NotFoundError, UsageError } from '../../errors.js';
+import { NotFoundError, OpsError, quote, UsageError } from '../../errors.js';
 import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
 import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
 
@@ -31,7 +31,7 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
   try {
     isDir = statSync(path).isDirectory();
   } catch {
-    throw new UsageError(`artifact ${source.artifact} does not exist`, 'pass a model file or folder to --artifact');
+    throw new UsageError(`artifact ${quote(source.artifact)} does not exist`, 'pass a model file or folder to --artifact');
   }
   const store = ArtifactStore.beside(ctx.ledgerPath);
   let stored: { tree: StoredBlob; files: TreeEntry[] };
@@ -231,10 +231,10 @@ export function lineage(ctx: Context, ref: ModelRef, limit: number): Lineage {
 export function datasetLineage(ctx: Context, digest: string): { dataset: StoredDataset; versions: ModelVersion[] } {
   const ledger = ctx.ledger();
   const prefix = digest.replace(/^sha256:/, '');
-  if (!/^[0-9a-f]{6,64}$/.test(prefix)) throw new UsageError(`"${digest}" is not a dataset digest`, 'give sha256:<hex> or at least its first 6 hex digits');
+  if (!/^[0-9a-f]{6,64}$/.test(prefix)) throw new UsageError(`${quote(digest)} is not a dataset digest`, 'give sha256:<hex> or at least its first 6 hex digits');
   const matches = ledger.models.datasetsByPrefix(prefix);
-  if (matches.length === 0) throw new NotFoundError(`no dataset with digest ${digest} is recorded`, 'datasets are recorded by `ops model train`');
-  if (matches.length > 1) throw new UsageError(`digest ${digest} is ambiguous (${matches.length} datasets)`, 'give more of its digits');
+  if (matches.length === 0) throw new NotFoundError(`no dataset with digest ${quote(digest)} is recorded`, 'datasets are recorded by `ops model train`');
+  if (matches.length > 1) throw new UsageError(`digest ${quote(digest)} is ambiguous (${matches.length} datasets)`, 'give more of its digits');
   return { dataset: matches[0]!, versions: ledger.models.versionsTrainedOn(matches[0]!.digest) };
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import type { Context } from '../context.js';
-import { OpsError, UsageError } from '../../errors.js';
+import { OpsError, quote, UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, type SerializedForest, type Task } from '../forest/forest.js';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
 import { redact } from '../redact.js';
@@ -53,7 +53,7 @@ export function parseParams(pairs: string[]): Record<string, string> {
   const params: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq < 1) throw new UsageError(`--param "${pair}" is not key=value`, 'write it like --param nTrees=200');
+    if (eq < 1) throw new UsageError(`--param ${quote(pair)} is not key=value`, 'write it like --param nTrees=200');
     params[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return params;
@@ -64,9 +64,9 @@ export async function forestParams(given: Record<string, string>): Promise<Fores
   for (const [key, text] of Object.entries(given)) {
     if (!(FOREST_PARAM_NAMES as string[]).includes(key)) {
       const { closest } = await import('fastest-levenshtein');
-      throw new UsageError(`unknown parameter "${key}"`, `did you mean ${closest(key, FOREST_PARAM_NAMES)}? parameters: ${FOREST_PARAM_NAMES.join(', ')}`);
+      throw new UsageError(`unknown parameter ${quote(key)}`, `did you mean ${closest(key, FOREST_PARAM_NAMES)}? parameters: ${FOREST_PARAM_NAMES.join(', ')}`);
     }
-    const bad = (expected: string) => new UsageError(`parameter ${key}=${text} is not ${expected}`, `e.g. --param ${key}=${DEFAULT_FOREST_PARAMS[key as keyof ForestParams]}`);
+    const bad = (expected: string) => new UsageError(`parameter ${key}=${quote(text)} is not ${expected}`, `e.g. --param ${key}=${DEFAULT_FOREST_PARAMS[key as keyof ForestParams]}`);
     if (key === 'bootstrap') {
       if (text !== 'true' && text !== 'false') throw bad('true or false');
       params.bootstrap = text === 'true';
@@ -91,14 +91,14 @@ export function parseSplit(text: string | undefined): Split {
   if (text === undefined) return { kind: 'random', testFraction: 0.2 };
   const fraction = (value: string | undefined) => {
     const n = value === undefined ? 0.2 : Number(value);
-    if (!(n > 0 && n < 1)) throw new UsageError(`--split ${text}: the test fraction must be between 0 and 1`, 'e.g. --split random:0.2');
+    if (!(n > 0 && n < 1)) throw new UsageError(`--split ${quote(text)}: the test fraction must be between 0 and 1`, 'e.g. --split random:0.2');
     return n;
   };
   const time = /^time:([^:]+)(?::([\d.]+))?$/.exec(text);
   if (time) return { kind: 'time', column: time[1]!, testFraction: fraction(time[2]) };
   const random = /^random(?::([\d.]+))?$/.exec(text);
   if (random) return { kind: 'random', testFraction: fraction(random[1]) };
-  throw new UsageError(`--split "${text}" is not understood`, 'use time:<column> (newest rows test) or random:<fraction>');
+  throw new UsageError(`--split ${quote(text)} is not understood`, 'use time:<column> (newest rows test) or random:<fraction>');
 }
 
 /** Row order for the split: the test rows are the last `testFraction` of it. */
@@ -116,7 +116,7 @@ function splitOrder(table: Table, split: Split, seed: number): number[] {
   const keys = table.rows.map((row, r) => {
     const cell = row[column]!;
     const key = /^-?[\d.]+(e[-+]?\d+)?$/i.test(cell) ? Number(cell) : Date.parse(cell);
-    if (!Number.isFinite(key)) throw new UsageError(`--split ${split.column}: row ${r + 2} has "${cell}", neither a number nor a date`, 'split on a numeric or date column');
+    if (!Number.isFinite(key)) throw new UsageError(`--split ${quote(split.column)}: row ${r + 2} has ${quote(cell)}, neither a number nor a date`, 'split on a numeric or date column');
     return key;
   });
   return order.sort((a, b) => keys[a]! - keys[b]! || a - b);
@@ -138,24 +138,24 @@ async function prepareBuiltin(ctx: Context, spec: BuiltinTraining) {
     ? spec.features
     : table.header.filter((name, i) => name !== '' && i !== target && i !== splitColumn);
   if (featureNames.length === 0) throw new UsageError(`${spec.data} has no feature columns besides the target`, 'name them with --features a,b,c');
-  for (const name of featureNames) if (name === spec.target) throw new UsageError(`the target "${name}" cannot also be a feature`, 'remove it from --features');
+  for (const name of featureNames) if (name === spec.target) throw new UsageError(`the target ${quote(name)} cannot also be a feature`, 'remove it from --features');
   const hint = spec.features?.length ? 'fix the data, or leave the column out of --features' : 'choose numeric columns with --features a,b,c';
   const columns = featureNames.map((name) => numericColumn(table, columnIndex(table, name, '--features'), hint));
   const params = await forestParams(spec.params);
 
   const labels = table.rows.map((row) => row[target]!);
-  if (labels.some((l) => l === '')) throw new UsageError(`the target column "${spec.target}" has empty cells`, 'drop those rows or fill them in');
+  if (labels.some((l) => l === '')) throw new UsageError(`the target column ${quote(spec.target)} has empty cells`, 'drop those rows or fill them in');
   const numeric = labels.every((l) => Number.isFinite(Number(l)));
   const distinct = [...new Set(labels)];
   const task: Task = spec.task && spec.task !== 'auto' ? spec.task : numeric && distinct.length > 10 ? 'regression' : 'classification';
   let y: Float64Array;
   let classes: string[] = [];
   if (task === 'regression') {
-    if (!numeric) throw new UsageError(`the target column "${spec.target}" is not numeric, so it cannot be regressed`, 'use --task classification');
+    if (!numeric) throw new UsageError(`the target column ${quote(spec.target)} is not numeric, so it cannot be regressed`, 'use --task classification');
     y = Float64Array.from(labels, Number);
   } else {
     classes = numeric ? distinct.sort((a, b) => Number(a) - Number(b)) : distinct.sort();
-    if (classes.length < 2) throw new UsageError(`the target column "${spec.target}" has a single value (${classes[0]})`, 'a classifier needs at least two classes');
+    if (classes.length < 2) throw new UsageError(`the target column ${quote(spec.target)} has a single value (${quote(classes[0])})`, 'a classifier needs at least two classes');
     const index = new Map(classes.map((c, i) => [c, i]));
     y = Float64Array.from(labels, (l) => index.get(l)!);
   }
@@ -223,7 +223,7 @@ function readJsonObject(file: string, what: string): Record<string, unknown> | n
 function checkMetrics(raw: Record<string, unknown> | null, what: string): Record<string, number> | null {
   if (!raw) return null;
   for (const [key, value] of Object.entries(raw)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OpsError(`${what}: "${key}" is not a number (${JSON.stringify(value)})`, 'metrics must be a flat object of numbers');
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OpsError(`${what}: ${quote(key)} is not a number (${quote(JSON.stringify(value))})`, 'metrics must be a flat object of numbers');
   }
   return raw as Record<string, number>;
 }

@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { NotFoundError, quote, UsageError } from '../../errors.js';
 import { RandomForest, type ForestParams } from '../forest/forest.js';
 import { loadModel, versionFile } from '../models/predict.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
@@ -396,16 +396,16 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   const alias = ctx.config?.risk.alias ?? 'production';
   const ledger = ctx.ledger();
   if (!ledger.models.modelExists(RISK_MODEL) || ledger.models.aliasHolder(RISK_MODEL, alias) == null) {
-    throw new NotFoundError(`no ${RISK_MODEL} version holds the alias "${alias}"`, `train one with \`ops risk train --promote ${alias}\``);
+    throw new NotFoundError(`no ${RISK_MODEL} version holds the alias ${quote(alias)}`, `train one with \`ops risk train --promote ${alias}\``);
   }
   await mine(ctx, repo);
   let shas: string[];
   try {
     shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', range])).split('\n').filter(Boolean);
   } catch {
-    throw new UsageError(`"${range}" is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
+    throw new UsageError(`${quote(range)} is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
   }
-  if (shas.length === 0) throw new UsageError(`the range ${range} has no commits`, 'nothing new to score; check the range');
+  if (shas.length === 0) throw new UsageError(`the range ${quote(range)} has no commits`, 'nothing new to score; check the range');
   const { label, version, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
   const commits = ledger.risk.commitsBySha(repo.root, shas);
   const predicted = forest.predict(featureColumns(commits));

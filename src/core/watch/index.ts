@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import type { WatchConfig, WatchSourceConfig } from '../config/schema.js';
 import type { Incident } from '../../ledger/index.js';
+import { OpsError } from '../../errors.js';
 import { pool } from '../pool.js';
 import { sleep } from '../process.js';
 import { redact } from '../redact.js';
@@ -97,7 +98,9 @@ export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions 
       const result = await check(ctx, source, key, shared, ctx.clock.now(), intervalMs ?? config.watch.interval);
       return { source: key, type: source.type, service: source.service, env: source.env, ok: true, error: null, signals: result.signals, memory: result.memory, durationMs: performance.now() - t0 };
     } catch (err) {
-      const error = redact((err as Error).message ?? String(err), ctx.secrets);
+      // The hint too: a timed-out or unreachable source says what to check.
+      const hint = err instanceof OpsError && err.hint ? `; ${err.hint}` : '';
+      const error = redact(`${(err as Error).message ?? String(err)}${hint}`, ctx.secrets);
       return { source: key, type: source.type, service: source.service, env: source.env, ok: false, error, signals: [], durationMs: performance.now() - t0 };
     }
   });

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { NotFoundError, quote, UsageError } from '../../errors.js';
 import { INCIDENT_STATES, type Incident, type IncidentEvent, type IncidentState, type NotificationRecord, type Release, type StoredSignal, type Suspect } from '../../ledger/index.js';
 import { redact } from '../redact.js';
 import { notify } from './notify.js';
@@ -7,7 +7,7 @@ import { notify } from './notify.js';
 export function parseState(value: string | undefined): IncidentState | 'unresolved' | undefined {
   if (value === undefined) return undefined;
   if (value === 'unresolved' || (INCIDENT_STATES as readonly string[]).includes(value)) return value as IncidentState | 'unresolved';
-  throw new UsageError(`unknown incident state "${value}"`, `use one of ${[...INCIDENT_STATES, 'unresolved'].join(', ')}`);
+  throw new UsageError(`unknown incident state ${quote(value)}`, `use one of ${[...INCIDENT_STATES, 'unresolved'].join(', ')}`);
 }
 
 export function listIncidents(ctx: Context, filter: { state?: IncidentState | 'unresolved'; service?: string; env?: string; limit: number }): Incident[] {
