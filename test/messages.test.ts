@@ -171,7 +171,7 @@ describe('timeouts and unreachable tools are named', () => {
     const dead = await deploy();
     assert.equal(dead.code, 1, dead.stderr);
     assert.deepEqual(errorLines(dead.stderr).filter((l) => l.startsWith('error:')), [
-      `error: cannot reach the Docker engine: no socket at unix://${join(dir, 'gone.sock')}; start dockerd (\`systemctl start docker\`, or \`dockerd &\` without systemd), or point DOCKER_HOST or the environment's host at a running engine`,
+      `error: cannot reach the Docker engine: no socket at unix://${join(dir, 'gone.sock')}; start the Docker engine (\`systemctl start docker\`, or \`dockerd &\` without systemd), or point DOCKER_HOST or the environment's host at a running engine`,
     ]);
     assert.doesNotMatch(dead.stderr, /connect ENOENT/);
 
@@ -181,7 +181,7 @@ describe('timeouts and unreachable tools are named', () => {
     config(stale);
     const refused = await deploy();
     assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /^error: cannot reach the Docker engine at unix:\/\/\S+stale\.sock: connection refused \(nothing listens there\); start dockerd/m);
+    assert.match(refused.stderr, /^error: cannot reach the Docker engine at unix:\/\/\S+stale\.sock: connection refused \(ECONNREFUSED: nothing listens there\); start the Docker engine/m);
 
     const silent = join(dir, 'silent.sock');
     await silentServer(t, (s) => s.listen(silent));
