@@ -1,8 +1,8 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { listFiles } from '../data/files.js';
-import { OpsError, CorruptArtifactError } from '../../errors.js';
+import { OpsError, CorruptArtifactError, quote, UsageError } from '../../errors.js';
 
 // node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
 const nodeRequire = createRequire(import.meta.url);
@@ -15,6 +15,8 @@ export interface StoredBlob {
 
 export interface TreeEntry extends StoredBlob {
   path: string;
+  /** A symbolic link inside the folder: its target, relative to the link; digest and size are the target's. */
+  link?: string;
 }
 
 /** A folder of files stored as one artifact: its sorted list of (path, size, digest). */
@@ -25,12 +27,29 @@ export interface TreeManifest {
 
 export const TREE_MEDIA_TYPE = 'application/vnd.ops.tree.v1+json';
 
+/** The ledger's privacy: folders 0700, files 0600 (a model or its training data may be confidential). */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 /**
  * Content-addressed files under the ledger's folder (artifacts/sha256/ab/cdef...), written once
- * (temporary file, then rename) and checked against their digest whenever read.
+ * (temporary file, then rename) and checked against their digest whenever read. Folders are
+ * 0700 and files 0600, as the ledger is.
  */
 export class ArtifactStore {
+  private madePrivate = false;
+
   constructor(readonly root: string) {}
+
+  /** Create a folder of the store 0700; the store's root made private too if an older ops left it open. */
+  private folder(dir: string): void {
+    if (!this.madePrivate) {
+      mkdirSync(this.root, { recursive: true, mode: DIR_MODE });
+      if ((statSync(this.root).mode & 0o077) !== 0) chmodSync(this.root, DIR_MODE);
+      this.madePrivate = true;
+    }
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  }
 
   static beside(ledgerPath: string): ArtifactStore {
     return new ArtifactStore(join(dirname(ledgerPath), 'artifacts'));
@@ -43,7 +62,7 @@ export class ArtifactStore {
 
   private temporary(): string {
     const dir = join(this.root, 'tmp');
-    mkdirSync(dir, { recursive: true });
+    this.folder(dir);
     return join(dir, `${process.pid}-${crypto().randomBytes(6).toString('hex')}`);
   }
 
@@ -53,7 +72,7 @@ export class ArtifactStore {
       rmSync(temporary, { force: true });
       return;
     }
-    mkdirSync(dirname(target), { recursive: true });
+    this.folder(dirname(target));
     renameSync(temporary, target);
   }
 
@@ -72,7 +91,7 @@ export class ArtifactStore {
       },
     });
     try {
-      await pipeline(createReadStream(source), tap, createWriteStream(temporary, { mode: 0o644 }));
+      await pipeline(createReadStream(source), tap, createWriteStream(temporary, { mode: FILE_MODE }));
     } catch (err) {
       rmSync(temporary, { force: true });
       throw err;
@@ -87,7 +106,7 @@ export class ArtifactStore {
     const digest = `sha256:${crypto().createHash('sha256').update(buffer).digest('hex')}`;
     if (!existsSync(this.pathOf(digest))) {
       const temporary = this.temporary();
-      writeFileSync(temporary, buffer, { mode: 0o644 });
+      writeFileSync(temporary, buffer, { mode: FILE_MODE });
       this.settle(temporary, digest);
     }
     return { digest, sizeBytes: buffer.length };
@@ -120,14 +139,26 @@ export class ArtifactStore {
     return this.putBytes(JSON.stringify(manifest, null, 1));
   }
 
-  /** Store every file under `dir` and then the tree naming them. */
+  /**
+   * Store every file under `dir` and then the tree naming them. A symbolic link to a file inside
+   * the folder is stored as a link (its entry names the target and carries the target's digest);
+   * one that leads outside the folder, to a folder, or nowhere is refused before anything is
+   * stored: ops never copies what a link points at outside the tree.
+   */
   async putFolder(dir: string): Promise<{ tree: StoredBlob; files: TreeEntry[] }> {
-    const files: TreeEntry[] = [];
-    for (const file of await listFiles(dir)) {
-      const blob = await this.putFile(file);
-      files.push({ path: relative(dir, file).split(sep).join('/'), ...blob });
+    const { files, links } = await walkTree(dir);
+    const entries: TreeEntry[] = [];
+    const byPath = new Map<string, TreeEntry>();
+    for (const file of files) {
+      const entry = { path: treePath(dir, file), ...(await this.putFile(file)) };
+      entries.push(entry);
+      byPath.set(entry.path, entry);
     }
-    return { tree: this.putTree(files), files };
+    for (const link of links) {
+      const target = byPath.get(link.targetPath)!;
+      entries.push({ path: link.path, link: link.link, digest: target.digest, sizeBytes: target.sizeBytes });
+    }
+    return { tree: this.putTree(entries), files: entries };
   }
 
   /** Check a tree and every file in it; returns the files checked. */
@@ -136,4 +167,30 @@ export class ArtifactStore {
     for (const entry of manifest.files) this.read(entry.digest);
     return manifest.files;
   }
+}
+
+const treePath = (dir: string, file: string) => relative(dir, file).split(sep).join('/');
+
+/** The regular files of an artifact folder, and its links to files inside it; any other link is refused. */
+async function walkTree(dir: string): Promise<{ files: string[]; links: Array<{ path: string; link: string; targetPath: string }> }> {
+  const root = await realpath(dir);
+  const files: string[] = [];
+  const links: Array<{ path: string; link: string; targetPath: string }> = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const full = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    if (entry.isFile()) files.push(full);
+    if (!entry.isSymbolicLink()) continue;
+    const link = await readlink(full);
+    const refuse = (why: string) =>
+      new UsageError(
+        `artifact folder ${dir}: the symbolic link ${quote(treePath(dir, full))} -> ${quote(link)} ${why}`,
+        'copy the file into the folder, or remove the link: ops stores links only to files inside the artifact folder, never what they point at outside it',
+      );
+    const resolved = await realpath(full).catch(() => null);
+    if (resolved === null) throw refuse('leads nowhere');
+    if (resolved !== root && !resolved.startsWith(`${root}${sep}`)) throw refuse('leads outside the folder');
+    if (!(await stat(resolved)).isFile()) throw refuse('leads to a folder');
+    links.push({ path: treePath(dir, full), link, targetPath: treePath(root, resolved) });
+  }
+  return { files: files.sort(), links };
 }
