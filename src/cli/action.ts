@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createContext, isCI, type Context } from '../core/context.js';
 import { systemClock } from '../core/output.js';
-import { redact, secretValuesFromEnv } from '../core/redact.js';
+import { redact, secretValuesFromEnv } from '../redact.js';
 import { escapeControl, ExitCode, OpsError } from '../errors.js';
 import { CliOutput, colorEnabled } from './output.js';
 

@@ -6,7 +6,7 @@ const PLAIN_STYLES: Styles = { red: plain, green: plain, yellow: plain, bold: pl
 import { stripVTControlCharacters } from 'node:util';
 import textTable from 'text-table';
 import type { Output } from '../core/output.js';
-import { redact } from '../core/redact.js';
+import { redact } from '../redact.js';
 
 export interface OutputMode {
   json: boolean;
@@ -55,7 +55,7 @@ export class CliOutput implements Output {
   }
 
   passthrough(stream: 'stdout' | 'stderr', text: string): void {
-    (stream === 'stdout' ? process.stdout : process.stderr).write(redact(text, this.mode.secrets));
+    (stream === 'stdout' ? process.stdout : process.stderr).write(text);
   }
 
   async step<T>(text: string, work: (update: (detail: string) => void) => Promise<T>): Promise<T> {

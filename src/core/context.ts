@@ -13,7 +13,7 @@ import type { OpsConfig } from './config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { Clock, Output } from './output.js';
 import { isPidAlive } from './process.js';
-import { secretValuesFromEnv } from './redact.js';
+import { redact, secretValuesFromEnv } from '../redact.js';
 
 export const RUN_STALE_AFTER_MS = 120_000;
 
@@ -93,7 +93,7 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     ledgerPath,
     ledger() {
       if (!ledger) {
-        ledger = Ledger.open(ledgerPath);
+        ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets) });
         const marked = ledger.runs.sweepAbandoned(host, isPidAlive, options.clock.now(), RUN_STALE_AFTER_MS);
         if (marked.length) options.output.debug(`marked ${marked.length} abandoned run(s) interrupted: ${marked.join(', ')}`);
       }

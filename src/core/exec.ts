@@ -1,6 +1,6 @@
 import type { Context } from './context.js';
 import { UsageError } from '../errors.js';
-import { withRun } from './runs.js';
+import { childOutput, withRun } from './runs.js';
 
 export interface RecordedExec {
   runId: number;
@@ -13,15 +13,10 @@ export async function execRecorded(ctx: Context, command: string[], kind: string
   if (command.length === 0) throw new UsageError('no command given', 'put the command after --, e.g. `ops exec -- npm test`');
   const outcome = await withRun(ctx, { kind, params: { command } }, async (run) => {
     ctx.output.debug(`running ${JSON.stringify(command)} as run ${run.id}`);
-    const result = await ctx.adapters.exec.runStreaming(command, {
-      cwd: ctx.cwd,
-      env: { ...ctx.env, OPS_RUN_ID: String(run.id) },
-      cancel: ctx.cancel,
-      onOutput: (stream, text) => {
-        ctx.output.passthrough(stream, text);
-        run.log(stream, text);
-      },
-    });
+    const output = childOutput(ctx, run, (stream, text) => ctx.output.passthrough(stream, text));
+    const result = await ctx.adapters.exec
+      .runStreaming(command, { cwd: ctx.cwd, env: { ...ctx.env, OPS_RUN_ID: String(run.id) }, cancel: ctx.cancel, onOutput: output.write })
+      .finally(output.end);
     return {
       status: result.exitCode === 0 ? 'succeeded' : 'failed',
       exitCode: result.exitCode,

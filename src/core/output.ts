@@ -6,7 +6,7 @@ export interface Output {
   warn(message: string): void;
   /** Detail shown only with --verbose (child command lines, internals). */
   debug(message: string): void;
-  /** Pass a child process's output through to the terminal (secrets redacted). */
+  /** Pass a child process's output through to the terminal; `text` comes redacted, from childOutput's stream. */
   passthrough(stream: 'stdout' | 'stderr', text: string): void;
   /**
    * A named step: a spinner on a TTY, plain lines in CI, resolved or failed with the promise.

@@ -2,7 +2,7 @@ import type { Run, RunFilter, RunLogLine, RunStatus } from '../ledger/index.js';
 import { RUN_STATUSES } from '../ledger/index.js';
 import type { Context } from './context.js';
 import { NotFoundError, quote, UsageError } from '../errors.js';
-import { redact } from './redact.js';
+import { RedactionStream } from '../redact.js';
 
 const HEARTBEAT_INTERVAL_MS = 15_000;
 const LOG_FLUSH_INTERVAL_MS = 500;
@@ -29,7 +29,7 @@ export interface RunOutcome {
 
 export interface ActiveRun {
   id: number;
-  /** Buffer output for the run's log; secrets are redacted before it is stored. */
+  /** Buffer output for the run's log (the ledger redacts whatever it stores). */
   log(stream: string, text: string): void;
 }
 
@@ -52,7 +52,7 @@ export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun
       host: ctx.host,
       pid: process.pid,
       ci: ctx.ci,
-      argv: ctx.argv.map((arg) => redact(arg, ctx.secrets)),
+      argv: ctx.argv,
       params: spec.params,
     },
     ctx.clock.now(),
@@ -77,7 +77,7 @@ export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun
     log(stream, text) {
       if (storedBytes > MAX_LOG_BYTES) return;
       storedBytes += text.length;
-      const stored = storedBytes > MAX_LOG_BYTES ? `[log truncated after ${MAX_LOG_BYTES} bytes]` : redact(text, ctx.secrets);
+      const stored = storedBytes > MAX_LOG_BYTES ? `[log truncated after ${MAX_LOG_BYTES} bytes]` : text;
       pending.push({ stream, text: stored, at: ctx.clock.now() });
     },
   };
@@ -89,13 +89,34 @@ export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun
     return { ...outcome, runId: id };
   } catch (err) {
     flush();
-    ledger.runs.finish(id, { status: 'failed', exitCode: 1, error: redact((err as Error).message ?? String(err), ctx.secrets) }, ctx.clock.now());
+    ledger.runs.finish(id, { status: 'failed', exitCode: 1, error: (err as Error).message ?? String(err) }, ctx.clock.now());
     throw err;
   } finally {
     clearInterval(heartbeat);
     clearInterval(flusher);
     ctx.activeRuns.delete(id);
   }
+}
+
+export interface ChildOutput {
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** Let out what the streams still hold (the child has exited). */
+  end(): void;
+}
+
+/**
+ * A child process's output, for the terminal (`echo`) and the run's log alike: one redaction
+ * stream per output stream, so that a secret split across two chunks is caught in both.
+ */
+export function childOutput(ctx: Context, run: ActiveRun, echo: (stream: 'stdout' | 'stderr', text: string) => void): ChildOutput {
+  const streams = {
+    stdout: new RedactionStream(ctx.secrets, (text) => (echo('stdout', text), run.log('stdout', text))),
+    stderr: new RedactionStream(ctx.secrets, (text) => (echo('stderr', text), run.log('stderr', text))),
+  };
+  return {
+    write: (stream, text) => streams[stream].write(text),
+    end: () => (streams.stdout.end(), streams.stderr.end()),
+  };
 }
 
 /** Mark this process's open runs interrupted (called from signal handlers; synchronous). */

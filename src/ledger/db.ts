@@ -58,11 +58,12 @@ function schemaVersion(db: Db): number {
  * Open the ledger: refuse a newer schema (before touching anything), switch to WAL,
  * then apply pending migrations in one immediate transaction.
  */
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, scrub: (text: string) => string): Db {
   let db: Db | undefined;
   try {
     ensureFile(path);
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS, nativeBinding: addonPath() });
+    scrubBoundValues(db, scrub);
     const found = schemaVersion(db);
     if (found > SCHEMA_VERSION) {
       db.close();
@@ -81,6 +82,31 @@ export function openDatabase(path: string): Db {
     if (err instanceof LedgerError) throw err;
     throw describeOpenFailure(path, err);
   }
+}
+
+/**
+ * Every string bound to a statement passes through `scrub` first, so that no store, present or
+ * future, can put a secret in the file. Reads are scrubbed alike: a lookup by a value finds what
+ * was stored for it.
+ */
+function scrubBoundValues(db: Db, scrub: (text: string) => string): void {
+  const clean = (value: unknown): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (Array.isArray(value)) return value.map(clean);
+    if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clean(v)]));
+    }
+    return value;
+  };
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    for (const method of ['run', 'get', 'all', 'iterate', 'bind'] as const) {
+      const original = statement[method] as (...args: unknown[]) => unknown;
+      Object.defineProperty(statement, method, { value: (...args: unknown[]) => original.apply(statement, args.map(clean)) });
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 function migrate(db: Db): void {

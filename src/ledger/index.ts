@@ -1,3 +1,4 @@
+import { redact } from '../redact.js';
 import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { BuildStore } from './builds.js';
@@ -45,8 +46,9 @@ export class Ledger {
     this.triage = new TriageStore(db);
   }
 
-  static open(path: string): Ledger {
-    return new Ledger(path, openDatabase(path));
+  /** `redact` scrubs every string stored or looked up; by default the secret patterns, with no known values. */
+  static open(path: string, options: { redact?: (text: string) => string } = {}): Ledger {
+    return new Ledger(path, openDatabase(path, options.redact ?? ((text) => redact(text))));
   }
 
   schemaVersion(): { current: number; supported: number } {

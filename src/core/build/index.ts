@@ -4,7 +4,7 @@ import type { OpsConfig, ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { pool } from '../pool.js';
 import { ExitCode, quote, UsageError } from '../../errors.js';
-import { isSecretName } from '../redact.js';
+import { isSecretName } from '../../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { DockerEndpoint, EngineEvent } from '../../adapters/docker.js';
 import type { GitState } from '../../adapters/git.js';

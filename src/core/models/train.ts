@@ -5,8 +5,7 @@ import type { Context } from '../context.js';
 import { OpsError, quote, UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, type SerializedForest, type Task } from '../forest/forest.js';
 import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
-import { redact } from '../redact.js';
-import { withRun, type ActiveRun } from '../runs.js';
+import { childOutput, withRun, type ActiveRun } from '../runs.js';
 import { ArtifactStore, TREE_MEDIA_TYPE } from './artifacts.js';
 import { digestDataset, type DatasetDigest } from '../data/files.js';
 import { columnIndex, numericColumn, readCsv, type Table } from './datasets.js';
@@ -300,6 +299,11 @@ export async function trainExternal(ctx: Context, name: string, command: string[
       const details = { model: name, trainer: 'external', command, datasets: datasets.map((d) => d.digest), tools, dirtyHash: git?.dirtyHash ?? null };
       ctx.ledger().runs.setDetails(run.id, details);
       let tail = '';
+      // The command's output is progress, not ops's result: stdout stays for the result (and --json).
+      const output = childOutput(ctx, run, (_stream, text) => {
+        ctx.output.passthrough('stderr', text);
+        tail = (tail + text).split('\n').slice(-TAIL_LINES - 1).join('\n');
+      });
       const result = await ctx.adapters.exec.runStreaming(command, {
         cwd: ctx.cwd,
         env: {
@@ -310,15 +314,10 @@ export async function trainExternal(ctx: Context, name: string, command: string[
           OPS_DATA: datasets.map((d) => d.path).join(delimiter),
         },
         cancel: ctx.cancel,
-        onOutput: (stream, text) => {
-          // The command's output is progress, not ops's result: stdout stays for the result (and --json).
-          ctx.output.passthrough('stderr', text);
-          run.log(stream, text);
-          tail = (tail + text).split('\n').slice(-TAIL_LINES - 1).join('\n');
-        },
-      });
+        onOutput: output.write,
+      }).finally(output.end);
       if (result.exitCode !== 0) {
-        const lastLines = redact(tail.trimEnd(), ctx.secrets);
+        const lastLines = tail.trimEnd();
         return {
           status: 'failed',
           exitCode: result.exitCode,

@@ -4,7 +4,7 @@ import type { TagPresence } from '../../adapters/registry.js';
 import type { AliasEvent, Incident, StoredSignal } from '../../ledger/index.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
-import { redact } from '../redact.js';
+import { redact } from '../../redact.js';
 import { dockerEndpoint } from '../watch/sources/docker.js';
 import { parseImageReference } from './images.js';
 

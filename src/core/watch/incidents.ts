@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { Incident, StoredSignal, Suspect } from '../../ledger/index.js';
 import type { IncidentStore } from '../../ledger/incidents.js';
-import { redact } from '../redact.js';
+import { redact } from '../../redact.js';
 import { fingerprint, type Signal } from './types.js';
 
 /** When a source's signals become an incident, and when a quiet one resolves. */
@@ -104,7 +104,7 @@ function promote(ctx: Context, store: IncidentStore, signal: StoredSignal, polic
 export function applyReport(ctx: Context, report: SourceReport, policy: Policy, memory: unknown, now: number, changes: Changes): void {
   const store = ctx.ledger().incidents;
   store.atomically(() => {
-    store.recordCheck({ key: report.source, type: report.type, service: report.service, env: report.env, error: report.error ? redact(report.error, ctx.secrets) : null, memory }, now);
+    store.recordCheck({ key: report.source, type: report.type, service: report.service, env: report.env, error: report.error ?? null, memory }, now);
     if (report.error) return;
     const seen = new Set<string>();
     for (const raw of report.signals) {

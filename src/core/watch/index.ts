@@ -4,7 +4,7 @@ import type { Incident } from '../../ledger/index.js';
 import { OpsError } from '../../errors.js';
 import { pool } from '../pool.js';
 import { sleep } from '../process.js';
-import { redact } from '../redact.js';
+import { redact } from '../../redact.js';
 import { applyReport, resolveQuiet, type Changes, type Policy } from './incidents.js';
 import { notify } from './notify.js';
 import { checkDocker, projectListing } from './sources/docker.js';

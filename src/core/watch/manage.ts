@@ -1,7 +1,6 @@
 import type { Context } from '../context.js';
 import { NotFoundError, quote, UsageError } from '../../errors.js';
 import { INCIDENT_STATES, type Incident, type IncidentEvent, type IncidentState, type NotificationRecord, type Release, type StoredSignal, type Suspect } from '../../ledger/index.js';
-import { redact } from '../redact.js';
 import { notify } from './notify.js';
 
 export function parseState(value: string | undefined): IncidentState | 'unresolved' | undefined {
@@ -69,14 +68,14 @@ export function parseCause(ctx: Context, cause: string | undefined): { cause: st
     return { cause: `release ${id} (${found.service} r${found.revision} in ${found.env})`, causeRelease: id };
   }
   if (cause.trim() === '') throw new UsageError('--cause is empty', 'pass --cause release:<id> or a short text');
-  return { cause: redact(cause.trim(), ctx.secrets), causeRelease: null };
+  return { cause: cause.trim(), causeRelease: null };
 }
 
 export async function resolveIncident(ctx: Context, id: number, options: { cause?: string; note?: string }): Promise<Incident> {
   const store = ctx.ledger().incidents;
   const now = ctx.clock.now();
   const cause = parseCause(ctx, options.cause);
-  const note = options.note === undefined ? null : redact(options.note, ctx.secrets);
+  const note = options.note ?? null;
   const incident = store.atomically(() => {
     const found = incidentOrFail(ctx, id);
     if (found.state === 'resolved') throw new UsageError(`incident #${id} is already resolved`, 'a new signal opens a new incident, linked to this one');

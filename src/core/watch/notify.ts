@@ -1,6 +1,5 @@
 import type { Context } from '../context.js';
 import type { Incident } from '../../ledger/index.js';
-import { redact } from '../redact.js';
 import { sleep } from '../process.js';
 
 export type NotifyEvent = 'opened' | 'acknowledged' | 'resolved';
@@ -44,7 +43,7 @@ export async function notify(ctx: Context, incident: Incident, event: NotifyEven
     }
     error = answer.error ?? 'failed';
   }
-  const shownTarget = redact(target.webhook.replace(/(\/\/[^/]+\/).*/, '$1…'), ctx.secrets);
-  ctx.ledger().incidents.recordNotification({ incidentId: incident.id, event, target: shownTarget, status: error ? 'failed' : 'sent', attempts, error: error ? redact(error, ctx.secrets) : null, at: ctx.clock.now() });
-  if (error) ctx.output.warn(`notification of incident #${incident.id} ${event} failed after ${attempts} attempt(s): ${redact(error, ctx.secrets)}`);
+  const shownTarget = target.webhook.replace(/(\/\/[^/]+\/).*/, '$1…');
+  ctx.ledger().incidents.recordNotification({ incidentId: incident.id, event, target: shownTarget, status: error ? 'failed' : 'sent', attempts, error: error ?? null, at: ctx.clock.now() });
+  if (error) ctx.output.warn(`notification of incident #${incident.id} ${event} failed after ${attempts} attempt(s): ${error}`);
 }
