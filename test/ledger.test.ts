@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { RUN_STALE_AFTER_MS } from '../src/core/context.js';
 import { Ledger, SCHEMA_VERSION } from '../src/ledger/index.js';
-import { cleanEnv, OPS_BIN, runOps } from './helpers/ops.js';
+import { childPids, cleanEnv, OPS_BIN, processName, runOps } from './helpers/ops.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ops-ledger-'));
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -22,13 +22,22 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
   assert.doesNotMatch(stderr, /\n\s+at /);
 }
 
-/** `ops exec` of a long command, resolved once the command has started (so the run is recorded). */
-async function startLongRun() {
+
+/**
+ * `ops exec` of a long command, resolved once the command has started (so the run is recorded):
+ * by default a shell that says so; a given command, once ops has a child of that name.
+ */
+async function startLongRun(command?: string[]) {
   const dir = tempDir();
   const ledgerPath = join(dir, 'l.db');
   const env = cleanEnv();
-  const child = spawn(process.execPath, [OPS_BIN, '--ledger', ledgerPath, 'exec', '--', 'sh', '-c', 'echo started; sleep 30'], { cwd: dir, env });
-  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+  const child = spawn(process.execPath, [OPS_BIN, '--ledger', ledgerPath, 'exec', '--', ...(command ?? ['sh', '-c', 'echo started; sleep 30'])], { cwd: dir, env });
+  if (!command) {
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+  } else {
+    const started = () => childPids(child.pid!).some((pid) => processName(pid) === command[0]);
+    while (!started()) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return { dir, ledgerPath, env, child };
 }
 
@@ -84,6 +93,8 @@ describe('ledger', () => {
 
   it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async () => {
     const { dir, ledgerPath, env, child } = await startLongRun();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const killedAt = Date.now();
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('close', resolve));
 
@@ -92,6 +103,10 @@ describe('ledger', () => {
     const [run] = JSON.parse(list.stdout);
     assert.equal(run.status, 'interrupted');
     assert.match(run.error, /died/);
+    // It ended when it last showed life (its last log line), not when `runs list` noticed.
+    const { at: lastLog } = Ledger.open(ledgerPath).runs.logs(run.id).at(-1)!;
+    assert.equal(run.finishedAt, lastLog);
+    assert.ok(Date.parse(run.finishedAt) < killedAt, `${run.finishedAt} is not before the kill at ${new Date(killedAt).toISOString()}`);
     const ledger = Ledger.open(ledgerPath);
     assert.deepEqual(ledger.integrityCheck(), ['ok']);
     ledger.close();
@@ -99,7 +114,9 @@ describe('ledger', () => {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} marks the current run interrupted and exits 130`, async () => {
-      const { ledgerPath, child } = await startLongRun();
+      // The command is the child itself (no shell in between), so that the abort kills it at once:
+      // the race the one signal path closes is the run's own end against the interruption.
+      const { ledgerPath, child } = await startLongRun(['sleep', '30']);
       child.kill(signal);
       const code = await new Promise((resolve) => child.on('close', resolve));
       assert.equal(code, 130);
@@ -116,12 +133,15 @@ describe('ledger', () => {
     const ledger = Ledger.open(join(tempDir(), 'l.db'));
     const base = { kind: 'exec', actor: 'a', pid: 424242, ci: false, argv: [] };
     const now = Date.now();
-    const stale = ledger.runs.insert({ ...base, host: 'other-host' }, now - 121_000);
+    const stale = ledger.runs.insert({ ...base, host: 'other-host' }, now - 125_000);
     const fresh = ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
     // Another host's pid cannot be checked here: only the heartbeat counts.
+    ledger.runs.heartbeat(stale, now - 124_000);
     const marked = ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
     assert.deepEqual(marked, [stale]);
     assert.equal(ledger.runs.get(stale)!.status, 'interrupted');
+    // It ended at its last heartbeat, a second after it started, not at the sweep's now.
+    assert.equal(ledger.runs.get(stale)!.durationMs, 1_000);
     assert.equal(ledger.runs.get(fresh)!.status, 'running');
     ledger.close();
   });

@@ -85,20 +85,17 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
         process.stderr.write(`\n${signal}: stopping after the current cycle (again to stop now)\n`);
         return;
       }
-      if (controller.signal.aborted && !behaviour.graceful) return;
-      controller.abort(signal);
-      if (ctx) {
-        void import('../core/runs.js').then(({ interruptActiveRuns }) => {
-          try {
-            interruptActiveRuns(ctx!, signal);
-          } finally {
-            process.stderr.write(`\ninterrupted by ${signal}\n`);
-            process.exit(ExitCode.interrupted);
-          }
-        });
-      } else {
-        process.exit(ExitCode.interrupted);
+      // The one signal path, all synchronous: the runs are marked interrupted before the abort stops
+      // their children, so no withRun can finish them as failed; then ops exits (and its children's
+      // watchdog stops what is left of them).
+      try {
+        ctx?.interruptRuns(signal);
+      } catch (err) {
+        process.stderr.write(`\nerror: could not mark the run interrupted: ${redact((err as Error).message, secrets)}\n`);
       }
+      controller.abort(signal);
+      process.stderr.write(`\ninterrupted by ${signal}\n`);
+      process.exit(ExitCode.interrupted);
     };
     // `on`, not `once`: execa's exit hook re-raises the signal when it finds itself the only listener.
     process.on('SIGINT', onSignal);

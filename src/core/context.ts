@@ -55,6 +55,11 @@ export interface Context {
   cancel: AbortSignal;
   /** Ids of the runs this process has open, marked interrupted if it is stopped. */
   activeRuns: Set<number>;
+  /**
+   * The signal path's first step: mark this process's open runs interrupted, synchronously, so that
+   * nothing that runs afterwards (a withRun seeing its child killed) can record them otherwise.
+   */
+  interruptRuns(signal: string): void;
 }
 
 export interface ContextOptions {
@@ -117,6 +122,15 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     secrets: options.secrets ?? secretValuesFromEnv(options.env),
     cancel: options.cancel,
     activeRuns: new Set(),
+    interruptRuns(signal) {
+      // Open runs imply an open ledger: nothing here may wait on a dynamic import.
+      if (!ledger || ctx.activeRuns.size === 0) return;
+      const open = ledger;
+      open.db.transaction(() => {
+        for (const id of ctx.activeRuns) open.runs.finish(id, { status: 'interrupted', exitCode: 130, error: `interrupted by ${signal}` }, options.clock.now());
+      })();
+      ctx.activeRuns.clear();
+    },
   };
   return ctx;
 }

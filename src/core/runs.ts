@@ -119,16 +119,6 @@ export function childOutput(ctx: Context, run: ActiveRun, echo: (stream: 'stdout
   };
 }
 
-/** Mark this process's open runs interrupted (called from signal handlers; synchronous). */
-export function interruptActiveRuns(ctx: Context, signal: string): void {
-  if (ctx.activeRuns.size === 0) return;
-  const ledger = ctx.ledger();
-  for (const id of ctx.activeRuns) {
-    ledger.runs.finish(id, { status: 'interrupted', exitCode: 130, error: `interrupted by ${signal}` }, ctx.clock.now());
-  }
-  ctx.activeRuns.clear();
-}
-
 const SINCE_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** `--since`: a duration back from now ("2h", "7d") or an ISO date. */

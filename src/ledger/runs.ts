@@ -202,13 +202,14 @@ export class RunStore {
       (r) => nowMs - r.heartbeat_at > staleAfterMs || (r.host === host && r.pid !== process.pid && !isAlive(r.pid)),
     );
     if (dead.length === 0) return [];
+    // It ended when it last showed life (its heartbeat or its last log line), not when this noticed.
     const mark = this.db.prepare(
-      `UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`,
+      `UPDATE runs SET status = 'interrupted', error = ?,
+         finished_at = max(heartbeat_at, coalesce((SELECT max(at) FROM run_logs WHERE run_id = runs.id), heartbeat_at))
+       WHERE id = ? AND status = 'running'`,
     );
     return this.db
-      .transaction(() =>
-        dead.filter((r) => mark.run(nowMs, 'the process running it died (found by a later ops invocation)', r.id).changes === 1),
-      )
+      .transaction(() => dead.filter((r) => mark.run('the process running it died (found by a later ops invocation)', r.id).changes === 1))
       .immediate()
       .map((r) => r.id);
   }

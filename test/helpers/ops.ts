@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,24 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     if (!key.startsWith('OPS_') && !['CI', 'NO_COLOR', 'FORCE_COLOR', 'NODE_TEST_CONTEXT'].includes(key)) env[key] = value;
   }
   return { ...env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'ops-xdg-')), XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'ops-cache-')), ...extra };
+}
+
+/** The pids of a process's children (Linux /proc); none once it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's command name (Linux /proc), or null once it is gone. */
+export function processName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 /** Run the real `ops` binary and collect its output. */
