@@ -86,8 +86,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
         return;
       }
       // The one signal path, all synchronous: the runs are marked interrupted before the abort stops
-      // their children, so no withRun can finish them as failed; then ops exits (and its children's
-      // watchdog stops what is left of them).
+      // their children, so no withRun can finish them as failed; then ops exits.
       try {
         ctx?.interruptRuns(signal);
       } catch (err) {
