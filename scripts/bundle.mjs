@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/bundle: one file for the start-up path, a lazy chunk for each dynamic
 // import. Start-up of `ops runs list` fell from ~133 ms to ~94 ms (bench/), mostly module resolution.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
 rmSync('dist/bundle', { recursive: true, force: true });
 await build({
@@ -21,3 +21,7 @@ await build({
   banner: { js: "import { createRequire as __opsCreateRequire } from 'node:module'; const require = __opsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The report's chart library, inlined into every page it writes: no network, no CDN.
+mkdirSync('dist/bundle/assets', { recursive: true });
+for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) copyFileSync(`node_modules/uplot/dist/${file}`, `dist/bundle/assets/${file}`);

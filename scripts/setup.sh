@@ -2,7 +2,8 @@
 # Installs and starts what ops and its tests need on Debian 12: used by .ci/run, the quick start
 # and the test helpers. Steps: packages, engine, base-image, registry (default: all); sklearn
 # (Debian's python3-sklearn, the forest benchmark's reference) and pandas (the profile benchmark's)
-# only when asked for.
+# only when asked for; chromium (Debian's headless browser and fonts, for the report and UI tests)
+# and sqlite3 (the metrics benchmark's baseline) when asked for.
 set -euo pipefail
 
 BASE_IMAGE="${OPS_BASE_IMAGE:-ops/busybox:latest}"
@@ -72,6 +73,19 @@ pandas() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
 }
 
+# Installs what is missing of the named Debian packages (root only).
+install_missing() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then log "missing packages ${missing[*]}: run as root or install them"; return 1; fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 registry_answers() { curl -sf --max-time 2 "http://$1/v2/" >/dev/null 2>&1; }
 
 # OPS_REGISTRY_ADDR=auto picks a free port once and shares it (through a state file) with later callers.
@@ -115,6 +129,8 @@ for step in "${steps[@]}"; do
     registry) registry ;;
     sklearn) sklearn ;;
     pandas) pandas ;;
-    *) log "unknown step $step (packages, engine, base-image, registry, sklearn, pandas)"; exit 2 ;;
+    chromium) install_missing chromium fonts-dejavu-core ;;
+    sqlite3) install_missing sqlite3 ;;
+    *) log "unknown step $step (packages, engine, base-image, registry, sklearn, pandas, chromium, sqlite3)"; exit 2 ;;
   esac
 done

@@ -105,3 +105,26 @@ export async function gitOutput(cwd: string, args: readonly string[], input?: st
   if (result.exitCode !== 0) throw new GitCommandError(args, result.stderr, result.exitCode);
   return result.stdout;
 }
+
+/**
+ * The commits reachable from `sha` and from none of `earlier`, with their author times (ms), newest
+ * first, at most `limit`; null when the repository does not have `sha` (a shallow clone, or an image
+ * built elsewhere). Earlier commits the repository lacks are skipped.
+ */
+export async function commitsSince(cwd: string, sha: string, earlier: readonly string[], limit: number): Promise<Array<{ sha: string; authoredAt: number }> | null> {
+  try {
+    await gitOutput(cwd, ['cat-file', '-e', `${sha}^{commit}`]);
+  } catch (err) {
+    if (err instanceof GitCommandError) return null;
+    throw err;
+  }
+  const revisions = [sha, ...earlier.map((e) => `^${e}`)].join('\n');
+  const out = await gitOutput(cwd, ['log', '--ignore-missing', `--max-count=${limit}`, '--format=%H %at', '--stdin'], `${revisions}\n`);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [commit, at] = line.split(' ');
+      return { sha: commit!, authoredAt: Number(at) * 1000 };
+    });
+}

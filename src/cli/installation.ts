@@ -15,3 +15,7 @@ export function setInstallation(install: Installation): void {
 export function packageFile(relativePath: string): string {
   return `${installation.packageRoot.replace(/\/?$/, '/')}${relativePath}`;
 }
+
+export function installedVersion(): string {
+  return installation.version;
+}

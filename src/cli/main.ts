@@ -10,9 +10,12 @@ import { registerExec } from './commands/exec.js';
 import { registerIncident } from './commands/incident.js';
 import { registerTriage } from './commands/triage.js';
 import { registerInit } from './commands/init.js';
+import { registerMetrics } from './commands/metrics.js';
 import { registerModel } from './commands/model.js';
+import { registerReport } from './commands/report.js';
 import { registerRisk } from './commands/risk.js';
 import { registerRuns } from './commands/runs.js';
+import { registerUi } from './commands/ui.js';
 import { registerWatch } from './commands/watch.js';
 
 const EXIT_CODES_HELP = `
@@ -36,7 +39,13 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   incident: registerIncident,
   triage: registerTriage,
   exec: registerExec,
+  metrics: registerMetrics,
+  report: registerReport,
+  ui: registerUi,
 };
+
+/** Other names of commands (commander aliases), so that only their command is defined. */
+const ALIASES: Record<string, string> = { dora: 'metrics' };
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config', '--ledger', '--cwd']);
 
@@ -102,8 +111,9 @@ ${EXIT_CODES_HELP}
 Docs: README.md in the ops repository.`)
     .exitOverride();
 
-  const wanted = commandName(args);
-  const subcommand = wanted ? commandName(args.slice(args.indexOf(wanted) + 1)) : undefined;
+  const named = commandName(args);
+  const wanted = named && (ALIASES[named] ?? named);
+  const subcommand = named ? commandName(args.slice(args.indexOf(named) + 1)) : undefined;
   for (const [name, register] of Object.entries(COMMANDS)) {
     if (!wanted || !(wanted in COMMANDS)) register(program);
     else if (name === wanted) register(program, subcommand);

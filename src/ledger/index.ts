@@ -4,6 +4,7 @@ import { SCHEMA_VERSION } from './migrations.js';
 import { BuildStore } from './builds.js';
 import { IncidentStore } from './incidents.js';
 import { LockStore } from './locks.js';
+import { MetricsStore } from './metrics.js';
 import { ModelStore } from './models.js';
 import { ReleaseStore } from './releases.js';
 import { RiskStore } from './risk.js';
@@ -20,6 +21,7 @@ export type { CommitLabel, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
 export { INCIDENT_STATES } from './incidents.js';
 export type { IncidentAction, StoredTriage } from './triage.js';
+export type { ChangeFact, FactFilter, IncidentFact, ReleaseFact } from './metrics.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
 export class Ledger {
@@ -31,6 +33,7 @@ export class Ledger {
   readonly risk: RiskStore;
   readonly incidents: IncidentStore;
   readonly triage: TriageStore;
+  readonly metrics: MetricsStore;
 
   private constructor(
     readonly path: string,
@@ -44,6 +47,7 @@ export class Ledger {
     this.risk = new RiskStore(db);
     this.incidents = new IncidentStore(db);
     this.triage = new TriageStore(db);
+    this.metrics = new MetricsStore(db);
   }
 
   /** `redact` scrubs every string stored or looked up; by default the secret patterns, with no known values. */

@@ -344,6 +344,18 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX incident_actions_incident ON incident_actions (incident_id, id);
   `,
+  // 7: delivery metrics: the commits each release carried first to its service and environment
+  // (lead time), and the indexes the four keys' window queries walk.
+  `
+  CREATE TABLE release_changes (
+    release_id   INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+    sha          TEXT    NOT NULL,
+    authored_at  INTEGER NOT NULL,
+    PRIMARY KEY (release_id, sha)
+  );
+  CREATE INDEX releases_env_finished ON releases (env, finished_at);
+  CREATE INDEX incidents_cause_release ON incidents (cause_release);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -47,13 +47,18 @@ const service = z.strictObject({
   dependsOn: z.array(name).default([]),
 });
 
+/** Which environments count as production for the delivery metrics (default: those named like prod). */
+const production = z.boolean().optional();
+
 const dockerEnvironment = z.strictObject({
   target: z.literal('docker'),
+  production,
   host: z.string().optional(),
 });
 
 const kubernetesEnvironment = z.strictObject({
   target: z.literal('kubernetes'),
+  production,
   context: z.string().optional(),
   namespace: name.default('default'),
   manifests: z.string().optional(),

@@ -3,6 +3,7 @@ import type { DockerEndpoint } from '../../adapters/docker.js';
 import type { Release, RiskVerdict } from '../../ledger/index.js';
 import { IMAGE_REPOSITORY_PATTERN, type EnvironmentConfig, type OpsConfig, type ServiceConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
+import { recordChanges } from './changes.js';
 import { ExitCode, NotFoundError, OpsError, quote, UsageError } from '../../errors.js';
 import { withRun } from '../runs.js';
 import { checkImage, deployToDocker, dockerStatus, type DockerServiceStatus } from './docker.js';
@@ -164,6 +165,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
         ctx.clock.now(),
       );
       run.log('stdout', `release ${release.revision}: ${plan.image} to ${request.env} (${plan.target})`);
+      await recordChanges(ctx, release);
 
       const target: TargetOutcome = await ctx.output.step(`Deploying ${request.service} r${release.revision} to ${request.env}`, (update) =>
         r.envConfig.target === 'docker'
