@@ -5,22 +5,10 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { inspectContainer, listContainers } from '../src/adapters/docker.js';
 import { ArtifactStore } from '../src/core/models/artifacts.js';
-import { DEFAULT_SERVICE_SETTINGS, deployProject } from './helpers/deploy.js';
+import { DEFAULT_SERVICE_SETTINGS, deployProject, LATE_CRASH_DOCKERFILE } from './helpers/deploy.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
 import { until } from './helpers/watch.js';
-
-/**
- * Serves and passes its HEALTHCHECK, so the deploy gate lets it through; 8 s later it reads its
- * settings, finds DATABASE_URL unset and exits 1 (then restarts, unless-stopped, and again).
- */
-const LATE_CRASH_DOCKERFILE = [
-  'FROM ops/busybox:latest',
-  'COPY www /www',
-  'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1',
-  'CMD ["sh", "-c", "echo web starting; httpd -p 8080 -h /www; sleep 8; echo loading settings; echo fatal: required environment variable DATABASE_URL is not set >&2; exit 1"]',
-  '',
-].join('\n');
 
 /** Serves and passes its HEALTHCHECK; 6 s later it warms a 24 MiB cache, more than a 16m limit allows. */
 const HUNGRY_DOCKERFILE = [

@@ -19,7 +19,14 @@
     return Date.parse(iso) / 1000;
   }
 
+  // A time axis around a single moment would span years: give it an hour either side.
+  function timeRange(u, min, max) {
+    return min === max ? [min - 3600, max + 3600] : [min, max];
+  }
+
   function plot(el, options, values) {
+    options.scales = options.scales || {};
+    if (!options.scales.x) options.scales.x = { range: timeRange };
     options.width = width(el);
     options.height = options.height || 220;
     el.textContent = '';
@@ -118,7 +125,16 @@
       var ys = names.map(function (name) {
         return versions.map(function (v) { return v.metrics && typeof v.metrics[name] === 'number' ? v.metrics[name] : null; });
       });
-      plot(el, { title: model.name + ' metrics by version', scales: { x: { time: false } }, series: series }, [x].concat(ys));
+      plot(
+        el,
+        {
+          title: model.name + ' metrics by version',
+          scales: { x: { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } } },
+          axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, {}],
+          series: series,
+        },
+        [x].concat(ys),
+      );
     },
   };
 

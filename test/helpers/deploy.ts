@@ -47,6 +47,18 @@ export interface DeployProject extends GitRepo {
   release(label: string, dockerfile?: string): Promise<string>;
 }
 
+/**
+ * Serves and passes its HEALTHCHECK, so the deploy gate lets it through; 8 s later it reads its
+ * settings, finds DATABASE_URL unset and exits 1 (then restarts, unless-stopped, and again).
+ */
+export const LATE_CRASH_DOCKERFILE = [
+  'FROM ops/busybox:latest',
+  'COPY www /www',
+  'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1',
+  'CMD ["sh", "-c", "echo web starting; httpd -p 8080 -h /www; sleep 8; echo loading settings; echo fatal: required environment variable DATABASE_URL is not set >&2; exit 1"]',
+  '',
+].join('\n');
+
 /** The web service's settings beyond context, image and ports (YAML at four spaces). */
 export const DEFAULT_SERVICE_SETTINGS = ['    stopTimeout: 2s', '    health:', '      timeout: 30s'].join('\n');
 

@@ -89,11 +89,21 @@ function timelineKind(r: ReleaseFact): TimelineKind {
   return isFailure(r) || !wentLive(r) ? 'failed' : 'ok';
 }
 
-/** The numeric metrics the versions share, most common first. */
-function metricNames(versions: ModelItem['versions']): string[] {
+/** The numeric metrics the versions share, most common first; `scores` keeps those always within 0..1 (AUC, F1), which share one axis. */
+function metricNames(versions: ModelItem['versions'], scores = false): string[] {
   const counts = new Map<string, number>();
-  for (const v of versions) for (const [name, value] of Object.entries(v.metrics ?? {})) if (typeof value === 'number' && Number.isFinite(value)) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  const outside = new Set<string>();
+  for (const v of versions) {
+    for (const [name, value] of Object.entries(v.metrics ?? {})) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      if (value < 0 || value > 1) outside.add(name);
+    }
+  }
+  return [...counts.entries()]
+    .filter(([name]) => !scores || !outside.has(name))
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name]) => name);
 }
 
 async function models(ctx: Context): Promise<ModelItem[]> {
@@ -102,8 +112,14 @@ async function models(ctx: Context): Promise<ModelItem[]> {
   for (const summary of await store.list()) {
     const versions = (await store.versions(summary.name, MODEL_VERSIONS)).map((v) => ({ id: v.id, version: v.version, createdAt: v.createdAt, metrics: v.metrics, aliases: v.aliases, runId: v.runId }));
     const events = (await store.aliasEvents(summary.name, undefined, ALIAS_EVENTS)).map((e) => ({ alias: e.alias, fromVersion: e.fromVersion, toVersion: e.toVersion, actor: e.actor, reason: e.reason, forced: e.forced, at: e.at }));
-    const names = metricNames(versions);
-    out.push({ name: summary.name, aliases: summary.aliases, versions, events, chartMetrics: names.slice(0, CHART_METRICS), tableMetrics: names.slice(0, TABLE_METRICS) });
+    out.push({
+      name: summary.name,
+      aliases: summary.aliases,
+      versions,
+      events,
+      chartMetrics: metricNames(versions, true).slice(0, CHART_METRICS),
+      tableMetrics: metricNames(versions).slice(0, TABLE_METRICS),
+    });
   }
   return out;
 }
