@@ -2,7 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import type { MetricsRequest } from '../metrics/index.js';
-import { OpsError, ExitCode } from '../../errors.js';
+import { OpsError } from '../../errors.js';
 import { PageRenderer, type PageFiles } from './render.js';
 import { chartData, overview } from './view.js';
 import type { MetricsReport } from '../metrics/compute.js';
@@ -30,7 +30,7 @@ export async function writeReport(ctx: Context, request: MetricsRequest & { out:
     writeFileSync(partial, html, { mode: 0o644 });
     renameSync(partial, path);
   } catch (err) {
-    throw new OpsError(`cannot write ${path}: ${(err as Error).message}`, ExitCode.failed, `check that ${dirname(path)} exists and is writable, or pass --out <file>`);
+    throw new OpsError(`cannot write ${path}: ${(err as Error).message}`, `check that ${dirname(path)} exists and is writable, or pass --out <file>`);
   }
   return { path, bytes: Buffer.byteLength(html), metrics: view.metrics };
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from '../context.js';
 import type { MetricsRequest } from '../metrics/index.js';
 import { metrics } from '../metrics/index.js';
-import { OpsError, ExitCode, UsageError } from '../../errors.js';
+import { OpsError, UsageError } from '../../errors.js';
 import { ledgerLabel } from './index.js';
 import { incidentPage, releasePage, runPage, versionPage } from './pages.js';
 import { PageRenderer, type PageFiles, type PageMeta } from './render.js';
@@ -160,7 +160,7 @@ export async function startUi(ctx: Context, options: UiOptions): Promise<Running
           ? new UsageError(`port ${options.port} on ${options.host} is in use`, 'pass --port <n> (0 picks a free one)')
           : err.code === 'EADDRNOTAVAIL'
             ? new UsageError(`cannot listen on ${options.host}: no such address here`, 'pass --host with an address of this machine, or leave it out for 127.0.0.1')
-            : new OpsError(`cannot listen on ${options.host}:${options.port}: ${err.message}`, ExitCode.failed),
+            : new OpsError(`cannot listen on ${options.host}:${options.port}: ${err.message}`),
       ),
     );
     server.listen(options.port, options.host, () => resolve());
