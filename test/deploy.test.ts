@@ -179,7 +179,9 @@ describe('ops deploy (docker target, real engine)', () => {
     hold(4242, 'another-ci-runner', 5 * 60_000);
     const stale = await p.ops(['deploy', 'web', '--env', 'local']);
     assert.equal(stale.code, 0, stale.stderr);
-    assert.match(stale.stderr, /took over lock deploy:web:local from pid 4242 on another-ci-runner.*heartbeat is 300 s old/);
+    // 300 s when set, plus however long the deploy took to reach the lock on a loaded machine.
+    const age = /took over lock deploy:web:local from pid 4242 on another-ci-runner.*heartbeat is (\d+) s old/.exec(stale.stderr);
+    assert.ok(age && Number(age[1]) >= 300 && Number(age[1]) < 400, stale.stderr);
 
     // A live holder (this test process): refused at once by default, after the wait with --lock-timeout.
     hold(process.pid, hostname(), 0);
