@@ -71,13 +71,16 @@ function firstInvalidByte(buf: Buffer, end: number): number {
  */
 async function* textChunks(file: string, label: string): AsyncGenerator<string> {
   const handle = await open(file, 'r');
+  let reading: ReturnType<typeof handle.read> | undefined;
   try {
     const buf = Buffer.allocUnsafe(CHUNK_BYTES + 4);
     let carried = 0;
     let offset = 0;
     let first = true;
+    // The next read runs while the consumer parses this chunk (its text is a copy of the bytes).
+    reading = handle.read(buf, carried, CHUNK_BYTES, null);
     for (;;) {
-      const { bytesRead } = await handle.read(buf, carried, CHUNK_BYTES, null);
+      const { bytesRead } = await reading;
       const end = carried + bytesRead;
       if (end === 0) return;
       const tail = bytesRead === 0 ? 0 : incompleteTail(buf, end);
@@ -90,13 +93,19 @@ async function* textChunks(file: string, label: string): AsyncGenerator<string> 
       let text = buf.toString('utf8', 0, whole);
       if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
-      if (text) yield text;
-      if (bytesRead === 0) return;
+      if (bytesRead === 0) {
+        if (text) yield text;
+        return;
+      }
       buf.copyWithin(0, whole, end);
       carried = tail;
       offset += whole;
+      reading = handle.read(buf, carried, CHUNK_BYTES, null);
+      if (text) yield text;
     }
   } finally {
+    // A consumer that stopped early (a bad row) leaves a read in flight: let it land first.
+    await reading?.catch(() => undefined);
     await handle.close();
   }
 }
