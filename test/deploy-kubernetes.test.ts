@@ -68,11 +68,10 @@ describe('ops deploy (kubernetes target: real kubectl, fake API server, real reg
 
     const crashing = await p.release('crashing');
     kube.setScenario(crashing, 'crashloop');
-    const started = Date.now();
     const r2 = await p.ops(['deploy', 'web', '--env', 'k8s']);
-    const tookMs = Date.now() - started;
     assert.equal(r2.code, 1, r2.stderr);
-    assert.ok(tookMs < 20_000, `failed fast: ${tookMs} ms against a 60 s deadline`);
+    // Failed fast: the pod's state ended the wait, not the 60 s deadline.
+    assert.doesNotMatch(r2.stderr, /deadline/);
     assert.match(r2.stderr, /error: web r2 to k8s failed: pod web-[0-9a-f]+-[0-9a-f]+ container web: CrashLoopBackOff \(last exit code 1, Error\)/);
     assert.match(r2.stderr, /rolled back: kubectl rollout undo deployment\/web: ready again/);
     assert.match(r2.stderr, /last log lines:\n(.*\n)*.*fatal: required environment variable DATABASE_URL is not set/);
@@ -105,11 +104,10 @@ describe('ops deploy (kubernetes target: real kubectl, fake API server, real reg
 
     const stuck = await p.release('stuck');
     kube.setScenario(stuck, 'stuck');
-    const started = Date.now();
     const deadline = await p.ops(['deploy', 'web', '--env', 'k8s-manual']);
     assert.equal(deadline.code, 1, deadline.stderr);
     assert.match(deadline.stderr, /deployment\/web: ProgressDeadlineExceeded: ReplicaSet "web-[0-9a-f]+" has timed out progressing/);
-    assert.ok(Date.now() - started < 20_000, 'the Deployment condition ended the wait, not ops\'s own 60 s deadline');
+    assert.doesNotMatch(deadline.stderr, /not ready within the \d+ s deadline/, 'the Deployment condition ended the wait, not ops\'s own 60 s deadline');
     assert.equal(image(kube), stuck, 'autoRollback off: nothing was undone');
   });
 

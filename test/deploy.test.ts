@@ -179,9 +179,10 @@ describe('ops deploy (docker target, real engine)', () => {
     hold(4242, 'another-ci-runner', 5 * 60_000);
     const stale = await p.ops(['deploy', 'web', '--env', 'local']);
     assert.equal(stale.code, 0, stale.stderr);
-    // 300 s when set, plus however long the deploy took to reach the lock on a loaded machine.
+    // The age is the machine's: a loaded one reads the heartbeat a second or more later.
     const age = /took over lock deploy:web:local from pid 4242 on another-ci-runner.*heartbeat is (\d+) s old/.exec(stale.stderr);
-    assert.ok(age && Number(age[1]) >= 300 && Number(age[1]) < 400, stale.stderr);
+    assert.ok(age, stale.stderr);
+    assert.ok(Number(age[1]) >= 300, `a heartbeat written 300 s ago reads ${age[1]} s old`);
 
     // A live holder (this test process): refused at once by default, after the wait with --lock-timeout.
     hold(process.pid, hostname(), 0);

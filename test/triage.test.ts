@@ -10,9 +10,8 @@ import { renderMarkdown } from '../src/cli/triage-report.js';
 import { engineWithBaseImage, registry } from './helpers/engine.js';
 import { startFakeKube } from './helpers/fake-kube.js';
 import { PROJECT_ROOT, runOpsInTerminal } from './helpers/ops.js';
-import { container, recorder, watchProject } from './helpers/watch.js';
+import { container, recorder, untilContainer, watchProject } from './helpers/watch.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const causes = (report: any) => report.hypotheses.map((h: { cause: string; title: string }) => [h.cause, h.title]);
 
 describe('ops triage: rules on real Docker failures', () => {
@@ -24,9 +23,11 @@ describe('ops triage: rules on real Docker failures', () => {
       [`project: ${project}`, 'environments:', '  local: { target: docker }', 'watch:', '  sources:', ...['hog', 'crash', 'sick'].map((s) => `    - { type: docker, service: ${s}, env: local }`)].join('\n'),
     );
     const hog = container(t, project, 'hog', ['--memory', '16m', '--memory-swap', '16m'], 'echo filling memory; tail /dev/zero');
-    container(t, project, 'crash', ['--restart', 'always'], 'echo starting api; echo "error: environment variable DATABASE_URL is not set" >&2; exit 1');
+    const crashing = container(t, project, 'crash', ['--restart', 'always'], 'echo starting api; echo "error: environment variable DATABASE_URL is not set" >&2; exit 1');
     const sick = container(t, project, 'sick', ['--health-cmd', 'echo "GET /health: 503 Service Unavailable"; exit 1', '--health-interval', '1s', '--health-retries', '1'], 'echo serving; sleep 3600');
-    await sleep(3000);
+    await untilContainer(hog, 'killed for memory', (s) => s.OOMKilled || s.ExitCode === 137);
+    await untilContainer(crashing, 'restarted', (s) => s.RestartCount > 0);
+    await untilContainer(sick, 'unhealthy', (s) => s.Health?.Status === 'unhealthy');
     const watched = await p.ops(['watch', '--once']);
     assert.equal(watched.code, 1, watched.stderr);
     const ids = Object.fromEntries(watched.json.opened.map((i: { service: string; id: number }) => [i.service, i.id]));

@@ -12,7 +12,7 @@ import { Ledger } from '../src/ledger/index.js';
 import { testContext } from './helpers/context.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { OPS_BIN } from './helpers/ops.js';
-import { container, recorder, until, watchProject } from './helpers/watch.js';
+import { container, recorder, until, untilContainer, watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,7 +70,9 @@ describe('ops watch: docker sources (real engine)', () => {
     const crash = container(t, project, 'crash', ['--restart', 'always'], 'echo starting; exit 1');
     const sick = container(t, project, 'sick', ['--health-cmd', 'exit 1', '--health-interval', '1s', '--health-retries', '1'], 'sleep 3600');
     const hog = container(t, project, 'hog', ['--memory', '16m', '--memory-swap', '16m'], 'tail /dev/zero');
-    await sleep(3000);
+    await untilContainer(hog, 'killed for memory', (s) => s.OOMKilled || s.ExitCode === 137);
+    await untilContainer(crash, 'restarted', (s) => s.RestartCount > 0);
+    await untilContainer(sick, 'unhealthy', (s) => s.Health?.Status === 'unhealthy');
 
     let last: any;
     for (let cycle = 0; cycle < 3; cycle++) {

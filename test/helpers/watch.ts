@@ -82,3 +82,21 @@ export function container(t: TestContext, project: string, service: string, args
   t.after(() => void execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' }));
   return name;
 }
+
+interface InspectedState {
+  Status: string;
+  OOMKilled: boolean;
+  ExitCode: number;
+  Health?: { Status: string };
+}
+
+/**
+ * Wait until a container shows what a test needs of it (restarted, unhealthy, killed): on a loaded
+ * machine that takes longer than any fixed sleep can promise.
+ */
+export async function untilContainer(name: string, what: string, ready: (state: InspectedState & { RestartCount: number }) => boolean, timeoutMs = 60_000): Promise<void> {
+  await until(`${name} to be ${what}`, () => {
+    const [state, restarts] = JSON.parse(execFileSync('docker', ['inspect', '--format', '[{{json .State}}, {{.RestartCount}}]', name], { encoding: 'utf8' })) as [InspectedState, number];
+    return ready({ ...state, RestartCount: restarts }) ? true : undefined;
+  }, timeoutMs);
+}
