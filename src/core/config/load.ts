@@ -114,12 +114,20 @@ function parseEnvValue(text: string): unknown {
   }
 }
 
+/** A config key set by an environment variable: what a validation error about it must name. */
+export interface EnvOverride {
+  name: string;
+  path: string[];
+}
+
 /**
  * OPS_<KEY>[__<KEY>...]=value sets a config key; each segment matches a key case-insensitively
- * (OPS_RISK__BLOCK=0.9 sets risk.block; OPS_LEDGER sets ledger).
+ * (OPS_RISK__BLOCK=0.9 sets risk.block; OPS_LEDGER sets ledger). Returns the merged config and
+ * which variable set which key.
  */
-export function applyEnvOverrides(config: Raw, env: NodeJS.ProcessEnv): Raw {
+export function applyEnvOverrides(config: Raw, env: NodeJS.ProcessEnv): { config: Raw; overrides: EnvOverride[] } {
   let out = config;
+  const overrides: EnvOverride[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('OPS_') || NON_CONFIG_ENV.has(name) || value === undefined) continue;
     const segments = name.slice(4).split('__');
@@ -132,8 +140,16 @@ export function applyEnvOverrides(config: Raw, env: NodeJS.ProcessEnv): Raw {
       else cursor = cursor[key] = {} as Raw;
     });
     out = mergeConfig(out, patch);
+    overrides.push({ name, path });
   }
-  return out;
+  return { config: out, overrides };
+}
+
+/** The variable that set the key at `path` (or a mapping holding it): the longest matching prefix wins. */
+function overrideOf(overrides: EnvOverride[], path: ReadonlyArray<PropertyKey>): EnvOverride | undefined {
+  return overrides
+    .filter((o) => o.path.length <= path.length && o.path.every((key, i) => key === String(path[i])))
+    .sort((a, b) => b.path.length - a.path.length)[0];
 }
 
 function resolveEnvPath(config: Raw, segments: string[]): string[] | null {
@@ -271,7 +287,7 @@ function issueMessage(issue: ZodIssue, raw: Raw): { path: PropertyKey[]; text: s
   return { path, text: `${issue.message.toLowerCase()}, found ${describe(data)}` };
 }
 
-export async function validateConfig(raw: Raw, files: string[]): Promise<OpsConfig> {
+export async function validateConfig(raw: Raw, files: string[], overrides: EnvOverride[] = []): Promise<OpsConfig> {
   schemaModule ??= await import('./schema.js');
   const result = configSchema().safeParse(raw);
   if (result.success) return result.data;
@@ -279,9 +295,14 @@ export async function validateConfig(raw: Raw, files: string[]): Promise<OpsConf
   // A typo explains the "missing key" issues that come with it: report unknown keys first.
   const first = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0];
   const { path, text } = issueMessage(first!, raw);
+  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+  const variable = overrideOf(overrides, path);
+  if (variable) {
+    // The value came from the environment, not from a file: blame the variable.
+    throw new ConfigError(`environment variable ${variable.name}: ${formatPath(path)}: ${text}${more}`, `fix or unset ${variable.name} (it sets ${variable.path.join('.')})`);
+  }
   const file = files.find((f) => schemaPathIn(f, path)) ?? files[0] ?? 'configuration';
   const line = files.length ? (await import('./locate.js')).lineOf(file, path) : undefined;
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
   const shown = relative(process.cwd(), file);
   const where = `${shown && !shown.startsWith('..') ? shown : file}${line ? `:${line}` : ''}`;
   throw new ConfigError(`${where}: ${formatPath(path) || '(top level)'}: ${text}${more}`, 'fix the file and rerun (every key is described in ops.config.example.yaml)');
@@ -318,8 +339,8 @@ export async function loadConfig(options: LoadOptions): Promise<LoadedConfig> {
   jsYaml ??= await import('js-yaml');
   const project = readConfigFile(projectFile) ?? {};
   const user = files.includes(userFile) ? (readConfigFile(userFile) ?? {}) : {};
-  const merged = applyEnvOverrides(mergeConfig(user, project), options.env);
-  const config = await validateConfig(merged, files);
+  const { config: merged, overrides } = applyEnvOverrides(mergeConfig(user, project), options.env);
+  const config = await validateConfig(merged, files, overrides);
   cache.write(config);
   return { config, root, files };
 }
