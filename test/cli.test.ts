@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Ledger } from '../src/ledger/index.js';
 import { gitRepo } from './helpers/git.js';
 import { cleanEnv, PROJECT_ROOT, runOps } from './helpers/ops.js';
 
@@ -88,7 +87,39 @@ describe('command line', () => {
     const result = await runOps(['--cwd', dir, 'runs', 'list', '--json'], { cwd: PROJECT_ROOT });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), []);
-    Ledger.open(join(dir, '.ops', 'ledger.db')).close();
+    assert.deepEqual(readdirSync(dir), [], 'a read-only command leaves no ledger behind');
+  });
+
+  it('--cwd to a folder that does not exist is a usage error and creates nothing', async () => {
+    const missing = join(tempDir(), 'nonexistent');
+    const result = await runOps(['--cwd', missing, 'runs', 'list']);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `error: --cwd ${missing} is not a folder; pass an existing project folder\n`);
+    assert.equal(existsSync(missing), false);
+  });
+
+  it('commands that only read create no ledger: lists say so and exit 0, shows exit 1', async () => {
+    const dir = tempDir();
+    const env = cleanEnv();
+    for (const list of [['runs', 'list'], ['model', 'list'], ['incident', 'list']]) {
+      const result = await runOps(list, { cwd: dir, env });
+      assert.equal(result.code, 0, `${list.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /no ledger here yet \(.*\.ops\/ledger\.db\)/, list.join(' '));
+    }
+    const doctor = JSON.parse((await runOps(['doctor', '--json'], { cwd: dir, env })).stdout);
+    assert.match(doctor.checks.find((c: { name: string }) => c.name === 'ledger').detail, /no ledger here yet/);
+    for (const show of [['runs', 'show', '3'], ['incident', 'show', '1'], ['model', 'show', 'churn'], ['triage', '1']]) {
+      const result = await runOps(show, { cwd: dir, env });
+      assert.equal(result.code, 1, `${show.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /no ledger here yet/, show.join(' '));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'no .ops folder, no ledger');
+    // A command that records creates it.
+    assert.equal((await runOps(['exec', '--', 'true'], { cwd: dir, env })).code, 0);
+    assert.deepEqual(readdirSync(dir), ['.ops']);
+    const listed = await runOps(['runs', 'list', '--json'], { cwd: dir, env });
+    assert.equal(JSON.parse(listed.stdout).length, 1);
+    assert.doesNotMatch(listed.stderr, /no ledger here yet/);
   });
 });
 

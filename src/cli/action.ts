@@ -66,8 +66,16 @@ export function report(err: unknown, mode: ReportMode, out: CliOutput | undefine
   return doc.error.exitCode;
 }
 
+/** How a command uses the process and the ledger. */
+export interface Behaviour<O> {
+  /** The first SIGINT/SIGTERM lets the current cycle finish (ops watch). */
+  graceful?: boolean;
+  /** The command only reads (with these options): it creates no ledger and no folder. */
+  readOnly?: boolean | ((options: O & GlobalOptions) => boolean);
+}
+
 /** Wrap an action: build the context, handle signals, map errors to exit codes. */
-export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behaviour: { graceful?: boolean } = {}) {
+export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behaviour: Behaviour<O> = {}) {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const options = command.optsWithGlobals() as O & GlobalOptions;
@@ -121,6 +129,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
         interactive: options.input !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !ci,
         cancel: controller.signal,
         secrets,
+        readOnly: typeof behaviour.readOnly === 'function' ? behaviour.readOnly(options) : Boolean(behaviour.readOnly),
       });
       exitCode = (await handler(ctx, out, options, ...positional)) ?? ExitCode.ok;
     } catch (err) {

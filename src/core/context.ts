@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Ledger } from '../ledger/index.js';
@@ -10,7 +11,7 @@ import * as prometheus from '../adapters/prometheus.js';
 import * as registry from '../adapters/registry.js';
 import { loadConfig } from './config/load.js';
 import type { OpsConfig } from './config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { Clock, Output } from './output.js';
 import { isPidAlive } from './process.js';
 import { redact, secretValuesFromEnv } from '../redact.js';
@@ -38,7 +39,10 @@ export interface Context {
   config: OpsConfig | null;
   configFiles: string[];
   ledgerPath: string;
-  /** Opens (and migrates) the ledger on first use; marks runs of dead processes interrupted. */
+  /**
+   * Opens (and migrates) the ledger on first use; marks runs of dead processes interrupted. A
+   * read-only command's context never creates it: without one it reads an empty ledger.
+   */
   ledger(): Ledger;
   requireConfig(): OpsConfig;
   adapters: Adapters;
@@ -75,6 +79,8 @@ export interface ContextOptions {
   adapters?: Adapters;
   /** The list of values to redact, shared with the output so that secrets found later are scrubbed there too. */
   secrets?: string[];
+  /** The command only reads: it must not create a ledger (or its folder). */
+  readOnly?: boolean;
 }
 
 export function isCI(env: NodeJS.ProcessEnv): boolean {
@@ -82,6 +88,9 @@ export function isCI(env: NodeJS.ProcessEnv): boolean {
 }
 
 export async function createContext(options: ContextOptions): Promise<Context> {
+  if (!statSync(options.cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--cwd ${options.cwd} is not a folder`, 'pass an existing project folder');
+  }
   const { config, root, files } = await loadConfig({ cwd: options.cwd, env: options.env, configFile: options.configFile });
   // Flag and environment paths are relative to the cwd, the config's to the project root.
   const explicitLedger = options.ledgerFile ?? options.env.OPS_LEDGER;
@@ -98,7 +107,8 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     ledgerPath,
     ledger() {
       if (!ledger) {
-        ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets) });
+        ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets), create: !options.readOnly });
+        if (ledger.absent) options.output.info(`no ledger here yet (${ledgerPath}): nothing has been recorded`);
         const marked = ledger.runs.sweepAbandoned(host, isPidAlive, options.clock.now(), RUN_STALE_AFTER_MS);
         if (marked.length) options.output.debug(`marked ${marked.length} abandoned run(s) interrupted: ${marked.join(', ')}`);
       }

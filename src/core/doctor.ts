@@ -56,6 +56,7 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
       async () => {
         try {
           const ledger = ctx.ledger();
+          if (ledger.absent) return { ok: true, detail: `${ctx.ledgerPath}: no ledger here yet (the first command that records something creates it)` };
           const problems = ledger.integrityCheck();
           const { current } = ledger.schemaVersion();
           if (problems.length !== 1 || problems[0] !== 'ok') {

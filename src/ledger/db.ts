@@ -61,7 +61,7 @@ function schemaVersion(db: Db): number {
 export function openDatabase(path: string, scrub: (text: string) => string): Db {
   let db: Db | undefined;
   try {
-    ensureFile(path);
+    if (path !== ':memory:') ensureFile(path);
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS, nativeBinding: addonPath() });
     scrubBoundValues(db, scrub);
     const found = schemaVersion(db);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { redact } from '../redact.js';
 import { openDatabase, type Db } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
@@ -38,6 +39,8 @@ export class Ledger {
   private constructor(
     readonly path: string,
     readonly db: Db,
+    /** No ledger at `path`: a read-only command reads an empty one in memory instead of creating it. */
+    readonly absent = false,
   ) {
     this.runs = new RunStore(db);
     this.builds = new BuildStore(db);
@@ -50,9 +53,14 @@ export class Ledger {
     this.metrics = new MetricsStore(db);
   }
 
-  /** `redact` scrubs every string stored or looked up; by default the secret patterns, with no known values. */
-  static open(path: string, options: { redact?: (text: string) => string } = {}): Ledger {
-    return new Ledger(path, openDatabase(path, options.redact ?? ((text) => redact(text))));
+  /**
+   * `redact` scrubs every string stored or looked up; by default the secret patterns, with no known
+   * values. `create: false` (commands that only read): a missing ledger is not created, and reads as empty.
+   */
+  static open(path: string, options: { redact?: (text: string) => string; create?: boolean } = {}): Ledger {
+    const scrub = options.redact ?? ((text: string) => redact(text));
+    if (options.create === false && !existsSync(path)) return new Ledger(path, openDatabase(':memory:', scrub), true);
+    return new Ledger(path, openDatabase(path, scrub));
   }
 
   schemaVersion(): { current: number; supported: number } {

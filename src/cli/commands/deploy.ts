@@ -154,7 +154,7 @@ Examples:
             releases.map((r) => [r.revision, r.createdAt.replace('T', ' ').slice(0, 19), r.status, r.image, formatDuration(r.durationMs), riskText(r), r.actor, r.error ? `${r.description}: ${r.error}` : r.description]),
           ),
         );
-      }),
+      }, { readOnly: true }),
     );
 
   deploy
@@ -182,6 +182,6 @@ Examples:
           return [s.service, s.release ? `r${s.release.revision}` : '-', s.release?.image ?? '-', s.release?.createdAt.replace('T', ' ').slice(0, 19) ?? '-', health];
         });
         out.result(await out.table(['SERVICE', 'REVISION', 'IMAGE', 'DEPLOYED', 'LIVE'], rows));
-      }),
+      }, { readOnly: true }),
     );
 }

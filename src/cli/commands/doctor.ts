@@ -25,6 +25,6 @@ Examples:
           out.result(await out.table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.name, mark(c), c.ok || !c.fix ? c.detail : `${c.detail}; fix: ${c.fix}`])));
         }
         return ok ? ExitCode.ok : ExitCode.failed;
-      }),
+      }, { readOnly: true }),
     );
 }

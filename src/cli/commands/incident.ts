@@ -26,7 +26,7 @@ Examples:
         if (options.json) return out.json(list);
         if (list.length === 0) return out.info('no incidents');
         out.result(await incidentTable(out, list));
-      }),
+      }, { readOnly: true }),
     );
 
   incident
@@ -77,7 +77,7 @@ Examples:
           for (const n of detail.notifications) lines.push(`  ${when(n.at)}  ${n.event} ${n.status} after ${n.attempts} attempt(s)${n.error ? `: ${n.error}` : ''}`);
         }
         out.result(lines.join('\n'));
-      }),
+      }, { readOnly: true }),
     );
 
   incident

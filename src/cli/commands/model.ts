@@ -221,7 +221,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
               models.map((m) => [m.name, m.versions, m.latestVersion, Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-', when(m.latestAt)]),
             ),
           );
-        }),
+        }, { readOnly: true }),
       ),
 
   show: (model) =>
@@ -271,7 +271,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
               ...details.files.map((f) => field('  file', `${f.path} (${f.sizeBytes} bytes)`)),
             ].join('\n'),
           );
-        }),
+        }, { readOnly: true }),
       ),
 
   history: (model) =>
@@ -296,7 +296,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
               events.map((e) => [e.alias, e.toVersion, when(e.at), e.until ? when(e.until) : 'now', e.fromVersion, e.actor, `${e.forced ? 'FORCED: ' : ''}${e.reason ?? '-'}`]),
             ),
           );
-        }),
+        }, { readOnly: true }),
       ),
 
   lineage: (model) =>
@@ -341,7 +341,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
           for (const s of downstream.riskScores) lines.push(`  risk score ${s.id}: ${s.service ?? '-'}/${s.env ?? '-'} p=${s.probability.toFixed(2)} ${s.level} at ${when(s.createdAt)}`);
           for (const r of downstream.releases) lines.push(`  release ${r.id}: ${r.service} r${r.revision} to ${r.env} (${r.status}) at ${when(r.createdAt)}`);
           out.result(lines.join('\n'));
-        }),
+        }, { readOnly: true }),
       ),
 
   diff: (model) =>
@@ -371,7 +371,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             );
           }
           out.result(sections.join('\n') || 'nothing recorded to compare');
-        }),
+        }, { readOnly: true }),
       ),
 
   verify: (model) =>
@@ -388,7 +388,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
           const { version, files } = registry.verifyVersion(ctx, refs.parseModelRef(refText));
           if (options.json) return out.json({ model: version.model, version: version.version, files, ok: true });
           out.result(`${version.model}@${version.version}: ${files.length} files match their digests`);
-        }),
+        }, { readOnly: true }),
       ),
 
   predict: (model) =>
@@ -408,6 +408,6 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
           const predictions = await predictCsv(ctx, refs.parseModelRef(refText), options.data);
           if (options.json) return out.json(predictions);
           out.result([predictions.columns.join(','), ...predictions.rows.map((r) => r.join(','))].join('\n'));
-        }),
+        }, { readOnly: true }),
       ),
 };

@@ -51,7 +51,7 @@ Examples:
             ]),
           ),
         );
-      }),
+      }, { readOnly: true }),
     );
 
   runs
@@ -84,6 +84,6 @@ Examples:
         if (run.error) lines.push(field('error', run.error));
         if (logs.length) lines.push('', out.chalk.bold('log:'), logs.map((l) => l.text).join('').trimEnd());
         out.result(lines.join('\n'));
-      }),
+      }, { readOnly: true }),
     );
 }

@@ -76,6 +76,6 @@ Examples:
           );
         }
         return ok ? ExitCode.ok : ExitCode.failed;
-      }),
+      }, { readOnly: (options) => options.apply === undefined }),
     );
 }
