@@ -1,6 +1,6 @@
 // One side of the triage benchmark, timed in its own process; prints {"ms": ...}.
-//   triage-run setup <project dir>    seed the ledger: 11 releases of web (10 in the correlation window, each with a predecessor)
-//   triage-run triage <project dir>   `ops triage` of the newest incident (evidence, diagnosis, stored report), 5,000 log lines
+//   triage-run setup <project dir>    seed the ledger: two releases each of web and its 9 dependencies (the live ones in the correlation window)
+//   triage-run triage <project dir>   `ops triage` of the newest incident (evidence, diagnosis), 5,000 log lines
 //   triage-run calls <project dir>    the docker and git calls that triage makes, run with the same concurrency, results unparsed
 import { containerLogs, inspectContainer, inspectImage, listContainers } from '../src/adapters/docker.js';
 import { gitOutput } from '../src/adapters/git.js';
@@ -21,14 +21,17 @@ let shape: Record<string, number> = {};
 if (mode === 'setup') {
   const releases = ctx.ledger().releases;
   const now = Date.now();
-  shas.forEach((sha, i) => {
-    // r1 two hours ago (outside the window), r2..r11 in the last 50 minutes: ten suspects, each with a predecessor.
-    const at = i === 0 ? now - 2 * 3600_000 : now - (55 - 5 * i) * 60_000;
-    const release = releases.create(
-      { runId: null, service: 'web', env: 'local', target: 'docker', image: 'ops/busybox:latest', digest: null, configHash: `sha256:${i % 3}`, gitSha: sha, actor: 'bench', description: 'upgrade', rollbackTo: null, risk: { status: 'scored', probability: 0.1 * (i % 10), level: 'low' }, riskScoreId: null },
-      at,
-    );
-    releases.finish(release.id, { status: 'deployed' }, at + 1000);
+  const services = ['web', ...ctx.requireConfig().services.web!.dependsOn];
+  // Each service: r1 two hours ago (outside the window, replaced), r2 in the last 50 minutes and
+  // live: ten suspects, each with a predecessor to diff against (consecutive commits).
+  services.forEach((service, i) => {
+    for (const [at, sha] of [[now - 2 * 3600_000 - i * 60_000, shas[i]!], [now - (50 - 5 * i) * 60_000, shas[i + 1]!]] as const) {
+      const release = releases.create(
+        { runId: null, service, env: 'local', target: 'docker', image: 'ops/busybox:latest', digest: null, configHash: `sha256:${i % 3}`, gitSha: sha, actor: 'bench', description: 'upgrade', rollbackTo: null, risk: { status: 'scored', probability: 0.1 * (i % 10), level: 'low' }, riskScoreId: null },
+        at,
+      );
+      releases.finish(release.id, { status: 'deployed' }, at + 1000);
+    }
   });
 } else if (mode === 'triage') {
   ctx.ledger();

@@ -14,10 +14,14 @@ function run(file: string, args: string[], cwd?: string): string {
   return result.stdout.trim();
 }
 
+/** Services web depends on: each one's live release is a suspect of web's incident. */
+const DEPENDENCIES = Array.from({ length: 9 }, (_, i) => `dep${i + 1}`);
+
 /**
- * `ops triage` of an incident with 10 suspect releases (each diffed against its predecessor) and a
+ * `ops triage` of an incident with 10 suspect releases (the live ones of web and its nine
+ * dependencies, each diffed against its predecessor) and a
  * crashed container with 5,000 log lines, against the docker and git calls it makes, run with the
- * same concurrency: what triage adds (ledger reads, parsing, the rules, storing the report).
+ * same concurrency: what triage adds (ledger reads, parsing, the rules).
  */
 export function triageBenchmarks(): Result[] {
   const dir = mkdtempSync(join(tmpdir(), 'ops-bench-triage-'));
@@ -26,7 +30,12 @@ export function triageBenchmarks(): Result[] {
   try {
     writeFileSync(
       join(dir, 'ops.config.yaml'),
-      [`project: ${project}`, 'services:', '  web: { context: ., image: ops-bench/web }', 'environments:', '  local: { target: docker }', 'watch:', '  sources:', '    - { type: docker, service: web, env: local }'].join('\n'),
+      [
+        `project: ${project}`,
+        'services:',
+        `  web: { context: ., image: ops-bench/web, dependsOn: [${DEPENDENCIES.join(', ')}] }`,
+        ...DEPENDENCIES.map((name) => `  ${name}: { context: ., image: ops-bench/${name} }`),
+        'environments:', '  local: { target: docker }', 'watch:', '  sources:', '    - { type: docker, service: web, env: local }'].join('\n'),
     );
     const git = (...args: string[]) => run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@ops.invalid', ...args], dir);
     git('init', '-q', '-b', 'main');
@@ -37,7 +46,7 @@ export function triageBenchmarks(): Result[] {
     }
     run(process.execPath, [...RUN.slice(1), 'setup', dir]);
     container = run('docker', [
-      'run', '-d', '--label', `ops.project=${project}`, '--label', 'ops.service=web', '--label', 'ops.env=local', '--label', 'ops.revision=11', 'ops/busybox:latest', 'sh', '-c',
+      'run', '-d', '--label', `ops.project=${project}`, '--label', 'ops.service=web', '--label', 'ops.env=local', '--label', 'ops.revision=2', 'ops/busybox:latest', 'sh', '-c',
       'i=0; while [ $i -lt 4999 ]; do echo "GET /items/$i 200 3ms"; i=$((i+1)); done; echo "fatal: environment variable DATABASE_URL is not set" >&2; exit 1',
     ]);
     spawnSync('docker', ['wait', container]);

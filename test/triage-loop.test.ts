@@ -160,6 +160,69 @@ describe('the closed loop on the docker target (real engine)', () => {
     assert.equal(second.json.promotion.baseline, 1);
   });
 
+  it('the quick start\'s history: the live release is the suspect, the rollback goes to the last healthy one, a resolved incident keeps its cause', async (t) => {
+    if (!(await engineWithBaseImage(t))) return;
+    const p = await deployProject(t);
+    const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit({ 'ops.config.yaml': `${config}\nwatch:\n  sources:\n    - { type: docker, service: web, env: local }\n` }, 'watch web');
+    // r1, r2, a rollback to 1 (r3), then r4 that crashes after its health check: as in scripts/quickstart.sh.
+    await p.release('first');
+    assert.equal((await p.ops(['deploy', 'web', '--env', 'local'])).code, 0);
+    await p.release('second');
+    assert.equal((await p.ops(['deploy', 'web', '--env', 'local'])).code, 0);
+    assert.equal((await p.ops(['deploy', 'rollback', 'web', '--env', 'local'])).code, 0);
+    await p.release('crashing', LATE_CRASH_DOCKERFILE);
+    const r4 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r4.code, 0, r4.stderr);
+    assert.equal(r4.json.revision, 4);
+
+    const watched = await until('watch to open an incident', async () => {
+      const r = await p.ops(['watch', '--once']);
+      return r.code === 1 && r.json.opened.length ? r : undefined;
+    }, 40_000);
+    const incident = watched.json.opened[0];
+    const shown = await p.ops(['incident', 'show', String(incident.id)]);
+    assert.deepEqual(
+      shown.json.suspects.map((s: { rank: number; release: { revision: number } }) => [s.rank, s.release.revision]),
+      [[1, 4]],
+      'r4 ran when the incident began; r1, r2 and r3 had been replaced before it',
+    );
+
+    const triaged = await p.ops(['triage', String(incident.id)]);
+    assert.equal(triaged.code, 0, triaged.stderr);
+    const [top] = triaged.json.hypotheses;
+    assert.equal(top.title, 'bad deploy of r4: crash on start: missing environment variable DATABASE_URL');
+    const rollbacks = triaged.json.hypotheses.flatMap((h: { actions: Array<{ n: number; spec: { kind: string; to?: number } }> }) => h.actions.filter((a) => a.spec.kind === 'rollback').map((a) => [a.n, a.spec.to]));
+    assert.ok(rollbacks.length >= 2, JSON.stringify(triaged.json.hypotheses));
+    assert.ok(
+      rollbacks.every(([n, to]: [number, number]) => n === 1 && to === 3),
+      `every rollback goes to r3, the last healthy release before r4 (r2 was rolled back): ${JSON.stringify(rollbacks)}`,
+    );
+
+    const applied = await p.ops(['triage', String(incident.id), '--apply', '1', '--yes']);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(applied.json.applied.incident.causeRelease, top.releaseId);
+    const timeline = async () => (await p.ops(['incident', 'show', String(incident.id)])).json.timeline.map((e: { kind: string }) => e.kind);
+    const before = await timeline();
+    assert.equal(before.filter((k: string) => k === 'triaged').length, 1, 'the report the action was applied from');
+
+    // Re-run on the resolved incident: its recorded cause first, nothing to roll back (r4 no longer runs), nothing recorded.
+    for (let i = 0; i < 2; i++) {
+      const again = await p.ops(['triage', String(incident.id)]);
+      assert.equal(again.code, 0, again.stderr);
+      const [first] = again.json.hypotheses;
+      assert.equal(first.releaseId, top.releaseId, JSON.stringify(again.json.hypotheses.map((h: { title: string }) => h.title)));
+      assert.match(first.evidence[0], /^recorded cause: release \d+ \(web r4 in local\) \(named when .+ resolved the incident\)$/);
+      assert.deepEqual(again.json.hypotheses.flatMap((h: { actions: Array<{ spec: { kind: string } }> }) => h.actions.filter((a) => a.spec.kind === 'rollback')), []);
+    }
+    assert.deepEqual(await timeline(), before, 'a plain triage appends no event');
+
+    // r5 runs r1's image: every earlier release is rolled back or runs that same image.
+    const plain = await p.ops(['deploy', 'rollback', 'web', '--env', 'local']);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stderr, /web in local has no earlier healthy release to roll back to/);
+  });
+
   it('out of memory: triage raises the limit in the config, redeploys, and the service stays up', async (t) => {
     if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t, { service: `${DEFAULT_SERVICE_SETTINGS}\n    resources: { memory: 16m }` });

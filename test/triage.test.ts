@@ -80,9 +80,11 @@ describe('ops triage: rules on real Docker failures', () => {
     assert.match(health.stdout, new RegExp(`1\\. \\*\\*failing health probe: ${sick}'s HEALTHCHECK\\*\\* \\(75%, health-probe\\)`));
     assert.match(health.stdout, /probe \(exit 1\): GET \/health: 503 Service Unavailable/);
 
-    // Each triage is stored with its incident.
-    const shown = await p.ops(['incident', 'show', String(ids.sick)]);
-    assert.ok(shown.json.timeline.some((e: { kind: string; data: { top: string } }) => e.kind === 'triaged' && e.data.top.startsWith('failing health probe')));
+    // A plain triage reads only; the report an action was applied from is stored with its incident.
+    const triagedEvents = async (id: number) =>
+      (await p.ops(['incident', 'show', String(id)])).json.timeline.filter((e: { kind: string }) => e.kind === 'triaged').map((e: { data: { top: string } }) => e.data.top);
+    assert.deepEqual(await triagedEvents(ids.sick), [], 'triage without --apply records nothing');
+    assert.deepEqual(await triagedEvents(ids.crash), ['crash on start: missing environment variable DATABASE_URL'], 'one report: the applied one, not the declined one');
   });
 
   it('reads why a process died from its last log lines', () => {
@@ -182,7 +184,7 @@ describe('ops triage: rules on Kubernetes failures (real kubectl, the suite\'s f
 function sampleEvidence(): Evidence {
   const began = Date.UTC(2026, 10, 20, 9, 30, 0);
   return {
-    incident: { id: 7, service: 'api', env: 'prod', condition: 'oom-killed', title: 'api in prod: killed for memory (shop-api-prod-r4-1a2b)', state: 'open', severity: 'critical', beganAt: began },
+    incident: { id: 7, service: 'api', env: 'prod', condition: 'oom-killed', title: 'api in prod: killed for memory (shop-api-prod-r4-1a2b)', state: 'open', severity: 'critical', beganAt: began, cause: null, causeRelease: null, resolvedBy: null },
     target: 'docker',
     signals: [{ condition: 'oom-killed', resource: 'shop-api-prod-r4-1a2b', message: 'shop-api-prod-r4-1a2b was killed for using too much memory (exit code 137)', count: 3, details: null, cleared: false }],
     containers: [
@@ -196,9 +198,10 @@ function sampleEvidence(): Evidence {
     images: [{ image: 'registry.local/api:4f00d', local: true, registry: 'present', detail: 'registry.local has api:4f00d' }],
     releases: [
       {
-        releaseId: 41, revision: 4, image: 'registry.local/api:4f00d', gitSha: '4f00d00000000000000000000000000000000000', status: 'deployed', description: 'upgrade',
+        releaseId: 41, service: 'api', revision: 4, image: 'registry.local/api:4f00d', gitSha: '4f00d00000000000000000000000000000000000', status: 'deployed', description: 'upgrade',
         createdAt: '2026-11-20T09:20:00.000Z', finishedAt: '2026-11-20T09:21:00.000Z', rank: 1, suspectScore: 0.81, beforeMs: 9 * 60_000,
         previous: { releaseId: 38, revision: 3, image: 'registry.local/api:3c0ffee', gitSha: '3c0ffee000000000000000000000000000000000', configHash: 'sha256:aaaa' },
+        rollbackTarget: { releaseId: 38, revision: 3, image: 'registry.local/api:3c0ffee' },
         diff: { files: [{ path: 'src/catalogue.ts', added: 120, deleted: 4 }, { path: 'ops.config.yaml', added: 1, deleted: 1 }], stat: '2 files changed, 121 insertion(s)(+), 5 deletion(s)(-)' },
         risk: { probability: 0.74, level: 'medium', reasons: ['touches 2 files across 2 subsystems', 'author new to this subsystem'], model: 'risk-scorer@3' },
         gate: { overridden: true, reason: 'hotfix approved by on-call' },
@@ -223,6 +226,37 @@ describe('ops triage: a kill the engine did not flag', () => {
     assert.deepEqual(others, []);
     evidence.containers[0]!.memoryLimit = 0;
     assert.deepEqual(diagnose(evidence).map((h) => h.cause), ['crash-on-start'], 'without a limit, a SIGKILL is not read as memory');
+  });
+});
+
+describe('ops triage: rollback targets and recorded causes', () => {
+  it('rolls back a dependency\'s release in its own service, and never pairs it with the service\'s containers', () => {
+    const evidence = sampleEvidence();
+    evidence.releases[0]!.service = 'db';
+    const deploy = diagnose(evidence).find((h) => h.cause === 'bad-deploy')!;
+    assert.equal(deploy.title, 'bad deploy of db r4', 'api\'s r4 container is not db\'s r4');
+    assert.deepEqual(deploy.actions.map((a) => a.command), ['ops deploy rollback db --env prod --to 3']);
+  });
+
+  it('offers no rollback without a healthy release before the suspect, and says why', () => {
+    const evidence = sampleEvidence();
+    evidence.releases[0]!.rollbackTarget = null;
+    const hypotheses = diagnose(evidence);
+    assert.deepEqual(hypotheses.flatMap((h) => h.actions.filter((a) => a.spec.kind === 'rollback')), []);
+    assert.ok(hypotheses[0]!.evidence.includes('no healthy release of api before it to roll back to'), hypotheses[0]!.evidence.join('\n'));
+  });
+
+  it('puts a resolved incident\'s recorded cause first, whatever the rules see now', () => {
+    const evidence = sampleEvidence();
+    evidence.incident = { ...evidence.incident, state: 'resolved', cause: 'disk full on node-3', resolvedBy: 'ada' };
+    const [first, second] = diagnose(evidence);
+    assert.deepEqual([first!.rank, first!.cause, first!.title, first!.evidence], [1, 'recorded', 'recorded cause: disk full on node-3', ['recorded cause: disk full on node-3 (named when ada resolved the incident)']]);
+    assert.equal(second!.title, 'bad deploy of r4: out of memory: shop-api-prod-r4-1a2b exceeded its 64.0 MiB limit');
+    // Named as a release: that release's hypothesis is first, even below others on the evidence alone.
+    evidence.incident = { ...evidence.incident, cause: 'release 41 (api r4 in prod)', causeRelease: 41 };
+    evidence.containers = [];
+    const ranked = diagnose(evidence);
+    assert.deepEqual([ranked[0]!.releaseId, ranked[0]!.confidence, ranked[0]!.evidence[0]], [41, 0.95, 'recorded cause: release 41 (api r4 in prod) (named when ada resolved the incident)']);
   });
 });
 

@@ -107,6 +107,53 @@ describe('ops watch: docker sources (real engine)', () => {
     assert.equal(((await p.ops(['incident', 'list'])).json as any[]).length, 3, 'no incident opened or reopened once healthy');
   });
 
+  it('suspects what ran when the incident began: each service\'s live release first, never one replaced before', async (t) => {
+    if (!(await engineWithBaseImage(t))) return;
+    const project = `sus-${randomBytes(3).toString('hex')}`;
+    const p = watchProject(
+      t,
+      [
+        `project: ${project}`,
+        'services:',
+        '  api: { image: registry.local/shop/api }',
+        '  web: { image: registry.local/shop/web, dependsOn: [api] }',
+        'environments:',
+        '  local: { target: docker }',
+        'watch:',
+        '  correlationWindow: 1h',
+        '  sources:',
+        '    - { type: docker, service: web, env: local }',
+      ].join('\n'),
+    );
+    // Three releases with a known answer: web r1 (20 min ago, unscored) replaced by web r2 (5 min ago,
+    // scored low) before the incident; api r1 (15 min ago, unscored) still live.
+    const ledger = Ledger.open(p.ledger);
+    t.after(() => ledger.close());
+    const release = (service: string, minutesAgo: number, probability?: number) => {
+      const at = Date.now() - minutesAgo * 60_000;
+      const risk = probability === undefined ? ({ status: 'not scored', reason: 'test' } as const) : ({ status: 'scored', probability, level: 'low' } as const);
+      const r = ledger.releases.create(
+        { runId: null, service, env: 'local', target: 'docker', image: `registry.local/shop/${service}:${minutesAgo}`, digest: null, configHash: 'x', gitSha: null, actor: 'test', description: '', rollbackTo: null, risk, riskScoreId: null },
+        at - 1000,
+      );
+      return ledger.releases.finish(r.id, { status: 'deployed' }, at).id;
+    };
+    const web1 = release('web', 20);
+    const api1 = release('api', 15);
+    const web2 = release('web', 5, 0.05);
+    const crashing = container(t, project, 'web', ['--restart', 'always'], 'exit 1');
+    await untilContainer(crashing, 'restarted', (s) => s.RestartCount > 0);
+    const watched = await p.ops(['watch', '--once']);
+    assert.equal(watched.code, 1, watched.stderr);
+    const shown = (await p.ops(['incident', 'show', String(watched.json.opened[0].id)])).json;
+    assert.deepEqual(
+      shown.suspects.map((s: any) => [s.rank, s.releaseId, s.risk]),
+      [[1, web2, 0.05], [2, api1, null]],
+      `web r2 (live, scored low) first, api r1 (the dependency's live release, unscored) second, web r1 (replaced before the incident, #${web1}) not at all`,
+    );
+    assert.ok(shown.suspects[0].score > shown.suspects[1].score);
+  });
+
   it('records an unreachable engine as a source error, not an incident', async (t) => {
     const p = watchProject(
       t,

@@ -64,6 +64,12 @@ interface ReleaseRow {
   duration_ms: number | null;
 }
 
+/**
+ * Releases that went live: deployed (now or until replaced). A release the target undid during its
+ * own rollout is rolled_back with an error; one undone later by a rollback release has none.
+ */
+const WENT_LIVE = `(status IN ('deployed', 'superseded') OR (status = 'rolled_back' AND error IS NULL))`;
+
 function toRelease(row: ReleaseRow): Release {
   return {
     id: row.id,
@@ -184,26 +190,45 @@ export class ReleaseStore {
     return row && toRelease(row);
   }
 
-  /** The newest release before `revision` that was live once (the target of a plain rollback). */
+  /** The newest release before `revision` that was live once: the one it replaced (for "changes since"). */
   previousLive(service: string, env: string, revision: number): Release | undefined {
     const row = this.db
-      .prepare(
-        `SELECT * FROM releases WHERE service = ? AND env = ? AND revision < ? AND status IN ('superseded','rolled_back')
-         ORDER BY revision DESC LIMIT 1`,
-      )
+      .prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND revision < ? AND ${WENT_LIVE} ORDER BY revision DESC LIMIT 1`)
       .get(service, env, revision) as ReleaseRow | undefined;
     return row && toRelease(row);
   }
 
-  /** Releases of any of `services` in `env` finished (or started, if unfinished) between two moments. */
-  between(services: string[], env: string, fromMs: number, toMs: number): Release[] {
-    if (services.length === 0) return [];
-    const marks = services.map(() => '?').join(', ');
-    return (
-      this.db
-        .prepare(`SELECT * FROM releases WHERE env = ? AND service IN (${marks}) AND coalesce(finished_at, created_at) BETWEEN ? AND ? ORDER BY id`)
-        .all(env, ...services, fromMs, toMs) as ReleaseRow[]
-    ).map(toRelease);
+  /**
+   * The target of a rollback from `revision`: the newest earlier release that was healthy (live, then
+   * replaced in the ordinary way), never one rolled back, failed or named an incident's cause, and
+   * not `image` itself (rolling back to the image that runs changes nothing).
+   */
+  lastHealthyBefore(service: string, env: string, revision: number, image: string): Release | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM releases r WHERE service = ? AND env = ? AND revision < ? AND status = 'superseded' AND image != ?
+           AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.cause_release = r.id)
+         ORDER BY revision DESC LIMIT 1`,
+      )
+      .get(service, env, revision, image) as ReleaseRow | undefined;
+    return row && toRelease(row);
+  }
+
+  /**
+   * What ran at a moment, per service: the release live then (the newest to go live before it), and
+   * any whose rollout was under way then. A release replaced before the moment is not among them.
+   */
+  runningAt(services: string[], env: string, atMs: number): Release[] {
+    const live = this.db.prepare(
+      `SELECT * FROM releases WHERE service = ? AND env = ? AND ${WENT_LIVE} AND finished_at <= ? ORDER BY finished_at DESC, revision DESC LIMIT 1`,
+    );
+    const rollingOut = this.db.prepare(
+      `SELECT * FROM releases WHERE service = ? AND env = ? AND created_at <= ? AND (finished_at IS NULL OR finished_at > ?) ORDER BY revision`,
+    );
+    return services.flatMap((service) => [
+      ...(live.all(service, env, atMs) as ReleaseRow[]),
+      ...(rollingOut.all(service, env, atMs, atMs) as ReleaseRow[]),
+    ]).map(toRelease);
   }
 
   history(service: string, env: string, limit: number): Release[] {

@@ -245,8 +245,8 @@ export async function rollback(ctx: Context, request: { service: string; env: st
     }
   } else {
     if (!current) throw new NotFoundError(`${request.service} has no deployed release in ${request.env}`, 'deploy it first with `ops deploy`');
-    target = releases.previousLive(request.service, request.env, current.revision);
-    if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no earlier release to roll back to`, 'pass --to <revision>');
+    target = releases.lastHealthyBefore(request.service, request.env, current.revision, current.image);
+    if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no earlier healthy release to roll back to`, 'pass --to <revision>');
   }
   const deployRequest: DeployRequest = { service: request.service, env: request.env, image: target.image, lockTimeoutMs: request.lockTimeoutMs };
   const plan = await planDeploy(ctx, deployRequest);

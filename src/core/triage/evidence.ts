@@ -67,6 +67,7 @@ export interface ImageEvidence {
 
 export interface ReleaseEvidence {
   releaseId: number;
+  service: string;
   revision: number;
   image: string;
   gitSha: string | null;
@@ -79,6 +80,8 @@ export interface ReleaseEvidence {
   suspectScore: number;
   beforeMs: number;
   previous: { releaseId: number; revision: number; image: string; gitSha: string | null; configHash: string } | null;
+  /** Where a rollback of this release goes: the last healthy release before it (null: none, or it no longer runs). */
+  rollbackTarget: { releaseId: number; revision: number; image: string } | null;
   diff: { files: Array<{ path: string; added: number | null; deleted: number | null }>; stat: string } | null;
   diffError?: string;
   risk: { probability: number; level: string; reasons: string[]; model: string | null } | null;
@@ -94,7 +97,7 @@ export interface EvidenceCall {
 }
 
 export interface Evidence {
-  incident: Pick<Incident, 'id' | 'service' | 'env' | 'condition' | 'title' | 'state' | 'severity' | 'beganAt'>;
+  incident: Pick<Incident, 'id' | 'service' | 'env' | 'condition' | 'title' | 'state' | 'severity' | 'beganAt' | 'cause' | 'causeRelease' | 'resolvedBy'>;
   target: 'docker' | 'kubernetes' | 'unknown';
   signals: Array<Pick<StoredSignal, 'condition' | 'resource' | 'message' | 'count' | 'details'> & { cleared: boolean }>;
   containers: ContainerEvidence[];
@@ -281,11 +284,14 @@ async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident)
       return [
         (async (): Promise<ReleaseEvidence> => {
           const previous = ledger.releases.previousLive(release.service, release.env, release.revision);
+          // Only what runs now can be rolled back.
+          const target = release.status === 'deployed' ? ledger.releases.lastHealthyBefore(release.service, release.env, release.revision, release.image) : undefined;
           const score = release.risk.scoreId != null ? ledger.risk.score(release.risk.scoreId) : undefined;
           const canDiff = previous?.gitSha && release.gitSha && previous.gitSha !== release.gitSha;
           const diff = canDiff ? await releaseDiff(ctx, calls, previous.gitSha!, release.gitSha!) : null;
           return {
             releaseId: release.id,
+            service: release.service,
             revision: release.revision,
             image: release.image,
             gitSha: release.gitSha,
@@ -297,6 +303,7 @@ async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident)
             suspectScore: suspect.score,
             beforeMs: suspect.beforeMs,
             previous: previous ? { releaseId: previous.id, revision: previous.revision, image: previous.image, gitSha: previous.gitSha, configHash: previous.configHash } : null,
+            rollbackTarget: target ? { releaseId: target.id, revision: target.revision, image: target.image } : null,
             diff,
             ...(canDiff && !diff ? { diffError: `git could not compare ${previous.gitSha!.slice(0, 12)} and ${release.gitSha!.slice(0, 12)} in ${ctx.root}` } : {}),
             risk:
@@ -354,7 +361,19 @@ export async function gatherEvidence(ctx: Context, incident: Incident, options: 
     .filter((r) => r.configChanged && r.previous)
     .map((r) => ({ releaseId: r.releaseId, fromRevision: r.previous!.revision, toRevision: r.revision, fromHash: r.previous!.configHash, toHash: r.configHash }));
   return {
-    incident: { id: incident.id, service: incident.service, env: incident.env, condition: incident.condition, title: incident.title, state: incident.state, severity: incident.severity, beganAt: incident.beganAt },
+    incident: {
+      id: incident.id,
+      service: incident.service,
+      env: incident.env,
+      condition: incident.condition,
+      title: incident.title,
+      state: incident.state,
+      severity: incident.severity,
+      beganAt: incident.beganAt,
+      cause: incident.cause,
+      causeRelease: incident.causeRelease,
+      resolvedBy: incident.resolvedBy,
+    },
     target,
     signals: signals.map((s) => ({ condition: s.condition, resource: s.resource, message: s.message, count: s.count, details: s.details, cleared: s.clearedAt !== null })),
     containers,

@@ -10,7 +10,8 @@ import { gatherEvidence, type Evidence } from './evidence.js';
 import { diagnose, type Action, type ActionSpec, type Hypothesis } from './rules.js';
 
 export interface TriageReport {
-  reportId: number;
+  /** The stored report: only `--apply` stores one (with the action); a plain triage changes nothing. */
+  reportId: number | null;
   incident: Incident;
   evidence: Evidence;
   hypotheses: Hypothesis[];
@@ -33,21 +34,25 @@ function incidentToTriage(ctx: Context, id: number | undefined): Incident {
   return incidentOrFail(ctx, id);
 }
 
-/** Gather evidence, rank hypotheses, and store both with the incident. */
+/** Gather evidence and rank hypotheses: reads only (re-running it on any incident records nothing). */
 export async function triage(ctx: Context, id: number | undefined, options: TriageOptions): Promise<TriageReport> {
   const incident = incidentToTriage(ctx, id);
   const started = performance.now();
   const evidence = await ctx.output.step(`gathering evidence for incident #${incident.id}`, () => gatherEvidence(ctx, incident, options));
   const hypotheses = diagnose(evidence);
   const durationMs = Math.round(performance.now() - started);
+  return { reportId: null, incident, evidence, hypotheses, durationMs, actions: ctx.ledger().triage.actions(incident.id) };
+}
+
+/** Store the report an action is applied from, with a "triaged" event on the incident. */
+function saveReport(ctx: Context, report: TriageReport): number {
   const ledger = ctx.ledger();
   const now = ctx.clock.now();
-  const reportId = ledger.incidents.atomically(() => {
-    const saved = ledger.triage.save({ incidentId: incident.id, actor: ctx.actor, evidence, hypotheses, durationMs, createdAt: now });
-    ledger.incidents.addEvent(incident.id, 'triaged', { report: saved, top: hypotheses[0]?.title ?? null }, now);
+  return ledger.incidents.atomically(() => {
+    const saved = ledger.triage.save({ incidentId: report.incident.id, actor: ctx.actor, evidence: report.evidence, hypotheses: report.hypotheses, durationMs: report.durationMs, createdAt: now });
+    ledger.incidents.addEvent(report.incident.id, 'triaged', { report: saved, top: report.hypotheses[0]?.title ?? null }, now);
     return saved;
   });
-  return { reportId, incident, evidence, hypotheses, durationMs, actions: ledger.triage.actions(incident.id) };
 }
 
 export interface ApplyOutcome {
@@ -153,6 +158,7 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
     if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt');
   }
   const ledger = ctx.ledger();
+  const reportId = (report.reportId = saveReport(ctx, report));
   let status: ApplyOutcome['status'] = 'succeeded';
   let result: string;
   try {
@@ -164,7 +170,7 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
   }
   const at = ctx.clock.now();
   ledger.incidents.atomically(() => {
-    ledger.triage.recordAction({ incidentId: report.incident.id, reportId: report.reportId, action: n, kind: action.spec.kind, command: action.command, actor: ctx.actor, status, result, at });
+    ledger.triage.recordAction({ incidentId: report.incident.id, reportId, action: n, kind: action.spec.kind, command: action.command, actor: ctx.actor, status, result, at });
     ledger.incidents.addEvent(report.incident.id, 'action', { n, command: action.command, status, result }, at);
   });
   const check = status === 'succeeded' ? await checkHealthy(ctx, report.incident) : null;

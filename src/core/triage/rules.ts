@@ -1,7 +1,7 @@
 import { killedForMemory } from '../../adapters/docker.js';
 import type { ContainerEvidence, Evidence, ReleaseEvidence } from './evidence.js';
 
-export type CauseKind = 'oom' | 'crash-on-start' | 'image-not-pullable' | 'health-probe' | 'unschedulable' | 'config-error' | 'bad-deploy' | 'model-promotion';
+export type CauseKind = 'oom' | 'crash-on-start' | 'image-not-pullable' | 'health-probe' | 'unschedulable' | 'config-error' | 'bad-deploy' | 'model-promotion' | 'recorded';
 
 export type ActionSpec =
   | { kind: 'rollback'; service: string; env: string; to: number }
@@ -31,7 +31,7 @@ export interface Hypothesis {
   actions: Action[];
 }
 
-type Draft = Omit<Hypothesis, 'rank' | 'actions'> & { actions: Array<Omit<Action, 'n'>>; order: number; mechanismOf?: (r: ReleaseEvidence) => boolean };
+type Draft = Omit<Hypothesis, 'rank' | 'actions'> & { actions: Array<Omit<Action, 'n'>>; order: number; mechanismOf?: (r: ReleaseEvidence) => boolean; recorded?: boolean };
 
 const MB = 1024 * 1024;
 export const formatBytes = (bytes: number) => (bytes >= 1024 * MB ? `${(bytes / 1024 / MB).toFixed(1)} GiB` : `${(bytes / MB).toFixed(1)} MiB`);
@@ -66,12 +66,13 @@ const uptimeSeconds = (c: ContainerEvidence) => {
   return Number.isFinite(ran) && ran >= 0 ? Math.round(ran / 1000) : null;
 };
 
+/** Undo a release that runs now: back to the last healthy release of its service (a dependency's own, for a dependency). */
 const rollbackTo = (evidence: Evidence, release: ReleaseEvidence): Omit<Action, 'n'> | null =>
-  release.previous
+  release.rollbackTarget
     ? {
-        title: `roll back ${evidence.incident.service} to revision ${release.previous.revision}`,
-        command: `ops deploy rollback ${evidence.incident.service} --env ${evidence.incident.env} --to ${release.previous.revision}`,
-        spec: { kind: 'rollback', service: evidence.incident.service, env: evidence.incident.env, to: release.previous.revision },
+        title: `roll back ${release.service} to revision ${release.rollbackTarget.revision}`,
+        command: `ops deploy rollback ${release.service} --env ${evidence.incident.env} --to ${release.rollbackTarget.revision}`,
+        spec: { kind: 'rollback', service: release.service, env: evidence.incident.env, to: release.rollbackTarget.revision },
       }
     : null;
 
@@ -88,6 +89,12 @@ function restart(evidence: Evidence): Omit<Action, 'n'> {
   const names = evidence.containers.map((c) => c.name);
   return { title: `restart ${service}'s containers`, command: `docker restart ${names.join(' ') || `<${service} containers>`}`, spec: { kind: 'restart', service, env, target: 'docker' } };
 }
+
+/** A container of the incident's service belongs to that service's release of its revision label. */
+const ranBy = (evidence: Evidence, c: ContainerEvidence) => (r: ReleaseEvidence) => r.service === evidence.incident.service && c.revision === r.revision;
+
+/** "r4" for the incident's own service, "api r3" for a dependency's release. */
+const releaseName = (evidence: Evidence, r: ReleaseEvidence) => (r.service === evidence.incident.service ? `r${r.revision}` : `${r.service} r${r.revision}`);
 
 const manual = (title: string, command: string): Omit<Action, 'n'> => ({ title, command, spec: { kind: 'manual' } });
 
@@ -120,7 +127,7 @@ function oomRule(evidence: Evidence): Draft[] {
         spec: { kind: 'raise-memory', service, env, from: current, to: raised, image: c.image },
       });
     }
-    drafts.push({ cause: 'oom', title: `out of memory: ${c.name} exceeded its ${limit} limit`, confidence: c.oomKilled ? 0.9 : 0.8, evidence: lines, actions, order: 0, mechanismOf: (r) => c.revision === r.revision });
+    drafts.push({ cause: 'oom', title: `out of memory: ${c.name} exceeded its ${limit} limit`, confidence: c.oomKilled ? 0.9 : 0.8, evidence: lines, actions, order: 0, mechanismOf: ranBy(evidence, c) });
   }
   for (const c of podContainers(evidence)) {
     const ended = [c.terminated, c.lastTerminated].find((t) => t?.reason === 'OOMKilled');
@@ -162,7 +169,7 @@ function crashRule(evidence: Evidence): Draft[] {
       evidence: lines,
       actions: [],
       order: 1,
-      mechanismOf: (r) => c.revision === r.revision,
+      mechanismOf: ranBy(evidence, c),
     });
   }
   for (const c of podContainers(evidence)) {
@@ -233,7 +240,7 @@ function healthRule(evidence: Evidence): Draft[] {
       evidence: [`${c.name} is unhealthy (${failing.length} of the last ${c.healthLog.length} probes failed)`, ...failing.slice(-2).map((h) => `probe (exit ${h.exitCode}): ${h.output || '(no output)'}`)],
       actions: [],
       order: 3,
-      mechanismOf: (r) => c.revision === r.revision,
+      mechanismOf: ranBy(evidence, c),
     });
   }
   for (const s of evidence.signals.filter((s) => s.condition === 'http-down' && !s.cleared)) {
@@ -297,15 +304,16 @@ function configErrorRule(evidence: Evidence): Draft[] {
   return drafts;
 }
 
-function describeRelease(r: ReleaseEvidence): string[] {
+function describeRelease(evidence: Evidence, r: ReleaseEvidence): string[] {
   const minutes = Math.max(0, Math.round(r.beforeMs / 60_000));
-  const lines = [`r${r.revision} (${r.image}) finished ${minutes} min before the incident began (suspect #${r.rank}, score ${r.suspectScore.toFixed(2)})`];
+  const lines = [`${releaseName(evidence, r)} (${r.image}) finished ${minutes} min before the incident began (suspect #${r.rank}, score ${r.suspectScore.toFixed(2)})`];
   if (r.risk) lines.push(`risk ${r.risk.probability.toFixed(2)} (${r.risk.level})${r.risk.reasons.length ? `: ${r.risk.reasons.slice(0, 3).join('; ')}` : ''}`);
   else lines.push('not risk-scored');
   if (r.gate.overridden) lines.push(`the risk gate was overridden: ${r.gate.reason}`);
   if (r.diff) lines.push(`since r${r.previous!.revision}: ${r.diff.stat}${r.diff.files.length ? ` (${r.diff.files.slice(0, 5).map((f) => f.path).join(', ')}${r.diff.files.length > 5 ? ', ...' : ''})` : ''}`);
   if (r.configChanged) lines.push(`configuration changed: ${r.previous!.configHash} -> ${r.configHash}`);
   if (r.status === 'rolled_back') lines.push('it has been rolled back since');
+  else if (r.status === 'deployed' && !r.rollbackTarget) lines.push(`no healthy release of ${r.service} before it to roll back to`);
   return lines;
 }
 
@@ -321,9 +329,9 @@ function badDeployRule(evidence: Evidence, mechanisms: Draft[]): Draft[] {
     const back = rollbackTo(evidence, r);
     return {
       cause: 'bad-deploy' as const,
-      title: `bad deploy of r${r.revision}${mechanism ? `: ${mechanism.title}` : ''}`,
+      title: `bad deploy of ${releaseName(evidence, r)}${mechanism ? `: ${mechanism.title}` : ''}`,
       confidence,
-      evidence: [...describeRelease(r), ...(mechanism ? mechanism.evidence : [])],
+      evidence: [...describeRelease(evidence, r), ...(mechanism ? mechanism.evidence : [])],
       releaseId: r.releaseId,
       actions: back ? [back] : [],
       order: 6,
@@ -354,14 +362,48 @@ function modelRule(evidence: Evidence): Draft[] {
  * Evidence in, ranked hypotheses out: deterministic (the same evidence always ranks the same way),
  * each with the evidence lines behind it and numbered actions.
  */
+/**
+ * A resolved incident's cause was named by whoever resolved it (a person, or `triage --apply` once
+ * the service was healthy again): that is evidence too, and the strongest there is. The hypothesis
+ * it names comes first; one the rules no longer see (its containers are gone) is added.
+ */
+function recordedCause(evidence: Evidence, drafts: Draft[]): Draft[] {
+  const { cause, causeRelease, resolvedBy, state } = evidence.incident;
+  if (state !== 'resolved' || (cause == null && causeRelease == null)) return drafts;
+  const line = `recorded cause: ${cause ?? `release ${causeRelease}`} (named when ${resolvedBy ?? 'someone'} resolved the incident)`;
+  const named = causeRelease != null ? drafts.find((d) => d.releaseId === causeRelease) : undefined;
+  if (named) return drafts.map((d) => (d === named ? { ...d, confidence: Math.max(d.confidence, RECORDED_CONFIDENCE), evidence: [line, ...d.evidence], recorded: true } : d));
+  return [
+    {
+      cause: causeRelease != null ? 'bad-deploy' : 'recorded',
+      title: `recorded cause: ${cause ?? `release ${causeRelease}`}`,
+      confidence: RECORDED_CONFIDENCE,
+      evidence: [line],
+      ...(causeRelease != null ? { releaseId: causeRelease } : {}),
+      actions: [],
+      order: -1,
+      recorded: true,
+    },
+    ...drafts,
+  ];
+}
+
+const RECORDED_CONFIDENCE = 0.95;
+
 export function diagnose(evidence: Evidence): Hypothesis[] {
   const mechanisms = [...oomRule(evidence), ...crashRule(evidence), ...imageRule(evidence), ...healthRule(evidence), ...unschedulableRule(evidence), ...configErrorRule(evidence)];
-  const fallback = evidence.releases.map((r) => rollbackTo(evidence, r)).find(Boolean);
   for (const m of mechanisms) {
-    // A mechanism with no fix of its own: undo the newest suspect release, or restart.
-    if (m.actions.length === 0) m.actions.push(...(fallback ? [fallback] : []), restart(evidence));
+    // A mechanism with no fix of its own: undo the release whose containers show it (else the top
+    // suspect that can be undone), or restart.
+    if (m.actions.length === 0) {
+      const own = evidence.releases.find((r) => m.mechanismOf?.(r));
+      const back = (own && rollbackTo(evidence, own)) ?? evidence.releases.map((r) => rollbackTo(evidence, r)).find(Boolean);
+      m.actions.push(...(back ? [back] : []), restart(evidence));
+    }
   }
-  const drafts = [...mechanisms, ...badDeployRule(evidence, mechanisms), ...modelRule(evidence)].sort((a, b) => b.confidence - a.confidence || a.order - b.order);
+  const drafts = recordedCause(evidence, [...mechanisms, ...badDeployRule(evidence, mechanisms), ...modelRule(evidence)]).sort(
+    (a, b) => Number(Boolean(b.recorded)) - Number(Boolean(a.recorded)) || b.confidence - a.confidence || a.order - b.order,
+  );
   const numbers = new Map<string, number>();
   return drafts.map((d, i) => ({
     rank: i + 1,

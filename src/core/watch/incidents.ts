@@ -47,24 +47,28 @@ function title(signal: StoredSignal): string {
 }
 
 /**
- * Releases that may have caused an incident: those of the service and of the services it depends on,
- * in its environment, finished within `windowMs` before it began; ranked by closeness in time (60%)
- * and by their risk score (40%, 0.5 when unscored).
+ * Releases that may have caused an incident: what ran when it began, of the service and of the
+ * services it depends on, in its environment: each one's live release and any rollout under way,
+ * if it finished (or started) within `windowMs` before. A release already replaced when the incident
+ * began ran no part of it and is no suspect. Ranked by closeness in time (60%) and by risk score
+ * (40%; an unscored release adds nothing, so it never outranks a scored one on risk), a dependency's
+ * release at 0.8 of the service's own.
  */
 export function suspectsFor(ctx: Context, service: string, env: string, beganAt: number, windowMs: number): Suspect[] {
   const services = [service, ...(ctx.config?.services[service]?.dependsOn ?? [])];
-  const candidates = ctx
+  return ctx
     .ledger()
-    .releases.between(services, env, beganAt - windowMs, beganAt)
-    .filter((r) => r.status !== 'failed' && r.status !== 'pending');
-  return candidates
+    .releases.runningAt(services, env, beganAt)
     .map((release) => {
-      const at = Date.parse(release.finishedAt ?? release.createdAt);
-      const beforeMs = Math.max(0, beganAt - at);
+      const at = Math.min(beganAt, Date.parse(release.finishedAt ?? release.createdAt));
+      return { release, beforeMs: beganAt - at };
+    })
+    .filter(({ beforeMs }) => beforeMs <= windowMs)
+    .map(({ release, beforeMs }) => {
       const closeness = windowMs > 0 ? 1 - beforeMs / windowMs : 1;
       const risk = release.risk.status === 'scored' && release.risk.probability !== undefined ? release.risk.probability : null;
       const ownService = release.service === service ? 1 : 0.8;
-      return { releaseId: release.id, beforeMs, risk, score: ownService * (0.6 * closeness + 0.4 * (risk ?? 0.5)) };
+      return { releaseId: release.id, beforeMs, risk, score: ownService * (0.6 * closeness + 0.4 * (risk ?? 0)) };
     })
     .sort((a, b) => b.score - a.score || a.beforeMs - b.beforeMs)
     .map((s, i) => ({ ...s, rank: i + 1 }));
