@@ -1,3 +1,5 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Context } from './context.js';
 import { OpsError } from '../errors.js';
 import { SCHEMA_VERSION } from '../ledger/index.js';
@@ -56,7 +58,17 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
       async () => {
         try {
           const ledger = ctx.ledger();
-          if (ledger.absent) return { ok: true, detail: `${ctx.ledgerPath}: no ledger here yet (the first command that records something creates it)` };
+          if (ledger.absent) {
+            // Doctor only reads: say whether the first command that records something can create it.
+            let dir = dirname(ctx.ledgerPath);
+            while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+            try {
+              accessSync(dir, constants.W_OK);
+            } catch {
+              return { ok: false, detail: `${ctx.ledgerPath}: no ledger here yet, and ${dir} is not writable`, fix: 'make the folder writable, or pass --ledger <file>' };
+            }
+            return { ok: true, detail: `${ctx.ledgerPath}: no ledger here yet (the first command that records something creates it)` };
+          }
           const problems = ledger.integrityCheck();
           const { current } = ledger.schemaVersion();
           if (problems.length !== 1 || problems[0] !== 'ok') {
