@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { listContainers, stopContainer } from '../src/adapters/docker.js';
 import { deployProject, type DeployJson } from './helpers/deploy.js';
 import { engineWithBaseImage } from './helpers/engine.js';
@@ -90,5 +92,52 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     const mined = await p.ops(['risk', 'mine', '--labels']);
     assert.equal(mined.code, 0, mined.stderr);
     assert.equal(mined.json.releaseLabelled, 1, JSON.stringify(mined.json));
+  });
+
+  it('a release records the commit its image was built from, so the gate and `risk score --service` score what runs', async (t) => {
+    if (!(await engineWithBaseImage(t))) return;
+    const p = await deployProject(t);
+    const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
+    p.commit({ 'ops.config.yaml': `${config}\nrisk:\n  warn: 0.99\n  block: 1\n` }, 'risk settings');
+    growHistory(p, 40);
+    assert.equal((await p.ops(['risk', 'train', '--promote', 'production', '--reason', 'scorer'])).code, 0);
+    const head = () => p.git('rev-parse', 'HEAD');
+
+    // Pages of their own: no other test's image has these inputs to reuse.
+    await p.release(`first of ${p.project}`);
+    const c1 = head();
+    const r1 = await p.ops(['deploy', 'web', '--env', 'local']);
+    assert.equal(r1.code, 0, r1.stderr);
+    const image2 = await p.release(`second of ${p.project}`);
+    const c2 = head();
+    assert.equal((await p.ops(['deploy', 'web', '--env', 'local'])).code, 0);
+    // The work tree moves on without a build: HEAD is no longer what any image was built from.
+    p.commit({ 'app/later.js': 'export const later = 1;\n' }, 'a later change');
+    const c3 = head();
+
+    const back = await p.ops(['deploy', 'rollback', 'web', '--env', 'local', '--to', '1']);
+    assert.equal(back.code, 0, back.stderr);
+    const history = async () => (await p.ops(['deploy', 'history', 'web', '--env', 'local'])).json.map((r: { revision: number; gitSha: string }) => [r.revision, r.gitSha]);
+    assert.deepEqual(await history(), [[3, c1], [2, c2], [1, c1]], 'the rollback runs r1\'s image, built from c1, not the checked-out c3');
+
+    const score = await p.ops(['risk', 'score', '--service', 'web', '--env', 'local']);
+    assert.equal(score.code, 0, score.stderr);
+    assert.equal(score.json.range, `${c1}..${c3}`, 'what a deploy of the work tree would ship over what runs');
+
+    // --image of an image ops has no build of (the older build, tagged anew): its label names c2,
+    // and the gate scores c1..c2, not HEAD.
+    const labels = JSON.parse(execFileSync('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', image2], { encoding: 'utf8' }));
+    assert.equal(labels['org.opencontainers.image.revision'], c2, 'ops build labels the image with its commit');
+    const elsewhere = `${p.image}-elsewhere:v2`;
+    execFileSync('docker', ['tag', image2, elsewhere]);
+    t.after(() => void execFileSync('docker', ['rmi', elsewhere], { stdio: 'ignore' }));
+    const pinned = await p.ops(['deploy', 'web', '--env', 'local', '--image', elsewhere]);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.deepEqual((await history())[0], [4, c2]);
+    assert.equal((pinned.json as DeployJson).risk.status, 'scored', JSON.stringify((pinned.json as DeployJson).risk));
+    const db = new Database(join(p.dir, '.ops', 'ledger.db'), { readonly: true });
+    t.after(() => db.close());
+    const stored = db.prepare(`SELECT commit_range AS range FROM risk_scores WHERE id = ?`).get((pinned.json as DeployJson).risk.scoreId) as { range: string };
+    assert.equal(stored.range, `${c1}..${c2}`);
   });
 });

@@ -166,18 +166,19 @@ export interface LocalImage {
   repoDigests: string[];
   /** The image's HEALTHCHECK, when it has one. */
   hasHealthcheck: boolean;
+  labels: Record<string, string>;
 }
 
 export async function inspectImage(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, ref: string): Promise<LocalImage | null> {
   try {
-    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[]; RepoDigests?: string[]; Config?: { Healthcheck?: { Test?: string[] } } }>(
+    const info = await engineCall<{ Id: string; Size: number; RepoTags?: string[]; RepoDigests?: string[]; Config?: { Healthcheck?: { Test?: string[] }; Labels?: Record<string, string> | null } }>(
       endpoint,
       env,
       'GET',
       `/images/${encodeURIComponent(ref)}/json`,
     );
     const test = info.Config?.Healthcheck?.Test ?? [];
-    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], hasHealthcheck: test.length > 0 && test[0] !== 'NONE' };
+    return { id: info.Id, sizeBytes: info.Size, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], hasHealthcheck: test.length > 0 && test[0] !== 'NONE', labels: info.Config?.Labels ?? {} };
   } catch (err) {
     if ((err as EngineError).statusCode === 404) return null;
     throw err;

@@ -105,6 +105,14 @@ export class BuildStore {
     return row && toBuild(row);
   }
 
+  /** The newest build that tagged `reference` (repository:tag) and left an image. */
+  withTag(reference: string): StoredBuild | undefined {
+    const row = this.db
+      .prepare(`SELECT b.* FROM builds b WHERE b.status != 'failed' AND b.image_id IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(b.tags) t WHERE t.value = ?) ORDER BY b.id DESC LIMIT 1`)
+      .get(reference) as BuildRow | undefined;
+    return row && toBuild(row);
+  }
+
   forRun(runId: number): StoredBuild[] {
     return (this.db.prepare(`SELECT * FROM builds WHERE run_id = ? ORDER BY id`).all(runId) as BuildRow[]).map(toBuild);
   }

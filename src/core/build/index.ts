@@ -8,8 +8,8 @@ import { isSecretName } from '../../redact.js';
 import { withRun, type ActiveRun } from '../runs.js';
 import type { DockerEndpoint, EngineEvent } from '../../adapters/docker.js';
 import type { GitState } from '../../adapters/git.js';
-import type { RegistryRef } from '../../adapters/registry.js';
 import { contextTar, scanContext, type ContextEntry } from './context.js';
+import { parseImageReference, REVISION_LABEL } from './images.js';
 
 export const INPUT_DIGEST_LABEL = 'ops.input-digest';
 /** A tag: Docker's grammar. */
@@ -113,15 +113,6 @@ export async function planBuilds(ctx: Context, config: OpsConfig, options: { ser
   return { plans, git };
 }
 
-/** The registry part of an image repository, when it names one (docker.io otherwise). */
-function registryOf(image: string, config: OpsConfig): RegistryRef | null {
-  const [first, ...rest] = image.split('/');
-  if (rest.length === 0 || !/[.:]|^localhost$/.test(first!)) return null;
-  const configured = config.registry && config.registry.url.replace(/^https?:\/\//, '').replace(/\/+$/, '') === first;
-  const insecure = configured ? config.registry!.insecure : /^(localhost|127\.)/.test(first!);
-  return { host: first!, repository: rest.join('/'), insecure };
-}
-
 /** "Step 3/7 : RUN npm ci" from the classic builder's stream. */
 const STEP_LINE = /^Step \d+\/\d+ : /;
 
@@ -149,7 +140,7 @@ async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: B
 
   // Not here, but perhaps already pushed (by another machine) from the same inputs: when the goal is
   // a pushed image, reuse it there. (Without --push the goal is a local image: build it.)
-  const remote = registryOf(plan.config.image, config);
+  const remote = parseImageReference(plan.config.image, config.registry)?.registry ?? null;
   if (!imageId && !options.noCache && options.push && remote) {
     const auth = await ctx.adapters.docker.registryAuth(remote.host, ctx.env);
     const [first, ...others] = plan.tags.map((t) => t.slice(t.lastIndexOf(':') + 1));
@@ -189,7 +180,7 @@ async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: B
       'ops.service': plan.service,
       [INPUT_DIGEST_LABEL]: plan.inputDigest,
     };
-    if (git.sha) labels['org.opencontainers.image.revision'] = git.sha;
+    if (git.sha) labels[REVISION_LABEL] = git.sha;
     if (git.source) labels['org.opencontainers.image.source'] = git.source;
     const events = await ctx.adapters.docker.buildImage(
       engine,

@@ -36,10 +36,10 @@ function parsePorts(ports: string[]): Array<{ host: number; container: number }>
 }
 
 /** The image must be in the engine already: nothing is pulled behind the user's back. */
-export async function checkImage(ctx: Context, endpoint: DockerEndpoint, image: string): Promise<{ digest: string | null; hasHealthcheck: boolean }> {
+export async function checkImage(ctx: Context, endpoint: DockerEndpoint, image: string): Promise<{ digest: string | null; hasHealthcheck: boolean; labels: Record<string, string> }> {
   const found = await ctx.adapters.docker.inspectImage(endpoint, ctx.env, image);
   if (!found) throw new NotFoundError(`image ${image} is not in the Docker engine`, 'build it with `ops build`, or `docker pull` it first');
-  return { digest: found.repoDigests[0] ?? null, hasHealthcheck: found.hasHealthcheck };
+  return { digest: found.repoDigests[0] ?? null, hasHealthcheck: found.hasHealthcheck, labels: found.labels };
 }
 
 interface HealthVerdict {

@@ -7,16 +7,18 @@ import { GateBlockedError } from '../../errors.js';
 export type RiskConfirm = (message: string) => Promise<boolean>;
 
 /**
- * The risk scorer's verdict on this deploy: the commits since the service's live release in this
- * environment, scored by the `risk-scorer` version at `risk.alias`. "Not scored" (with the reason)
- * when no version holds the alias, outside a git work tree, or with no new commit.
+ * The risk scorer's verdict on this deploy: the commits from the service's live release in this
+ * environment to the commit the image was built from, scored by the `risk-scorer` version at
+ * `risk.alias`. "Not scored" (with the reason) when no version holds the alias, when the image
+ * names no commit, outside a git work tree, or with no new commit.
  */
-export async function riskVerdict(ctx: Context, service: string, env: string): Promise<RiskVerdict> {
+export async function riskVerdict(ctx: Context, service: string, env: string, shipping: { image: string; revision: string | null }): Promise<RiskVerdict> {
   const ledger = ctx.ledger();
   const alias = ctx.config?.risk.alias ?? 'production';
   if (ledger.models.aliasHolder('risk-scorer', alias) == null) return { status: 'not scored', reason: `no risk-scorer version holds the alias "${alias}"` };
+  if (!shipping.revision) return { status: 'not scored', reason: `${shipping.image} names no commit (no org.opencontainers.image.revision label, no recorded build)` };
   const { deployRange, scoreRange } = await import('../risk/index.js');
-  const range = await deployRange(ctx, service, env);
+  const range = await deployRange(ctx, service, env, shipping.revision);
   if ('reason' in range) return { status: 'not scored', reason: range.reason };
   try {
     const score = await scoreRange(ctx, ctx.root, range.range, { service, env });

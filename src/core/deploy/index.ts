@@ -77,6 +77,23 @@ function configHash(service: ServiceConfig, env: EnvironmentConfig): string {
 
 const dockerEndpoint = (env: EnvironmentConfig): DockerEndpoint => (env.target === 'docker' ? { host: env.host } : {});
 
+/**
+ * The commit an image was built from, which is what a release of it runs: the build ops recorded
+ * for that tag (its git sha), else the image's own org.opencontainers.image.revision label (in the
+ * engine, else in its registry); null when nothing says (never the work tree's commit).
+ */
+async function imageRevision(ctx: Context, r: Resolved, image: string, local: { labels: Record<string, string> } | null): Promise<string | null> {
+  const built = ctx.ledger().builds.withTag(image)?.git.sha;
+  if (built) return built;
+  const { parseImageReference, REVISION_LABEL } = await import('../build/images.js');
+  const labels = local?.labels ?? (await ctx.adapters.docker.inspectImage(dockerEndpoint(r.envConfig), ctx.env, image).catch(() => null))?.labels;
+  if (labels?.[REVISION_LABEL]) return labels[REVISION_LABEL];
+  const ref = parseImageReference(image, r.config.registry);
+  if (!ref) return null;
+  const auth = await ctx.adapters.docker.registryAuth(ref.registry.host, ctx.env).catch(() => undefined);
+  return (await ctx.adapters.registry.remoteImage(ref.registry, ref.tag, auth).catch(() => null))?.labels[REVISION_LABEL] || null;
+}
+
 /** The image to ship: the flag's, a fresh build's, or the service's last successful build. */
 async function chooseImage(ctx: Context, r: Resolved, request: DeployRequest): Promise<string> {
   if (request.image) return validateImageReference(request.image);
@@ -131,9 +148,10 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
   const project = r.config.project;
   const endpoint = dockerEndpoint(r.envConfig);
   const imageFacts = r.envConfig.target === 'docker' ? await checkImage(ctx, endpoint, plan.image) : null;
+  const revision = await imageRevision(ctx, r, plan.image, imageFacts);
   const risk =
     intent.risk ??
-    (await applyRiskGate(ctx, await riskVerdict(ctx, request.service, request.env), r.config.risk, request.acceptRisk, request.confirmRisk));
+    (await applyRiskGate(ctx, await riskVerdict(ctx, request.service, request.env, { image: plan.image, revision }), r.config.risk, request.acceptRisk, request.confirmRisk));
   const lockName = `deploy:${request.service}:${request.env}`;
 
   const gitState = await ctx.adapters.git.gitState(ctx.root).catch(() => null);
@@ -155,7 +173,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
           image: plan.image,
           digest: imageFacts?.digest ?? null,
           configHash: plan.configHash,
-          gitSha: gitState?.sha ?? null,
+          gitSha: revision,
           actor: ctx.actor,
           description: intent.description ?? (previous ? 'upgrade' : 'install'),
           rollbackTo: intent.rollbackTo ?? null,

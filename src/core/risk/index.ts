@@ -371,9 +371,12 @@ function describe(feature: string, value: number): string {
   }
 }
 
-/** What a deploy of the work tree would ship: the commits since the live release of the service there. */
-export async function deployRange(ctx: Context, service: string, env: string): Promise<{ range: string } | { reason: string }> {
-  const head = (await ctx.adapters.git.gitState(ctx.root).catch(() => null))?.sha;
+/**
+ * What a deploy would ship: the commits from what the service's live release there runs (its
+ * image's commit) to `to`, the commit of the image being deployed (default: the work tree's HEAD).
+ */
+export async function deployRange(ctx: Context, service: string, env: string, to?: string): Promise<{ range: string } | { reason: string }> {
+  const head = to ?? (await ctx.adapters.git.gitState(ctx.root).catch(() => null))?.sha;
   if (!head) return { reason: 'not in a git work tree with commits' };
   const live = ctx.ledger().releases.current(service, env)?.gitSha;
   if (live === head) return { reason: `no commit since the live release (${head.slice(0, 8)})` };

@@ -6,7 +6,7 @@ import type { EnvironmentConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { redact } from '../../redact.js';
 import { dockerEndpoint } from '../watch/sources/docker.js';
-import { parseImageReference } from './images.js';
+import { parseImageReference } from '../build/images.js';
 
 export interface ContainerEvidence {
   name: string;

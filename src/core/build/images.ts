@@ -1,6 +1,9 @@
 import type { RegistryRef } from '../../adapters/registry.js';
 import type { OpsConfig } from '../config/schema.js';
 
+/** The OCI label naming the commit an image was built from (`ops build` sets it to the build's git sha). */
+export const REVISION_LABEL = 'org.opencontainers.image.revision';
+
 /**
  * The registry, repository and tag (or digest) of an image reference, or null for an image with no
  * registry host (Docker Hub names and local-only images are not asked about).
