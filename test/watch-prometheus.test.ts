@@ -1,29 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { Ledger } from '../src/ledger/index.js';
 import { freePort } from './helpers/deploy.js';
 import { startAlertmanager, startPrometheus } from './helpers/monitoring.js';
-import { OPS_BIN } from './helpers/ops.js';
-import { recorder, until, watchProject, type WatchProject } from './helpers/watch.js';
+import { listen, recorder, until, watchProject } from './helpers/watch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `ops watch --listen` as a child process, stopped with SIGTERM at the end of the test. */
-async function listen(t: TestContext, p: WatchProject, port: number): Promise<{ stop(): Promise<{ code: number | null; stderr: string }> }> {
-  const child = spawn(process.execPath, [OPS_BIN, 'watch', '--listen', `127.0.0.1:${port}`], { cwd: p.dir, env: p.env });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
-  t.after(() => void child.kill('SIGKILL'));
-  await until('ops watch --listen', async () => (stderr.includes('listening for Alertmanager webhooks') ? true : child.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), 10_000);
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 describe('ops watch: prometheus sources (Debian prometheus scraping a test exporter)', () => {
   it('opens an incident when a query passes its threshold, and another when anomaly mode sees the jump', async (t) => {
@@ -75,7 +57,7 @@ describe('ops watch --listen: Alertmanager webhooks (Debian prometheus-alertmana
   it('opens an incident for a firing alert and resolves it when Alertmanager says resolved; refuses bad and oversized bodies', async (t) => {
     const port = await freePort();
     const p = watchProject(t, ['project: shop', 'watch:', '  sources: []'].join('\n'));
-    const receiver = await listen(t, p, port);
+    const receiver = await listen(t, p, `127.0.0.1:${port}`);
     const alertmanager = await startAlertmanager(t, `http://127.0.0.1:${port}/alerts`);
     if (!alertmanager) return;
 

@@ -1,14 +1,40 @@
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface WebhookRequest {
-  method: string;
-  path: string;
   body: Buffer;
+  /** The sending client's address (each sender has its own flood budget). */
+  remoteAddress: string;
 }
 
 export interface WebhookAnswer {
   status: number;
   body: unknown;
+}
+
+/** Who may post: a bearer token, HTTP basic credentials, or both (either is accepted). None: anyone. */
+export interface WebhookCredentials {
+  token?: string;
+  basic?: { username: string; password: string };
+}
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  /** The one path accepted (404 for any other). */
+  path: string;
+  maxBodyBytes: number;
+  credentials: WebhookCredentials;
+  /** All of the request's headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (408 past it). */
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are closed at once. */
+  maxConnections: number;
+  /** On close, requests being answered get this long before every connection is cut. */
+  closeGraceMs: number;
 }
 
 export interface WebhookServer {
@@ -17,53 +43,121 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/** Compare secrets in constant time (their sha256, so lengths do not leak either). */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const { createHash, timingSafeEqual } = await import('node:crypto');
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Does the Authorization header carry the shared secret, as Alertmanager's http_config sends it? */
+export async function authorized(header: string | undefined, credentials: WebhookCredentials): Promise<boolean> {
+  if (!credentials.token && !credentials.basic) return true;
+  const match = /^(\w+)\s+(.+)$/.exec(header ?? '');
+  if (!match) return false;
+  const scheme = match[1]!.toLowerCase();
+  const value = match[2]!.trim();
+  if (scheme === 'bearer' && credentials.token) return sameSecret(value, credentials.token);
+  if (scheme === 'basic' && credentials.basic) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return false;
+    const [user, password] = await Promise.all([sameSecret(decoded.slice(0, colon), credentials.basic.username), sameSecret(decoded.slice(colon + 1), credentials.basic.password)]);
+    return user && password;
+  }
+  return false;
+}
+
+/** "application/json", with or without parameters (charset). */
+const isJson = (contentType: string | undefined) => /^application\/json\s*(;|$)/i.test(contentType ?? '');
+
 /**
- * A small HTTP server for webhooks: POST bodies up to `maxBodyBytes` (413 beyond, without reading
- * the rest), other methods 405, JSON answers.
+ * A small HTTP server for one webhook: POST of JSON to one path, with a shared secret when one is
+ * set, bodies up to `maxBodyBytes`. Every refusal is answered before the body is read, and closes
+ * the connection. Header, request and keep-alive timeouts and a connection cap bound what a slow
+ * or hostile client can hold; close() cuts whatever is still open after a short grace.
  */
-export async function serveWebhooks(host: string, port: number, maxBodyBytes: number, handle: (request: WebhookRequest) => Promise<WebhookAnswer>): Promise<WebhookServer> {
+export async function serveWebhooks(options: WebhookServerOptions, handle: (request: WebhookRequest) => Promise<WebhookAnswer>): Promise<WebhookServer> {
   const { createServer } = await import('node:http');
-  const server = createServer((req, res) => {
-    const reply = (status: number, body: unknown) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(status === 413 ? { Connection: 'close' } : {}) });
-      res.end(text);
-    };
-    if (req.method !== 'POST') return reply(405, { error: 'only POST is accepted' });
-    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) {
-      reply(413, { error: `body over ${maxBodyBytes} bytes` });
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        refused = true;
-        reply(413, { error: `body over ${maxBodyBytes} bytes` });
-        return;
-      }
-      chunks.push(chunk);
+  let inFlight = 0;
+  let settled: (() => void) | undefined;
+
+  const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    const text = JSON.stringify(body);
+    // A refusal closes the connection: the unread body is never drained.
+    const close = status >= 400 ? { Connection: 'close' } : {};
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), ...close, ...headers });
+    res.end(text);
+  };
+
+  const refuse = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const challenge = [options.credentials.token ? 'Bearer realm="ops"' : '', options.credentials.basic ? 'Basic realm="ops"' : ''].filter(Boolean).join(', ');
+    if (!(await authorized(req.headers.authorization, options.credentials))) {
+      reply(res, 401, { error: 'a valid Authorization header is needed (the shared secret of watch.listen)' }, { 'WWW-Authenticate': challenge });
+    } else if ((req.url ?? '/').split('?')[0] !== options.path) reply(res, 404, { error: `post Alertmanager webhooks to ${options.path}` });
+    else if (req.method !== 'POST') reply(res, 405, { error: 'only POST is accepted' }, { Allow: 'POST' });
+    else if (!isJson(req.headers['content-type'])) reply(res, 415, { error: 'the body must be application/json' });
+    else if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) reply(res, 413, { error: `body over ${options.maxBodyBytes} bytes` });
+    else return false;
+    return true;
+  };
+
+  const server: Server = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: options.requestTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs, connectionsCheckingInterval: 500 }, (req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (inFlight === 0) settled?.();
     });
-    req.on('end', () => {
+    // The body is only read once the request passed every check.
+    req.pause();
+    void refuse(req, res).then((refused) => {
       if (refused) return;
-      handle({ method: req.method!, path: req.url ?? '/', body: Buffer.concat(chunks) }).then(
-        (answer) => reply(answer.status, answer.body),
-        (err: Error) => reply(500, { error: err.message }),
-      );
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > options.maxBodyBytes) {
+          reply(res, 413, { error: `body over ${options.maxBodyBytes} bytes` });
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        handle({ body: Buffer.concat(chunks), remoteAddress: req.socket.remoteAddress ?? 'unknown' }).then(
+          (answer) => reply(res, answer.status, answer.body),
+          (err: Error) => reply(res, 500, { error: err.message }),
+        );
+      });
+      req.resume();
     });
   });
+  server.maxConnections = options.maxConnections;
+  // A connection that sends nothing at all (not even a first header line) is cut as well.
+  server.setTimeout(Math.max(options.headersTimeoutMs, options.keepAliveTimeoutMs) + 1000, (socket: Socket) => socket.destroy());
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests being answered may finish; slow senders and anything left are cut after the grace.
+        const cut = () => server.closeAllConnections();
+        const timer = setTimeout(cut, options.closeGraceMs);
+        timer.unref();
+        settled = () => {
+          clearTimeout(timer);
+          cut();
+        };
+        if (inFlight === 0) settled();
+      }),
   };
 }

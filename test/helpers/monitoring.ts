@@ -48,8 +48,8 @@ export async function startPrometheus(t: TestContext, targets: string[]): Promis
   return start(t, file, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], `http://127.0.0.1:${port}`, dir);
 }
 
-/** Alertmanager sending every group (firing and resolved) to `webhook` at once. */
-export async function startAlertmanager(t: TestContext, webhook: string): Promise<Daemon | undefined> {
+/** Alertmanager sending every group (firing and resolved) to `webhook` at once; `httpConfig` lines go under the webhook's http_config. */
+export async function startAlertmanager(t: TestContext, webhook: string, httpConfig: string[] = []): Promise<Daemon | undefined> {
   const file = await binary(t, '/usr/bin/prometheus-alertmanager');
   if (!file) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ops-alertmanager-'));
@@ -68,6 +68,7 @@ export async function startAlertmanager(t: TestContext, webhook: string): Promis
       '    webhook_configs:',
       `      - url: "${webhook}"`,
       '        send_resolved: true',
+      ...(httpConfig.length ? ['        http_config:', ...httpConfig.map((line) => `          ${line}`)] : []),
       '',
     ].join('\n'),
   );

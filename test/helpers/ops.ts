@@ -20,6 +20,8 @@ export interface RunOptions {
   input?: string;
   uid?: number;
   gid?: number;
+  /** Kill it (SIGTERM) if it is still running after this long. */
+  timeoutMs?: number;
 }
 
 /** An environment without the caller's colour, CI and OPS_* settings, with its own XDG config dir. */
@@ -68,7 +70,7 @@ export async function runOpsJson(args: string[], options: RunOptions = {}): Prom
 
 export function runProcess(file: string, args: string[], options: RunOptions = {}): Promise<OpsResult> {
   return new Promise((resolve, reject) => {
-    const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? cleanEnv(), uid: options.uid, gid: options.gid };
+    const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env ?? cleanEnv(), uid: options.uid, gid: options.gid, timeout: options.timeoutMs };
     const child = spawn(file, args, spawnOptions);
     let stdout = '';
     let stderr = '';

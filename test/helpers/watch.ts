@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { cleanEnv, runOpsJson } from './ops.js';
+import { cleanEnv, OPS_BIN, runOpsJson } from './ops.js';
 
 export interface WatchProject {
   dir: string;
@@ -99,4 +99,34 @@ export async function untilContainer(name: string, what: string, ready: (state: 
     const [state, restarts] = JSON.parse(execFileSync('docker', ['inspect', '--format', '[{{json .State}}, {{.RestartCount}}]', name], { encoding: 'utf8' })) as [InspectedState, number];
     return ready({ ...state, RestartCount: restarts }) ? true : undefined;
   }, timeoutMs);
+}
+
+export interface Receiver {
+  /** The receiver's stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then its exit. */
+  stop(): Promise<{ code: number | null; stderr: string }>;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** `ops watch --listen <address>` as a child process of the project, ready when it says it listens; killed after the test. */
+export async function listen(t: TestContext, p: WatchProject, address: string, env: NodeJS.ProcessEnv = {}): Promise<Receiver> {
+  const child = spawn(process.execPath, [OPS_BIN, 'watch', '--listen', address], { cwd: p.dir, env: { ...p.env, ...env } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  t.after(() => void child.kill('SIGKILL'));
+  await until(
+    () => `ops watch --listen ${address}: ${stderr}`,
+    async () => (stderr.includes('listening for Alertmanager webhooks') ? true : child.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined),
+    20_000,
+  );
+  return {
+    stderr: () => stderr,
+    exited,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

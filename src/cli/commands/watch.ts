@@ -57,7 +57,9 @@ Examples:
   $ ops watch --once --json              the cycle as JSON: sources, signals, opened, resolved, open
   $ ops watch --interval 15s             poll until SIGINT/SIGTERM (stops between cycles)
   $ ops watch --once --interval 5m       from a cron job that runs every 5 minutes
-  $ ops watch --listen 127.0.0.1:9095    also take Alertmanager webhooks (POST, JSON, 1 MiB at most)
+  $ ops watch --listen 127.0.0.1:9095    also take Alertmanager webhooks (POST /alerts, JSON, 1 MiB at most)
+  $ OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095
+                                        on every interface: a shared secret is required (watch.listen)
 
 Exit codes (ops watch --once):
   0  no unresolved incident
@@ -78,13 +80,8 @@ Exit codes (ops watch --once):
         }
         let server: { url: string; close(): Promise<void> } | undefined;
         if (options.listen) {
-          const { serveWebhooks } = await import('../../adapters/webhook-server.js');
-          const { receiveAlerts, MAX_WEBHOOK_BYTES } = await import('../../core/watch/alertmanager.js');
-          try {
-            server = await serveWebhooks(options.listen.host, options.listen.port, MAX_WEBHOOK_BYTES, (request) => receiveAlerts(ctx, request.body));
-          } catch (err) {
-            throw new UsageError(`cannot listen on ${options.listen.host}:${options.listen.port}: ${(err as Error).message}`, 'pick a free port, or stop what holds it');
-          }
+          const { startIntake } = await import('../../core/watch/intake.js');
+          server = await startIntake(ctx, options.listen);
           out.info(`listening for Alertmanager webhooks on ${server.url}`);
         }
         try {

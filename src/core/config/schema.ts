@@ -19,6 +19,9 @@ const duration = z
 
 const probability = z.number().min(0).max(1);
 
+/** A shared secret in the config: long enough not to be guessed. */
+const sharedSecret = z.string().min(16, 'a secret of at least 16 characters (e.g. `openssl rand -hex 24`)');
+
 const healthCheck = z.strictObject({
   http: z
     .strictObject({
@@ -160,6 +163,24 @@ export const configSchema = z.strictObject({
       correlationWindow: duration.default('1h'),
       resolveAfter: duration.default('5m'),
       sources: z.array(watchSource).default([]),
+      /** The Alertmanager receiver of `ops watch --listen`: who may post, where, and how much. */
+      listen: z
+        .strictObject({
+          path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path such as "/alerts"').default('/alerts'),
+          /** Bearer token (Alertmanager: http_config.authorization.credentials); better OPS_WATCH__LISTEN__TOKEN. */
+          token: sharedSecret.optional(),
+          /** HTTP basic credentials (Alertmanager: http_config.basic_auth); the password better OPS_WATCH__LISTEN__PASSWORD. */
+          username: z.string().min(1).optional(),
+          password: sharedSecret.optional(),
+          maxAlerts: z.number().int().min(1).default(500),
+          incidentsPerMinute: z.number().int().min(1).default(30),
+          maxConnections: z.number().int().min(1).default(64),
+          headersTimeout: duration.default('10s'),
+          requestTimeout: duration.default('15s'),
+          keepAliveTimeout: duration.default('5s'),
+        })
+        .refine((l) => Boolean(l.username) === Boolean(l.password), { message: 'basic auth needs both username and password' })
+        .default({}),
       /** A Slack-compatible incoming webhook told of every open, ack and resolve. */
       notify: z
         .strictObject({

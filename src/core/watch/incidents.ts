@@ -39,6 +39,7 @@ const TITLES: Record<string, string> = {
   'http-down': 'HTTP check failing',
   threshold: 'metric past its threshold',
   anomaly: 'metric anomaly',
+  'alert-flood': 'alerts held back by the intake limits',
 };
 
 function title(signal: StoredSignal): string {
