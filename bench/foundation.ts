@@ -6,14 +6,14 @@ const RUNS = 1_000_000;
 
 /** A ledger with a million finished runs, built once and cached. */
 function millionRunLedger(): string {
-  return cachedLedger('runs-1m.db', (ledger) => {
-    const insert = ledger.db.prepare(
+  return cachedLedger('runs-1m.db', (db) => {
+    const insert = db.prepare(
       `INSERT INTO runs (kind, status, started_at, finished_at, heartbeat_at, git_sha, git_branch, git_dirty, actor, host, pid, ci, argv, exit_code)
        VALUES (?, ?, ?, ?, ?, ?, 'main', 0, 'bench', 'bench-host', ?, 1, '["build"]', ?)`,
     );
     const kinds = ['build', 'deploy', 'train', 'exec', 'watch'];
     const start = Date.now() - RUNS * 60_000;
-    ledger.db.transaction(() => {
+    db.transaction(() => {
       for (let i = 0; i < RUNS; i++) {
         const failed = i % 17 === 0;
         const at = start + i * 60_000;

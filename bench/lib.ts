@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
 import { Ledger } from '../src/ledger/index.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,13 +24,17 @@ export function cached(name: string, build: (building: string) => void): string 
   return path;
 }
 
-/** A cached ledger file, filled by `fill` and checkpointed so that it is one self-contained file. */
-export function cachedLedger(name: string, fill: (ledger: Ledger) => void): string {
+/**
+ * A cached SQLite ledger file at the latest schema, filled through its better-sqlite3 handle by
+ * `fill` (fast bulk inserts) and checkpointed so that it is one self-contained file.
+ */
+export function cachedLedger(name: string, fill: (db: Database.Database) => void): string {
   return cached(name, (building) => {
     const ledger = Ledger.open(building);
-    fill(ledger);
-    ledger.db.pragma('wal_checkpoint(TRUNCATE)');
-    ledger.close();
+    const db = ledger.sqlite!;
+    fill(db);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
   });
 }
 

@@ -9,8 +9,7 @@ const ALIASES = ['production', 'staging', 'champion', 'canary'];
 
 /** 10,000 versions of 10 models, 100,000 alias moves and a risk score per version, built once and cached. */
 function registryLedger(): string {
-  return cachedLedger('models-10k.db', (ledger) => {
-    const db = ledger.db;
+  return cachedLedger('models-10k.db', (db) => {
     const start = Date.now() - ALIAS_EVENTS * 60_000;
     db.transaction(() => {
       const run = db.prepare(

@@ -24,15 +24,15 @@ if (mode === 'setup') {
   const services = ['web', ...ctx.requireConfig().services.web!.dependsOn];
   // Each service: r1 two hours ago (outside the window, replaced), r2 in the last 50 minutes and
   // live: ten suspects, each with a predecessor to diff against (consecutive commits).
-  services.forEach((service, i) => {
+  for (const [i, service] of services.entries()) {
     for (const [at, sha] of [[now - 2 * 3600_000 - i * 60_000, shas[i]!], [now - (50 - 5 * i) * 60_000, shas[i + 1]!]] as const) {
-      const release = releases.create(
+      const release = await releases.create(
         { runId: null, service, env: 'local', target: 'docker', image: 'ops/busybox:latest', digest: null, configHash: `sha256:${i % 3}`, gitSha: sha, actor: 'bench', description: 'upgrade', rollbackTo: null, risk: { status: 'scored', probability: 0.1 * (i % 10), level: 'low' }, riskScoreId: null },
         at,
       );
-      releases.finish(release.id, { status: 'deployed' }, at + 1000);
+      await releases.finish(release.id, { status: 'deployed' }, at + 1000);
     }
-  });
+  }
 } else if (mode === 'triage') {
   ctx.ledger();
   const started = performance.now();
@@ -53,5 +53,5 @@ if (mode === 'setup') {
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
-ctx.ledger().close();
+await ctx.closeLedger();
 process.stdout.write(`${JSON.stringify({ ms, ...shape })}\n`);

@@ -62,14 +62,14 @@ describe('ops build', () => {
     assert.match(info.Config.Labels['org.opencontainers.image.created']!, /^\d{4}-\d\d-\d\dT/);
 
     const ledger = Ledger.open(join(repo.dir, '.ops', 'ledger.db'));
-    const [run] = ledger.runs.list({ kind: 'build', limit: 1 });
+    const [run] = await ledger.runs.list({ kind: 'build', limit: 1 });
     assert.equal(run!.status, 'succeeded');
-    const [record] = ledger.builds.forRun(run!.id);
+    const [record] = await ledger.builds.forRun(run!.id);
     assert.equal(record!.imageId, info.Id);
     assert.equal(record!.inputDigest, built[0]!.inputDigest);
     assert.deepEqual(record!.git, { sha, branch: 'main', dirty: false });
     assert.equal(info.Config.Labels['ops.run'], String(run!.id));
-    ledger.close();
+    await ledger.close();
   });
 
   it('an unchanged tree is a cache hit that skips the engine build', async (t) => {
@@ -163,9 +163,9 @@ describe('ops build', () => {
     assert.ok(served);
     assert.equal(built!.digest, `${built!.image}@${served}`);
     const ledger = Ledger.open(join(repo.dir, '.ops', 'ledger.db'));
-    const [run] = ledger.runs.list({ kind: 'build', limit: 1 });
-    assert.equal(ledger.builds.forRun(run!.id)[0]!.repoDigest, `${built!.image}@${served}`);
-    ledger.close();
+    const [run] = await ledger.runs.list({ kind: 'build', limit: 1 });
+    assert.equal((await ledger.builds.forRun(run!.id))[0]!.repoDigest, `${built!.image}@${served}`);
+    await ledger.close();
   });
 
   it('an image already pushed from the same inputs is a cache hit in the registry', async (t) => {
@@ -198,11 +198,11 @@ describe('ops build', () => {
     assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret));
     assert.match(result.stderr, /token is \[REDACTED\]/);
     const ledger = Ledger.open(join(repo.dir, '.ops', 'ledger.db'));
-    const [run] = ledger.runs.list({ kind: 'build', limit: 1 });
-    const log = ledger.runs.logs(run!.id).map((l) => l.text).join('');
+    const [run] = await ledger.runs.list({ kind: 'build', limit: 1 });
+    const log = (await ledger.runs.logs(run!.id)).map((l) => l.text).join('');
     assert.match(log, /token is \[REDACTED\]/);
-    assert.doesNotMatch(JSON.stringify(ledger.runs.get(run!.id)) + log, new RegExp(secret));
-    ledger.close();
+    assert.doesNotMatch(JSON.stringify((await ledger.runs.get(run!.id))) + log, new RegExp(secret));
+    await ledger.close();
   });
 
   it('builds services in parallel; one failure does not hide the others', async (t) => {
@@ -239,8 +239,8 @@ describe('ops build', () => {
     const code = await new Promise((resolve) => child.on('close', resolve));
     assert.equal(code, 130);
     const ledger = Ledger.open(join(repo.dir, '.ops', 'ledger.db'));
-    const [run] = ledger.runs.list({ kind: 'build', limit: 1 });
+    const [run] = await ledger.runs.list({ kind: 'build', limit: 1 });
     assert.equal(run!.status, 'interrupted');
-    ledger.close();
+    await ledger.close();
   });
 });

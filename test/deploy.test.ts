@@ -165,7 +165,7 @@ describe('ops deploy (docker target, real engine)', () => {
     const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
     t.after(() => ledger.close());
     const hold = (pid: number, host: string, heartbeatAgoMs: number) =>
-      ledger.db
+      ledger.sqlite!
         .prepare(`INSERT OR REPLACE INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES ('deploy:web:local', ?, ?, NULL, ?, ?)`)
         .run(pid, host, Date.now() - heartbeatAgoMs, Date.now() - heartbeatAgoMs);
 
@@ -194,7 +194,7 @@ describe('ops deploy (docker target, real engine)', () => {
     assert.equal(waited.code, 1);
     assert.ok(Date.now() - started >= 1500, 'waited for the lock');
     assert.match(waited.stderr, /waiting for lock deploy:web:local/);
-    assert.equal(ledger.locks.holder('deploy:web:local')!.pid, process.pid, 'the live holder keeps its lock');
+    assert.equal((await ledger.locks.holder('deploy:web:local'))!.pid, process.pid, 'the live holder keeps its lock');
   });
 
   it('rejects bad input (exit 2) and what is not recorded (exit 1) before touching anything', async (t) => {
@@ -220,8 +220,8 @@ describe('ops deploy (docker target, real engine)', () => {
     assert.deepEqual([(dry.json as { image: string }).image, (dry.json as { target: string }).target, (dry.json as { current: null }).current], [image, 'docker', null]);
     const ledger = Ledger.open(join(p.dir, '.ops', 'ledger.db'));
     t.after(() => ledger.close());
-    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM releases`).get() as { n: number }).n, 0);
-    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM runs WHERE kind = 'deploy'`).get() as { n: number }).n, 0);
+    assert.equal((ledger.sqlite!.prepare(`SELECT count(*) AS n FROM releases`).get() as { n: number }).n, 0);
+    assert.equal((ledger.sqlite!.prepare(`SELECT count(*) AS n FROM runs WHERE kind = 'deploy'`).get() as { n: number }).n, 0);
     assert.deepEqual(await listContainers({}, process.env, { 'ops.project': p.project }), []);
   });
 });

@@ -42,28 +42,28 @@ async function startLongRun(command?: string[]) {
 }
 
 describe('ledger', () => {
-  it('creates a 0600 WAL database at the latest schema with a 30 s busy timeout', () => {
+  it('creates a 0600 WAL database at the latest schema with a 30 s busy timeout', async () => {
     const path = join(tempDir(), '.ops', 'ledger.db');
     const ledger = Ledger.open(path);
     assert.equal(statSync(path).mode & 0o777, 0o600);
-    assert.equal(ledger.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(ledger.db.pragma('foreign_keys', { simple: true }), 1);
-    assert.ok((ledger.db.pragma('busy_timeout', { simple: true }) as number) >= 30_000);
-    assert.deepEqual(ledger.schemaVersion(), { current: SCHEMA_VERSION, supported: SCHEMA_VERSION });
-    const tables = (ledger.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+    assert.equal(ledger.sqlite!.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(ledger.sqlite!.pragma('foreign_keys', { simple: true }), 1);
+    assert.ok((ledger.sqlite!.pragma('busy_timeout', { simple: true }) as number) >= 30_000);
+    assert.deepEqual((await ledger.schemaVersion()), { current: SCHEMA_VERSION, supported: SCHEMA_VERSION });
+    const tables = (ledger.sqlite!.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
     for (const table of ['runs', 'run_logs', 'artifacts', 'builds', 'releases', 'locks', 'datasets', 'model_versions', 'model_aliases', 'alias_events', 'lineage_edges', 'incidents', 'incident_events', 'risk_scores']) {
       assert.ok(tables.includes(table), `missing table ${table}`);
     }
-    ledger.close();
+    await ledger.close();
   });
 
-  it('runs list uses an index, not a full scan', () => {
+  it('runs list uses an index, not a full scan', async () => {
     const ledger = Ledger.open(join(tempDir(), 'l.db'));
-    const plan = (sql: string) => (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    const plan = (sql: string) => (ledger.sqlite!.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
     assert.doesNotMatch(plan(`SELECT * FROM runs WHERE kind = 'x' ORDER BY id DESC LIMIT 50`), /^SCAN runs$|USE TEMP B-TREE/);
     assert.doesNotMatch(plan(`SELECT * FROM runs WHERE status = 'failed' ORDER BY id DESC LIMIT 50`), /^SCAN runs$|USE TEMP B-TREE/);
     assert.match(plan(`SELECT id FROM runs WHERE status = 'running'`), /USING (COVERING )?INDEX runs_status/);
-    ledger.close();
+    await ledger.close();
   });
 
   it('8 processes writing 500 runs each into one ledger lose nothing', { timeout: 300_000 }, async () => {
@@ -84,11 +84,11 @@ describe('ledger', () => {
       assert.doesNotMatch(r.stderr, /locked|BUSY/i);
     }
     const ledger = Ledger.open(path);
-    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'succeeded'`).get() as { n: number }).n, 4000);
-    assert.equal((ledger.db.prepare(`SELECT count(*) AS n FROM run_logs`).get() as { n: number }).n, 4000);
-    assert.equal((ledger.db.prepare(`SELECT count(DISTINCT pid) AS n FROM runs`).get() as { n: number }).n, 8);
-    assert.deepEqual(ledger.integrityCheck(), ['ok']);
-    ledger.close();
+    assert.equal((ledger.sqlite!.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'succeeded'`).get() as { n: number }).n, 4000);
+    assert.equal((ledger.sqlite!.prepare(`SELECT count(*) AS n FROM run_logs`).get() as { n: number }).n, 4000);
+    assert.equal((ledger.sqlite!.prepare(`SELECT count(DISTINCT pid) AS n FROM runs`).get() as { n: number }).n, 8);
+    assert.deepEqual((await ledger.integrityCheck()), ['ok']);
+    await ledger.close();
   });
 
   it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async () => {
@@ -104,12 +104,14 @@ describe('ledger', () => {
     assert.equal(run.status, 'interrupted');
     assert.match(run.error, /died/);
     // It ended when it last showed life (its last log line), not when `runs list` noticed.
-    const { at: lastLog } = Ledger.open(ledgerPath).runs.logs(run.id).at(-1)!;
+    const reader = Ledger.open(ledgerPath);
+    const { at: lastLog } = (await reader.runs.logs(run.id)).at(-1)!;
+    await reader.close();
     assert.equal(run.finishedAt, lastLog);
     assert.ok(Date.parse(run.finishedAt) < killedAt, `${run.finishedAt} is not before the kill at ${new Date(killedAt).toISOString()}`);
     const ledger = Ledger.open(ledgerPath);
-    assert.deepEqual(ledger.integrityCheck(), ['ok']);
-    ledger.close();
+    assert.deepEqual((await ledger.integrityCheck()), ['ok']);
+    await ledger.close();
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -121,29 +123,29 @@ describe('ledger', () => {
       const code = await new Promise((resolve) => child.on('close', resolve));
       assert.equal(code, 130);
       const ledger = Ledger.open(ledgerPath);
-      const run = ledger.runs.get(1)!;
+      const run = (await ledger.runs.get(1))!;
       assert.equal(run.status, 'interrupted');
       assert.equal(run.exitCode, 130);
       assert.match(run.error!, new RegExp(signal));
-      ledger.close();
+      await ledger.close();
     });
   }
 
-  it('a run whose heartbeat is older than 2 minutes is interrupted, on any host', () => {
+  it('a run whose heartbeat is older than 2 minutes is interrupted, on any host', async () => {
     const ledger = Ledger.open(join(tempDir(), 'l.db'));
     const base = { kind: 'exec', actor: 'a', pid: 424242, ci: false, argv: [] };
     const now = Date.now();
-    const stale = ledger.runs.insert({ ...base, host: 'other-host' }, now - 125_000);
-    const fresh = ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
+    const stale = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 125_000);
+    const fresh = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
     // Another host's pid cannot be checked here: only the heartbeat counts.
-    ledger.runs.heartbeat(stale, now - 124_000);
-    const marked = ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
+    await ledger.runs.heartbeat(stale, now - 124_000);
+    const marked = await ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
     assert.deepEqual(marked, [stale]);
-    assert.equal(ledger.runs.get(stale)!.status, 'interrupted');
+    assert.equal((await ledger.runs.get(stale))!.status, 'interrupted');
     // It ended at its last heartbeat, a second after it started, not at the sweep's now.
-    assert.equal(ledger.runs.get(stale)!.durationMs, 1_000);
-    assert.equal(ledger.runs.get(fresh)!.status, 'running');
-    ledger.close();
+    assert.equal((await ledger.runs.get(stale))!.durationMs, 1_000);
+    assert.equal((await ledger.runs.get(fresh))!.status, 'running');
+    await ledger.close();
   });
 
   it('refuses a ledger from a newer schema and leaves it byte for byte unchanged', async () => {
@@ -184,7 +186,7 @@ describe('ledger', () => {
     const dir = tempDir();
     chmodSync(dir, 0o755);
     const path = join(dir, 'l.db');
-    Ledger.open(path).close();
+    await Ledger.open(path).close();
     const before = sha256(path);
     // root reads anything: run ops as nobody against a file owned by root.
     const asNobody = { uid: 65534, gid: 65534, cwd: dir, env: cleanEnv({ HOME: dir, XDG_CONFIG_HOME: dir }) };

@@ -97,7 +97,7 @@ describe('echoed input is quoted, escaped and cut', () => {
     }
     const db = Ledger.open(ledger);
     t.after(() => db.close());
-    assert.deepEqual(db.runs.list({ limit: 10 }).map((r) => r.kind), ['db-migrate']);
+    assert.deepEqual((await db.runs.list({ limit: 10 })).map((r) => r.kind), ['db-migrate']);
   });
 });
 

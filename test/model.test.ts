@@ -121,7 +121,7 @@ describe('ops model', () => {
     assert.equal(trained.datasets[0].digest, `sha256:${sha256(manifest)}`);
     assert.equal(trained.datasets[0].kind, 'dir');
 
-    const run = await json('runs', 'show', String(trained.runId));
+    const run = (await json('runs', 'show', String(trained.runId)));
     assert.deepEqual(run.params, { auc: '0.74', epochs: 3 });
     assert.equal(run.git.dirty, true);
     assert.match(run.details.dirtyHash, /^[0-9a-f]{16,}$/);
@@ -144,7 +144,7 @@ describe('ops model', () => {
     }
     const trained = await json('model', 'train', 'pyclf', '--', 'python3', 'train.py');
     assert.deepEqual(trained.metrics, { auc: 0.66 });
-    const run = await json('runs', 'show', String(trained.runId));
+    const run = (await json('runs', 'show', String(trained.runId)));
     assert.equal(run.details.tools.python, (python.stdout + python.stderr).trim().replace(/^Python /, ''));
   });
 

@@ -71,7 +71,7 @@ describe('ops risk: mining and labels', () => {
     const repo = await openRepository(ctx, f.repo.dir);
     const result = await mine(ctx, repo);
     assert.equal(result.mined, 5, 'the merge commit is not mined');
-    const commits = ctx.ledger().risk.commits(repo.root);
+    const commits = await ctx.ledger().risk.commits(repo.root);
     assert.deepEqual(commits.map((c) => c.sha), [f.c1, f.c2, f.c3, f.side, f.c4]);
     const [c1, c2, c3, , c4] = commits.map((c) => named(c.features));
 
@@ -98,8 +98,8 @@ describe('ops risk: mining and labels', () => {
     assert.equal(again.mined, 1);
     const fresh = await testContext({ cwd: f.repo.dir, ledger: join(dir, 'fresh.db') });
     await mine(fresh, await openRepository(fresh, f.repo.dir));
-    const incremental = ctx.ledger().risk.commits(repo.root);
-    assert.deepEqual(incremental, fresh.ledger().risk.commits(repo.root));
+    const incremental = await ctx.ledger().risk.commits(repo.root);
+    assert.deepEqual(incremental, (await fresh.ledger().risk.commits(repo.root)));
     assert.equal(incremental.at(-1)!.sha, c5);
   });
 
@@ -109,7 +109,7 @@ describe('ops risk: mining and labels', () => {
     const result = await runSzz(ctx, repo);
     assert.equal(result.fixes, 1);
     // c4 removed "line five" and "line 11" (c2), "export const helper" (c3) and "// header" (c1, a comment).
-    const labels = ctx.ledger().risk.labels(repo.root);
+    const labels = await ctx.ledger().risk.labels(repo.root);
     assert.deepEqual([...new Set(labels.map((l) => l.sha))].sort(), [f.c2, f.c3].sort());
     assert.ok(labels.every((l) => l.source === 'szz' && l.evidence === `fix ${f.c4}`));
     assert.equal((await runSzz(ctx, repo)).fixes, 0, 'a fix is processed once');
@@ -126,9 +126,9 @@ describe('ops risk: mining and labels', () => {
       return true;
     });
     const inRepo = await testContext({ cwd: f.repo.dir, ledger: join(dir, 'a.db') });
-    inRepo.ledger().models.recordArtifact({ digest: 'sha256:0', sizeBytes: 0, mediaType: null }, Date.now());
-    inRepo.ledger().models.register({ model: 'risk-scorer', runId: null, artifactDigest: 'sha256:0', params: null, metrics: null, actor: 't', source: 'test' }, Date.now());
-    inRepo.ledger().models.moveAlias({ model: 'risk-scorer', alias: 'production', actor: 't', reason: null }, () => ({ toVersion: 1 }), Date.now());
+    await inRepo.ledger().models.recordArtifact({ digest: 'sha256:0', sizeBytes: 0, mediaType: null }, Date.now());
+    await inRepo.ledger().models.register({ model: 'risk-scorer', runId: null, artifactDigest: 'sha256:0', params: null, metrics: null, actor: 't', source: 'test' }, Date.now());
+    await inRepo.ledger().models.moveAlias({ model: 'risk-scorer', alias: 'production', actor: 't', reason: null }, () => ({ toVersion: 1 }), Date.now());
     await assert.rejects(scoreRange(inRepo, f.repo.dir, `${f.c4}..${f.c4}`, {}), /the range .* has no commits/);
     await assert.rejects(scoreRange(inRepo, f.repo.dir, 'nope..HEAD', {}), /"nope\.\.HEAD" is not a commit range/);
   });

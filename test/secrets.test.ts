@@ -107,22 +107,22 @@ describe('secrets never reach the ledger or the terminal', () => {
     const secrets = ['trainPw111', 'trainTok222', 'trainFlag333', 'trainUrl444'];
     assertNowhere(secrets, ledgerPath, result.stdout + result.stderr, 'after training');
     const ledger = Ledger.open(ledgerPath);
-    const run = ledger.runs.get(1)!;
-    ledger.close();
+    const run = (await ledger.runs.get(1))!;
+    await ledger.close();
     assert.deepEqual(run.params, { db_password: '[REDACTED]', lr: '0.1' });
     assert.deepEqual((run.details as { command: string[] }).command.slice(3), ['sh', '--token', '[REDACTED]', 'postgres://app:[REDACTED]@db/x']);
     assert.match(run.error!, /token=\[REDACTED\]/);
   });
 
-  it('every store is scrubbed at the one boundary: statements bind redacted strings, and lookups find them', () => {
+  it('every store is scrubbed at the one boundary: statements bind redacted strings, and lookups find them', async () => {
     const path = join(tempDir(), 'l.db');
     const ledger = Ledger.open(path, { redact: (text) => redact(text, ['knownValue9']) });
-    const id = ledger.runs.insert({ kind: 'exec', actor: 'a', host: 'h', pid: 1, ci: false, argv: ['--password', 'argvPw1'], params: { nested: { api_key: 'x' }, list: ['knownValue9'] } }, Date.now());
-    ledger.runs.setDetails(id, { url: 'https://u:detailPw2@h' });
-    ledger.runs.appendLog(id, 'stdout', 'echo knownValue9', Date.now());
-    const lookup = ledger.db.prepare(`SELECT count(*) AS n FROM runs WHERE json_extract(params, '$.list[0]') = ?`).get('knownValue9') as { n: number };
+    const id = await ledger.runs.insert({ kind: 'exec', actor: 'a', host: 'h', pid: 1, ci: false, argv: ['--password', 'argvPw1'], params: { nested: { api_key: 'x' }, list: ['knownValue9'] } }, Date.now());
+    await ledger.runs.setDetails(id, { url: 'https://u:detailPw2@h' });
+    await ledger.runs.appendLog(id, 'stdout', 'echo knownValue9', Date.now());
+    const lookup = (await ledger.db.get<{ n: number }>(`SELECT count(*) AS n FROM runs WHERE json_extract(params, '$.list[0]') = ?`, 'knownValue9'))!;
     assert.equal(lookup.n, 1, 'a lookup by a secret value finds the row stored for it');
-    ledger.close();
+    await ledger.close();
     const raw = rawLedger(path);
     for (const secret of ['argvPw1', 'detailPw2', 'knownValue9']) assert.equal(raw.indexOf(secret), -1, secret);
   });

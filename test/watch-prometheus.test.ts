@@ -77,23 +77,23 @@ describe('ops watch --listen: Alertmanager webhooks (Debian prometheus-alertmana
     assert.equal(wrongMethod.status, 405);
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    assert.equal(ledger.incidents.list({ limit: 10 }).length, 0);
+    assert.equal((await ledger.incidents.list({ limit: 10 })).length, 0);
 
     const alert = { labels: { alertname: 'HighErrorRate', service: 'web', env: 'prod', severity: 'critical' }, annotations: { summary: '5xx above 5% for 10 minutes' } };
     const send = (endsAt: Date) => fetch(`${alertmanager.url}/api/v2/alerts`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([{ ...alert, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: endsAt.toISOString() }]) });
     assert.equal((await send(new Date(Date.now() + 3_600_000))).status, 200);
-    const opened = await until('the firing webhook', async () => ledger.incidents.list({ limit: 10 })[0]);
+    const opened = await until('the firing webhook', async () => (await ledger.incidents.list({ limit: 10 }))[0]);
     assert.deepEqual([opened.service, opened.env, opened.condition, opened.severity, opened.state], ['web', 'prod', 'HighErrorRate', 'critical', 'open']);
-    const [signal] = ledger.incidents.signalsOf(opened.id);
+    const [signal] = await ledger.incidents.signalsOf(opened.id);
     assert.equal(signal!.message, '5xx above 5% for 10 minutes');
 
     assert.equal((await send(new Date(Date.now() - 1000))).status, 200);
     const resolved = await until('the resolved webhook', async () => {
-      const found = ledger.incidents.get(opened.id)!;
+      const found = (await ledger.incidents.get(opened.id))!;
       return found.state === 'resolved' ? found : undefined;
     });
     assert.equal(resolved.resolvedBy, 'alertmanager');
-    assert.equal(ledger.incidents.list({ limit: 10 }).length, 1, 'the firing alert repeated by Alertmanager updates, never duplicates');
+    assert.equal((await ledger.incidents.list({ limit: 10 })).length, 1, 'the firing alert repeated by Alertmanager updates, never duplicates');
 
     const stopped = await receiver.stop();
     assert.equal(stopped.code, 0, stopped.stderr);

@@ -129,18 +129,18 @@ describe('ops watch: docker sources (real engine)', () => {
     // scored low) before the incident; api r1 (15 min ago, unscored) still live.
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const release = (service: string, minutesAgo: number, probability?: number) => {
+    const release = async (service: string, minutesAgo: number, probability?: number) => {
       const at = Date.now() - minutesAgo * 60_000;
       const risk = probability === undefined ? ({ status: 'not scored', reason: 'test' } as const) : ({ status: 'scored', probability, level: 'low' } as const);
-      const r = ledger.releases.create(
+      const r = await ledger.releases.create(
         { runId: null, service, env: 'local', target: 'docker', image: `registry.local/shop/${service}:${minutesAgo}`, digest: null, configHash: 'x', gitSha: null, actor: 'test', description: '', rollbackTo: null, risk, riskScoreId: null },
         at - 1000,
       );
-      return ledger.releases.finish(r.id, { status: 'deployed' }, at).id;
+      return (await ledger.releases.finish(r.id, { status: 'deployed' }, at)).id;
     };
-    const web1 = release('web', 20);
-    const api1 = release('api', 15);
-    const web2 = release('web', 5, 0.05);
+    const web1 = await release('web', 20);
+    const api1 = await release('api', 15);
+    const web2 = await release('web', 5, 0.05);
     const crashing = container(t, project, 'web', ['--restart', 'always'], 'exit 1');
     await untilContainer(crashing, 'restarted', (s) => s.RestartCount > 0);
     const watched = await p.ops(['watch', '--once']);
@@ -167,9 +167,9 @@ describe('ops watch: docker sources (real engine)', () => {
     assert.deepEqual(r.json.open, []);
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const [status] = ledger.incidents.sources();
+    const [status] = await ledger.incidents.sources();
     assert.deepEqual([status!.key, status!.errors, status!.okAt], ['docker:web/far', 1, null]);
-    assert.equal(ledger.incidents.list({ limit: 10 }).length, 0);
+    assert.equal((await ledger.incidents.list({ limit: 10 })).length, 0);
   });
 });
 
@@ -202,17 +202,17 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     // Releases in the ledger: web an hour and a half ago (outside the window), api 20 min ago, web 5 min ago (risky).
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const release = (service: string, minutesAgo: number, probability?: number) => {
+    const release = async (service: string, minutesAgo: number, probability?: number) => {
       const at = Date.now() - minutesAgo * 60_000;
-      const r = ledger.releases.create(
+      const r = await ledger.releases.create(
         { runId: null, service, env: 'prod', target: 'docker', image: `registry.local/shop/${service}:${minutesAgo}`, digest: null, configHash: 'x', gitSha: null, actor: 'test', description: '', rollbackTo: null, risk: probability === undefined ? { status: 'not scored', reason: 'test' } : { status: 'scored', probability, level: 'high' }, riskScoreId: null },
         at - 1000,
       );
-      return ledger.releases.finish(r.id, { status: 'deployed' }, at).id;
+      return (await ledger.releases.finish(r.id, { status: 'deployed' }, at)).id;
     };
-    release('web', 90);
-    const api = release('api', 20);
-    const web = release('web', 5, 0.9);
+    await release('web', 90);
+    const api = await release('api', 20);
+    const web = await release('web', 5, 0.9);
 
     assert.equal((await p.ops(['watch', '--once'])).code, 0);
     status = 503;
@@ -342,21 +342,21 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
     const watchSaid = () => `the incident; ops watch said:\n${stderr}`;
-    const opened = await until(watchSaid, () => ledger.incidents.list({ limit: 5 })[0], 10_000);
+    const opened = await until(watchSaid, async () => (await ledger.incidents.list({ limit: 5 }))[0], 10_000);
     assert.ok(opened.openedAt - opened.beganAt >= 1000, `opened ${opened.openedAt - opened.beganAt} ms after the first signal`);
-    const [signal] = ledger.incidents.signalsOf(opened.id);
+    const [signal] = await ledger.incidents.signalsOf(opened.id);
     assert.ok(signal!.count >= 5, `signals counted while waiting: ${signal!.count}`);
     status = 200;
-    const resolved = await until(watchSaid, () => {
-      const found = ledger.incidents.get(opened.id)!;
+    const resolved = await until(watchSaid, async () => {
+      const found = (await ledger.incidents.get(opened.id))!;
       return found.state === 'resolved' ? found : undefined;
     }, 10_000);
-    const cleared = ledger.incidents.signalsOf(opened.id)[0]!.clearedAt!;
+    const cleared = (await ledger.incidents.signalsOf(opened.id))[0]!.clearedAt!;
     assert.ok(resolved.resolvedAt! - cleared >= 1500, `resolved ${resolved.resolvedAt! - cleared} ms after the signal cleared`);
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /SIGTERM: stopping after the current cycle[\s\S]*stopped\n$/);
-    assert.equal(ledger.incidents.list({ limit: 5 }).length, 1);
+    assert.equal((await ledger.incidents.list({ limit: 5 })).length, 1);
   });
 
   it('rejects bad input with one error line and changes nothing', async (t) => {

@@ -86,6 +86,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
     let out: CliOutput | undefined;
     let ctx: Context | undefined;
     const controller = new AbortController();
+    let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       // A graceful command (ops watch) finishes its cycle on the first signal; a second one stops it now.
       if (behaviour.graceful && !controller.signal.aborted) {
@@ -93,16 +94,19 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
         process.stderr.write(`\n${signal}: stopping after the current cycle (again to stop now)\n`);
         return;
       }
-      // The one signal path, all synchronous: the runs are marked interrupted before the abort stops
-      // their children, so no withRun can finish them as failed; then ops exits.
-      try {
-        ctx?.interruptRuns(signal);
-      } catch (err) {
-        process.stderr.write(`\nerror: could not mark the run interrupted: ${redact((err as Error).message, secrets)}\n`);
-      }
-      controller.abort(signal);
-      process.stderr.write(`\ninterrupted by ${signal}\n`);
-      process.exit(ExitCode.interrupted);
+      // The one signal path: the runs leave activeRuns at once (no withRun can finish them as failed)
+      // and are marked interrupted; then the abort stops their children and ops exits.
+      const stop = () => {
+        controller.abort(signal);
+        process.stderr.write(`\ninterrupted by ${signal}\n`);
+        process.exit(ExitCode.interrupted);
+      };
+      // A second signal does not wait for the ledger.
+      if (stopping) return stop();
+      stopping = true;
+      void (ctx?.interruptRuns(signal) ?? Promise.resolve())
+        .catch((err: Error) => process.stderr.write(`\nerror: could not mark the run interrupted: ${redact(err.message, secrets)}\n`))
+        .finally(stop);
     };
     // `on`, not `once`: execa's exit hook re-raises the signal when it finds itself the only listener.
     process.on('SIGINT', onSignal);
@@ -137,6 +141,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await ctx?.closeLedger().catch(() => {});
     }
   };
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { Ledger } from '../ledger/index.js';
+import { displayTarget, isPostgresUrl, Ledger } from '../ledger/index.js';
 import * as docker from '../adapters/docker.js';
 import * as exec from '../adapters/exec.js';
 import * as git from '../adapters/git.js';
@@ -38,12 +38,15 @@ export interface Context {
   root: string;
   config: OpsConfig | null;
   configFiles: string[];
+  /** A SQLite file path or a postgres:// URL (which may hold a password: show it with displayTarget). */
   ledgerPath: string;
   /**
    * Opens (and migrates) the ledger on first use; marks runs of dead processes interrupted. A
    * read-only command's context never creates it: without one it reads an empty ledger.
    */
   ledger(): Ledger;
+  /** Close the ledger if it was opened (the CLI does this when a command ends). */
+  closeLedger(): Promise<void>;
   requireConfig(): OpsConfig;
   adapters: Adapters;
   output: Output;
@@ -60,10 +63,11 @@ export interface Context {
   /** Ids of the runs this process has open, marked interrupted if it is stopped. */
   activeRuns: Set<number>;
   /**
-   * The signal path's first step: mark this process's open runs interrupted, synchronously, so that
-   * nothing that runs afterwards (a withRun seeing its child killed) can record them otherwise.
+   * The signal path's first step: take this process's open runs from `activeRuns` at once, so that
+   * nothing that runs afterwards (a withRun seeing its child killed) can record them otherwise, and
+   * mark them interrupted (on SQLite the writes start before this returns).
    */
-  interruptRuns(signal: string): void;
+  interruptRuns(signal: string): Promise<void>;
 }
 
 export interface ContextOptions {
@@ -94,7 +98,8 @@ export async function createContext(options: ContextOptions): Promise<Context> {
   const { config, root, files } = await loadConfig({ cwd: options.cwd, env: options.env, configFile: options.configFile });
   // Flag and environment paths are relative to the cwd, the config's to the project root.
   const explicitLedger = options.ledgerFile ?? options.env.OPS_LEDGER;
-  const ledgerPath = explicitLedger ? resolve(options.cwd, explicitLedger) : resolve(root, config?.ledger ?? '.ops/ledger.db');
+  const place = (target: string, base: string) => (isPostgresUrl(target) ? target : resolve(base, target));
+  const ledgerPath = explicitLedger ? place(explicitLedger, options.cwd) : place(config?.ledger ?? '.ops/ledger.db', root);
   const host = hostname();
   let ledger: Ledger | undefined;
 
@@ -107,12 +112,22 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     ledgerPath,
     ledger() {
       if (!ledger) {
-        ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets), create: !options.readOnly });
-        if (ledger.absent) options.output.info(`no ledger here yet (${ledgerPath}): nothing has been recorded`);
-        const marked = ledger.runs.sweepAbandoned(host, isPidAlive, options.clock.now(), RUN_STALE_AFTER_MS);
-        if (marked.length) options.output.debug(`marked ${marked.length} abandoned run(s) interrupted: ${marked.join(', ')}`);
+        const opened = (ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets), create: !options.readOnly }));
+        if (opened.absent) options.output.info(`no ledger here yet (${displayTarget(ledgerPath)}): nothing has been recorded`);
+        // Errors reach the queries that wait for this; the sweep itself only logs.
+        void opened
+          .hold(async () => {
+            const marked = await opened.runs.sweepAbandoned(host, isPidAlive, options.clock.now(), RUN_STALE_AFTER_MS);
+            if (marked.length) options.output.debug(`marked ${marked.length} abandoned run(s) interrupted: ${marked.join(', ')}`);
+          })
+          .catch(() => {});
       }
       return ledger;
+    },
+    async closeLedger() {
+      const open = ledger;
+      ledger = undefined;
+      await open?.close();
     },
     requireConfig() {
       // ctx.config, not the first load: a command that edits the config (triage's raise-memory) reloads it.
@@ -132,14 +147,15 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     secrets: options.secrets ?? secretValuesFromEnv(options.env),
     cancel: options.cancel,
     activeRuns: new Set(),
-    interruptRuns(signal) {
+    async interruptRuns(signal) {
       // Open runs imply an open ledger: nothing here may wait on a dynamic import.
       if (!ledger || ctx.activeRuns.size === 0) return;
       const open = ledger;
-      open.db.transaction(() => {
-        for (const id of ctx.activeRuns) open.runs.finish(id, { status: 'interrupted', exitCode: 130, error: `interrupted by ${signal}` }, options.clock.now());
-      })();
+      const ids = [...ctx.activeRuns];
       ctx.activeRuns.clear();
+      await open.transaction(async () => {
+        for (const id of ids) await open.runs.finish(id, { status: 'interrupted', exitCode: 130, error: `interrupted by ${signal}` }, options.clock.now());
+      });
     },
   };
   return ctx;

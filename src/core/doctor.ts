@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Context } from './context.js';
 import { OpsError } from '../errors.js';
-import { SCHEMA_VERSION } from '../ledger/index.js';
+import { displayTarget, SCHEMA_VERSION } from '../ledger/index.js';
 
 export interface Check {
   name: string;
@@ -69,12 +69,12 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
             }
             return { ok: true, detail: `${ctx.ledgerPath}: no ledger here yet (the first command that records something creates it)` };
           }
-          const problems = ledger.integrityCheck();
-          const { current } = ledger.schemaVersion();
+          const problems = await ledger.integrityCheck();
+          const { current } = await ledger.schemaVersion();
           if (problems.length !== 1 || problems[0] !== 'ok') {
             return { ok: false, detail: `integrity check: ${problems.slice(0, 3).join('; ')}`, fix: 'restore the ledger from a backup, or move it aside to start a new one' };
           }
-          return { ok: true, detail: `${ctx.ledgerPath} (schema ${current}/${SCHEMA_VERSION}, integrity ok)` };
+          return { ok: true, detail: `${displayTarget(ctx.ledgerPath)} (schema ${current}/${SCHEMA_VERSION}, integrity ok)` };
         } catch (err) {
           return failure(err, 'pass --ledger <file> to use another ledger');
         }

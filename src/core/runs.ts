@@ -40,7 +40,7 @@ export interface ActiveRun {
 export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun) => Promise<RunOutcome>): Promise<RunOutcome & { runId: number }> {
   const git = spec.git !== undefined ? spec.git : await ctx.adapters.git.gitState(ctx.root);
   const ledger = ctx.ledger();
-  const id = ledger.runs.insert(
+  const id = await ledger.runs.insert(
     {
       kind: spec.kind,
       service: spec.service,
@@ -61,16 +61,22 @@ export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun
 
   let pending: Array<{ stream: string; text: string; at: number }> = [];
   let storedBytes = 0;
-  const flush = () => {
-    if (pending.length === 0) return;
+  // One flush at a time, in order: each waits for the one before it.
+  let flushed: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (pending.length === 0) return flushed;
     const batch = pending;
     pending = [];
-    ledger.db.transaction(() => {
-      for (const line of batch) ledger.runs.appendLog(id, line.stream, line.text, line.at);
-    })();
+    flushed = flushed.then(() =>
+      ledger.transaction(async () => {
+        for (const line of batch) await ledger.runs.appendLog(id, line.stream, line.text, line.at);
+      }),
+    );
+    return flushed;
   };
-  const heartbeat = setInterval(() => ledger.runs.heartbeat(id, ctx.clock.now()), HEARTBEAT_INTERVAL_MS).unref();
-  const flusher = setInterval(flush, LOG_FLUSH_INTERVAL_MS).unref();
+  // A timer's write that fails (the ledger went away) is retried by the next one; the final flush reports it.
+  const heartbeat = setInterval(() => void ledger.runs.heartbeat(id, ctx.clock.now()).catch(() => {}), HEARTBEAT_INTERVAL_MS).unref();
+  const flusher = setInterval(() => void flush().catch(() => {}), LOG_FLUSH_INTERVAL_MS).unref();
 
   const run: ActiveRun = {
     id,
@@ -84,12 +90,13 @@ export async function withRun(ctx: Context, spec: RunSpec, work: (run: ActiveRun
 
   try {
     const outcome = await work(run);
-    flush();
-    ledger.runs.finish(id, outcome, ctx.clock.now());
+    await flush();
+    // A run the signal path took (no longer active) is already marked interrupted.
+    if (ctx.activeRuns.has(id)) await ledger.runs.finish(id, outcome, ctx.clock.now());
     return { ...outcome, runId: id };
   } catch (err) {
-    flush();
-    ledger.runs.finish(id, { status: 'failed', exitCode: 1, error: (err as Error).message ?? String(err) }, ctx.clock.now());
+    await flush().catch(() => {});
+    if (ctx.activeRuns.has(id)) await ledger.runs.finish(id, { status: 'failed', exitCode: 1, error: (err as Error).message ?? String(err) }, ctx.clock.now());
     throw err;
   } finally {
     clearInterval(heartbeat);
@@ -146,12 +153,12 @@ export function parseStatus(value: string | undefined): RunStatus | undefined {
   return value as RunStatus;
 }
 
-export function listRuns(ctx: Context, filter: RunFilter): Run[] {
+export function listRuns(ctx: Context, filter: RunFilter): Promise<Run[]> {
   return ctx.ledger().runs.list(filter);
 }
 
-export function showRun(ctx: Context, id: number): { run: Run; logs: RunLogLine[] } {
-  const run = ctx.ledger().runs.get(id);
+export async function showRun(ctx: Context, id: number): Promise<{ run: Run; logs: RunLogLine[] }> {
+  const run = await ctx.ledger().runs.get(id);
   if (!run) throw new NotFoundError(`run ${id} does not exist`, 'list runs with `ops runs list`');
-  return { run, logs: ctx.ledger().runs.logs(id) };
+  return { run, logs: await ctx.ledger().runs.logs(id) };
 }

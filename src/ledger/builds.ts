@@ -61,59 +61,58 @@ function toBuild(row: BuildRow): StoredBuild {
 export class BuildStore {
   constructor(private readonly db: Db) {}
 
-  insert(build: BuildRecord, nowMs: number): number {
-    return Number(
-      this.db
-        .prepare(
-          `INSERT INTO builds (run_id, service, image, tags, image_id, repo_digest, input_digest, cached, size_bytes, duration_ms,
-                               git_sha, git_branch, git_dirty, status, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          build.runId,
-          build.service,
-          build.image,
-          JSON.stringify(build.tags),
-          build.imageId,
-          build.repoDigest,
-          build.inputDigest,
-          Number(build.cached),
-          build.sizeBytes,
-          build.durationMs,
-          build.git.sha,
-          build.git.branch,
-          build.git.dirty == null ? null : Number(build.git.dirty),
-          build.status,
-          nowMs,
-        ).lastInsertRowid,
+  async insert(build: BuildRecord, nowMs: number): Promise<number> {
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO builds (run_id, service, image, tags, image_id, repo_digest, input_digest, cached, size_bytes, duration_ms,
+                           git_sha, git_branch, git_dirty, status, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      build.runId,
+      build.service,
+      build.image,
+      JSON.stringify(build.tags),
+      build.imageId,
+      build.repoDigest,
+      build.inputDigest,
+      Number(build.cached),
+      build.sizeBytes,
+      build.durationMs,
+      build.git.sha,
+      build.git.branch,
+      build.git.dirty == null ? null : Number(build.git.dirty),
+      build.status,
+      nowMs,
     );
+    return row!.id;
   }
 
   /** The newest build that produced (or reused) an image from these inputs. */
-  byInputDigest(inputDigest: string): StoredBuild | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM builds WHERE input_digest = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`)
-      .get(inputDigest) as BuildRow | undefined;
+  async byInputDigest(inputDigest: string): Promise<StoredBuild | undefined> {
+    const row = await this.db.get<BuildRow>(
+      `SELECT * FROM builds WHERE input_digest = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      inputDigest,
+    );
     return row && toBuild(row);
   }
 
   /** The service's newest build that left an image. */
-  latestForService(service: string): StoredBuild | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM builds WHERE service = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`)
-      .get(service) as BuildRow | undefined;
+  async latestForService(service: string): Promise<StoredBuild | undefined> {
+    const row = await this.db.get<BuildRow>(
+      `SELECT * FROM builds WHERE service = ? AND status != 'failed' AND image_id IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      service,
+    );
     return row && toBuild(row);
   }
 
   /** The newest build that tagged `reference` (repository:tag) and left an image. */
-  withTag(reference: string): StoredBuild | undefined {
-    const row = this.db
-      .prepare(`SELECT b.* FROM builds b WHERE b.status != 'failed' AND b.image_id IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(b.tags) t WHERE t.value = ?) ORDER BY b.id DESC LIMIT 1`)
-      .get(reference) as BuildRow | undefined;
+  async withTag(reference: string): Promise<StoredBuild | undefined> {
+    const row = await this.db.get<BuildRow>(
+      `SELECT b.* FROM builds b WHERE b.status != 'failed' AND b.image_id IS NOT NULL AND ${this.db.dialect.jsonArrayHas('b.tags')} ORDER BY b.id DESC LIMIT 1`,
+      reference,
+    );
     return row && toBuild(row);
   }
 
-  forRun(runId: number): StoredBuild[] {
-    return (this.db.prepare(`SELECT * FROM builds WHERE run_id = ? ORDER BY id`).all(runId) as BuildRow[]).map(toBuild);
+  async forRun(runId: number): Promise<StoredBuild[]> {
+    return (await this.db.all<BuildRow>(`SELECT * FROM builds WHERE run_id = ? ORDER BY id`, runId)).map(toBuild);
   }
 }

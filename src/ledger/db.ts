@@ -1,95 +1,59 @@
-import Database from 'better-sqlite3';
-import { createRequire } from 'node:module';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LedgerError } from '../errors.js';
-import { SCHEMA_VERSION, migrations } from './migrations.js';
 
-const require = createRequire(import.meta.url);
-/** The addon's path, so that opening skips the `bindings` package's search of a dozen folders. */
-let nativeBinding: string | undefined;
-function addonPath(): string | undefined {
-  try {
-    nativeBinding ??= require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
-  } catch {
-    // A non-standard install: let better-sqlite3 search.
-  }
-  return nativeBinding;
+/**
+ * The one store layer's view of a database: the same SQL text on SQLite and PostgreSQL, written in
+ * their common subset (`?` placeholders, `INSERT ... ON CONFLICT`, `RETURNING id`, quoted camelCase
+ * aliases), with the few differences behind `dialect`.
+ */
+export interface Db {
+  readonly dialect: Dialect;
+  all<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T | undefined>;
+  /** A statement without rows; resolves to the number of rows it changed. */
+  run(sql: string, ...params: unknown[]): Promise<number>;
+  /**
+   * Run `work` in one transaction: every query of this database made from inside it (through any
+   * store, at any depth of calls) joins it; others wait (SQLite) or use another connection (PostgreSQL).
+   * A transaction that reads then writes names what it serialises on with `lock`: SQLite takes the
+   * write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-scoped advisory lock on that name.
+   * A nested call joins the outer transaction.
+   */
+  transaction<T>(work: () => Promise<T>, options?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
 }
 
-export type Db = Database.Database;
+export interface TransactionOptions {
+  /** What the transaction serialises on (e.g. `release:api/prod`): its reads decide its writes. */
+  lock?: string;
+}
+
+/** SQL that differs between the backends; everything else is written once. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Aggregate: the values joined with commas (NULL when there are none). */
+  groupConcat(expr: string): string;
+  /** Aggregate: a JSON object text of key -> value, '{}' when there are none. */
+  jsonObjectAgg(key: string, value: string): string;
+  /** The larger of two values (SQLite's two-argument max). */
+  greatest(a: string, b: string): string;
+  /** A planner hint where the backend takes one (SQLite's INDEXED BY). */
+  indexedBy(index: string): string;
+  /** True when the JSON array text in `column` holds the string bound to the next `?`. */
+  jsonArrayHas(column: string): string;
+}
 
 export const BUSY_TIMEOUT_MS = 30_000;
 
-function describeOpenFailure(path: string, err: unknown): LedgerError {
-  const code = (err as { code?: string }).code ?? '';
-  const message = (err as Error).message ?? String(err);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(message)) {
-    return new LedgerError(
-      `ledger ${path} is not a valid SQLite database (corrupt or not a ledger)`,
-      'move it aside and rerun to start a new ledger, or restore it from a backup',
-    );
-  }
-  if (code === 'SQLITE_READONLY' || /readonly|read-only/i.test(message)) {
-    return new LedgerError(`ledger ${path} is read-only`, 'make the file and its folder writable, or pass --ledger <file>');
-  }
-  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'SQLITE_PERM') {
-    return new LedgerError(`cannot open ledger ${path}: ${message}`, 'check the path and its permissions, or pass --ledger <file>');
-  }
-  return new LedgerError(`cannot use ledger ${path}: ${message}`, 'run `ops doctor` for details');
-}
-
-/** Create the file with mode 0600 (and its folder) before SQLite does, so it never exists world-readable. */
-function ensureFile(path: string): void {
-  if (existsSync(path)) {
-    if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    return;
-  }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
-  chmodSync(path, 0o600);
-}
-
-function schemaVersion(db: Db): number {
-  return db.pragma('user_version', { simple: true }) as number;
-}
-
-/**
- * Open the ledger: refuse a newer schema (before touching anything), switch to WAL,
- * then apply pending migrations in one immediate transaction.
- */
-export function openDatabase(path: string, scrub: (text: string) => string): Db {
-  let db: Db | undefined;
-  try {
-    if (path !== ':memory:') ensureFile(path);
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS, nativeBinding: addonPath() });
-    scrubBoundValues(db, scrub);
-    const found = schemaVersion(db);
-    if (found > SCHEMA_VERSION) {
-      db.close();
-      throw new LedgerError(
-        `ledger ${path} has schema version ${found}, newer than this ops understands (${SCHEMA_VERSION})`,
-        'upgrade ops, or pass --ledger <file> to use another ledger',
-      );
-    }
-    if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
-    if (found < SCHEMA_VERSION) migrate(db);
-    return db;
-  } catch (err) {
-    db?.close();
-    if (err instanceof LedgerError) throw err;
-    throw describeOpenFailure(path, err);
-  }
-}
+/** Scrubs a string before it is bound to a statement (the ledger's one redaction boundary). */
+export type Scrub = (text: string) => string;
 
 /**
  * Every string bound to a statement passes through `scrub` first, so that no store, present or
- * future, can put a secret in the file. Reads are scrubbed alike: a lookup by a value finds what
- * was stored for it.
+ * future, can put a secret in the database. Lookups are scrubbed alike: a lookup by a value finds
+ * what was stored for it.
  */
-function scrubBoundValues(db: Db, scrub: (text: string) => string): void {
+export function scrubbed(params: unknown[], scrub: Scrub): unknown[] {
   const clean = (value: unknown): unknown => {
     if (typeof value === 'string') return scrub(value);
     if (Array.isArray(value)) return value.map(clean);
@@ -98,22 +62,38 @@ function scrubBoundValues(db: Db, scrub: (text: string) => string): void {
     }
     return value;
   };
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((sql: string) => {
-    const statement = prepare(sql);
-    for (const method of ['run', 'get', 'all', 'iterate', 'bind'] as const) {
-      const original = statement[method] as (...args: unknown[]) => unknown;
-      Object.defineProperty(statement, method, { value: (...args: unknown[]) => original.apply(statement, args.map(clean)) });
-    }
-    return statement;
-  }) as Db['prepare'];
+  return params.map(clean);
 }
 
-function migrate(db: Db): void {
-  db.transaction(() => {
-    // Another process may have migrated while we waited for the write lock.
-    const current = schemaVersion(db);
-    for (let version = current; version < SCHEMA_VERSION; version++) db.exec(migrations[version]!);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+/** The ledger as it may be shown: a URL without its password. */
+export function displayTarget(target: string): string {
+  if (!isPostgresUrl(target)) return target;
+  return target.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
+/** Which transaction the running async code is inside, for each database. */
+export interface ActiveTransaction {
+  readonly owner: object;
+  active: boolean;
+  /** The transaction of another database this one was opened inside (a copy between ledgers). */
+  readonly outer: ActiveTransaction | undefined;
+}
+
+export const transactions = new AsyncLocalStorage<ActiveTransaction>();
+
+/** The caller's transaction on `owner`, if it is inside one that is still open. */
+export function currentTransaction(owner: object): ActiveTransaction | undefined {
+  for (let tx = transactions.getStore(); tx; tx = tx.outer) if (tx.owner === owner) return tx.active ? tx : undefined;
+  return undefined;
+}
+
+export function ledgerBusyError(target: string): LedgerError {
+  return new LedgerError(
+    `ledger ${displayTarget(target)} stayed busy for ${BUSY_TIMEOUT_MS / 1000} s`,
+    'another ops process holds it: retry, or see `ops runs list --status running`',
+  );
 }

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 
 export type IncidentState = 'open' | 'acknowledged' | 'resolved';
@@ -175,129 +174,146 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 
 /** Incidents, the signals behind them, their suspects and notifications, and what each watch source last said. */
 export class IncidentStore {
-  /** Prepared once: a watch cycle runs the same few statements for every source. */
-  private readonly statements = new Map<string, Database.Statement>();
-
   constructor(private readonly db: Db) {}
 
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
-    return statement;
-  }
-
-  /** Run `work` in one immediate transaction: parallel watchers never open one incident twice. */
-  atomically<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+  /** Run `work` in one transaction locked on the incidents: parallel watchers never open one incident twice. */
+  atomically<T>(work: () => Promise<T>): Promise<T> {
+    return this.db.transaction(work, { lock: 'incidents' });
   }
 
   /** The live signal of a fingerprint: waiting for minCount/for, or part of an unresolved incident. */
-  liveSignal(fingerprint: string): StoredSignal | undefined {
-    const row = this.sql(
+  async liveSignal(fingerprint: string): Promise<StoredSignal | undefined> {
+    const row = await this.db.get<SignalRow>(
       `SELECT s.* FROM incident_signals s LEFT JOIN incidents i ON i.id = s.incident_id
        WHERE s.fingerprint = ? AND (s.incident_id IS NULL OR i.state != 'resolved')
        ORDER BY s.id DESC LIMIT 1`,
-    ).get(fingerprint) as SignalRow | undefined;
+      fingerprint,
+    );
     return row && toSignal(row);
   }
 
-  addSignal(signal: NewSignal, nowMs: number): StoredSignal {
-    const id = this.sql(
+  async addSignal(signal: NewSignal, nowMs: number): Promise<StoredSignal> {
+    const row = await this.db.get<SignalRow>(
       `INSERT INTO incident_signals (fingerprint, source, service, env, condition, resource, severity, message, details, count, first_seen_at, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-    ).run(signal.fingerprint, signal.source, signal.service, signal.env, signal.condition, signal.resource, signal.severity, signal.message, json(signal.details), nowMs, nowMs).lastInsertRowid;
-    return this.signal(Number(id))!;
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING *`,
+      signal.fingerprint,
+      signal.source,
+      signal.service,
+      signal.env,
+      signal.condition,
+      signal.resource,
+      signal.severity,
+      signal.message,
+      json(signal.details),
+      nowMs,
+      nowMs,
+    );
+    return toSignal(row!);
   }
 
-  signal(id: number): StoredSignal | undefined {
-    const row = this.sql(`SELECT * FROM incident_signals WHERE id = ?`).get(id) as SignalRow | undefined;
+  async signal(id: number): Promise<StoredSignal | undefined> {
+    const row = await this.db.get<SignalRow>(`SELECT * FROM incident_signals WHERE id = ?`, id);
     return row && toSignal(row);
   }
 
   /** Seen again: one more count, the newest message, no longer cleared. */
-  seeSignal(id: number, message: string, details: Record<string, unknown> | null, nowMs: number): StoredSignal {
-    this.sql(`UPDATE incident_signals SET count = count + 1, last_seen_at = ?, message = ?, details = ?, cleared_at = NULL WHERE id = ?`)
-      .run(nowMs, message, json(details), id);
-    return this.signal(id)!;
+  async seeSignal(id: number, message: string, details: Record<string, unknown> | null, nowMs: number): Promise<StoredSignal> {
+    const row = await this.db.get<SignalRow>(
+      `UPDATE incident_signals SET count = count + 1, last_seen_at = ?, message = ?, details = ?, cleared_at = NULL WHERE id = ? RETURNING *`,
+      nowMs,
+      message,
+      json(details),
+      id,
+    );
+    return toSignal(row!);
   }
 
-  attachSignal(id: number, incidentId: number): void {
-    this.sql(`UPDATE incident_signals SET incident_id = ? WHERE id = ?`).run(incidentId, id);
+  async attachSignal(id: number, incidentId: number): Promise<void> {
+    await this.db.run(`UPDATE incident_signals SET incident_id = ? WHERE id = ?`, incidentId, id);
   }
 
   /** Live signals of a source that it did not report this time. */
-  liveSignalsOfSource(source: string): StoredSignal[] {
+  async liveSignalsOfSource(source: string): Promise<StoredSignal[]> {
     return (
-      this.sql(
+      await this.db.all<SignalRow>(
         `SELECT s.* FROM incident_signals s LEFT JOIN incidents i ON i.id = s.incident_id
          WHERE s.source = ? AND s.cleared_at IS NULL AND (s.incident_id IS NULL OR i.state != 'resolved')`,
-      ).all(source) as SignalRow[]
+        source,
+      )
     ).map(toSignal);
   }
 
   /** Pending signals that went away are forgotten; an incident's are marked cleared. */
-  clearSignal(signal: StoredSignal, nowMs: number): void {
-    if (signal.incidentId === null) this.sql(`DELETE FROM incident_signals WHERE id = ?`).run(signal.id);
-    else this.sql(`UPDATE incident_signals SET cleared_at = ? WHERE id = ?`).run(nowMs, signal.id);
+  async clearSignal(signal: StoredSignal, nowMs: number): Promise<void> {
+    if (signal.incidentId === null) await this.db.run(`DELETE FROM incident_signals WHERE id = ?`, signal.id);
+    else await this.db.run(`UPDATE incident_signals SET cleared_at = ? WHERE id = ?`, nowMs, signal.id);
   }
 
-  signalsOf(incidentId: number): StoredSignal[] {
-    return (this.sql(`SELECT * FROM incident_signals WHERE incident_id = ? ORDER BY id`).all(incidentId) as SignalRow[]).map(toSignal);
+  async signalsOf(incidentId: number): Promise<StoredSignal[]> {
+    return (await this.db.all<SignalRow>(`SELECT * FROM incident_signals WHERE incident_id = ? ORDER BY id`, incidentId)).map(toSignal);
   }
 
   /** The newest unresolved incident of a service seen since `sinceMs`, the one new signals group into. */
-  groupFor(service: string, env: string, sinceMs: number): Incident | undefined {
-    const row = this.sql(`SELECT * FROM incidents WHERE service = ? AND env = ? AND state != 'resolved' AND last_seen_at >= ? ORDER BY id DESC LIMIT 1`)
-      .get(service, env, sinceMs) as IncidentRow | undefined;
+  async groupFor(service: string, env: string, sinceMs: number): Promise<Incident | undefined> {
+    const row = await this.db.get<IncidentRow>(
+      `SELECT * FROM incidents WHERE service = ? AND env = ? AND state != 'resolved' AND last_seen_at >= ? ORDER BY id DESC LIMIT 1`,
+      service,
+      env,
+      sinceMs,
+    );
     return row && toIncident(row);
   }
 
   /** The newest resolved incident that had this fingerprint: a new one is its recurrence. */
-  lastResolvedWith(fingerprint: string): number | null {
-    const row = this.sql(
+  async lastResolvedWith(fingerprint: string): Promise<number | null> {
+    const row = await this.db.get<{ id: number }>(
       `SELECT i.id FROM incidents i JOIN incident_signals s ON s.incident_id = i.id
        WHERE s.fingerprint = ? AND i.state = 'resolved' ORDER BY i.id DESC LIMIT 1`,
-    ).get(fingerprint) as { id: number } | undefined;
+      fingerprint,
+    );
     return row?.id ?? null;
   }
 
-  create(incident: { signal: StoredSignal; title: string; recurrenceOf: number | null }, nowMs: number): Incident {
+  async create(incident: { signal: StoredSignal; title: string; recurrenceOf: number | null }, nowMs: number): Promise<Incident> {
     const { signal } = incident;
-    const id = this.sql(
+    const row = await this.db.get<IncidentRow>(
       `INSERT INTO incidents (fingerprint, service, env, condition, resource, state, title, severity, signal_count, began_at, opened_at, last_seen_at, recurrence_of)
-       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-        signal.fingerprint,
-        signal.service,
-        signal.env,
-        signal.condition,
-        signal.resource,
-        incident.title,
-        signal.severity,
-        signal.count,
-        signal.firstSeenAt,
-        nowMs,
-        nowMs,
-        incident.recurrenceOf,
-      ).lastInsertRowid;
-    return this.get(Number(id))!;
+       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      signal.fingerprint,
+      signal.service,
+      signal.env,
+      signal.condition,
+      signal.resource,
+      incident.title,
+      signal.severity,
+      signal.count,
+      signal.firstSeenAt,
+      nowMs,
+      nowMs,
+      incident.recurrenceOf,
+    );
+    return toIncident(row!);
   }
 
   /** More signals seen: count, last seen, and the highest severity so far. */
-  touch(id: number, signals: number, severity: string, nowMs: number): void {
-    this.sql(
-      `UPDATE incidents SET signal_count = signal_count + ?, last_seen_at = max(last_seen_at, ?),
+  async touch(id: number, signals: number, severity: string, nowMs: number): Promise<void> {
+    await this.db.run(
+      `UPDATE incidents SET signal_count = signal_count + ?, last_seen_at = ${this.db.dialect.greatest('last_seen_at', '?')},
          severity = CASE WHEN ? = 'critical' THEN 'critical' ELSE severity END
        WHERE id = ?`,
-    ).run(signals, nowMs, severity, id);
+      signals,
+      nowMs,
+      severity,
+      id,
+    );
   }
 
-  get(id: number): Incident | undefined {
-    const row = this.sql(`SELECT * FROM incidents WHERE id = ?`).get(id) as IncidentRow | undefined;
+  async get(id: number): Promise<Incident | undefined> {
+    const row = await this.db.get<IncidentRow>(`SELECT * FROM incidents WHERE id = ?`, id);
     return row && toIncident(row);
   }
 
-  list(filter: { state?: IncidentState | 'unresolved'; service?: string; env?: string; limit: number }): Incident[] {
+  async list(filter: { state?: IncidentState | 'unresolved'; service?: string; env?: string; limit: number }): Promise<Incident[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.state === 'unresolved') where.push(`state != 'resolved'`);
@@ -305,100 +321,146 @@ export class IncidentStore {
     if (filter.service) (where.push('service = ?'), params.push(filter.service));
     if (filter.env) (where.push('env = ?'), params.push(filter.env));
     const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.sql(sql).all(...params, filter.limit) as IncidentRow[]).map(toIncident);
+    return (await this.db.all<IncidentRow>(sql, ...params, filter.limit)).map(toIncident);
   }
 
-  unresolvedCount(): number {
-    return (this.sql(`SELECT count(*) AS n FROM incidents WHERE state != 'resolved'`).get() as { n: number }).n;
+  async unresolvedCount(): Promise<number> {
+    return (await this.db.get<{ n: number }>(`SELECT count(*) AS n FROM incidents WHERE state != 'resolved'`))!.n;
   }
 
   /** Unresolved incidents whose every signal has been cleared since at least `clearedBefore`. */
-  quietSince(clearedBefore: number): Incident[] {
+  async quietSince(clearedBefore: number): Promise<Incident[]> {
     return (
-      this.sql(
+      await this.db.all<IncidentRow>(
         `SELECT i.* FROM incidents i WHERE i.state != 'resolved'
            AND EXISTS (SELECT 1 FROM incident_signals s WHERE s.incident_id = i.id)
            AND NOT EXISTS (SELECT 1 FROM incident_signals s WHERE s.incident_id = i.id AND (s.cleared_at IS NULL OR s.cleared_at > ?))`,
-      ).all(clearedBefore) as IncidentRow[]
+        clearedBefore,
+      )
     ).map(toIncident);
   }
 
-  acknowledge(id: number, by: string, nowMs: number): void {
-    this.sql(`UPDATE incidents SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ?`).run(nowMs, by, id);
+  async acknowledge(id: number, by: string, nowMs: number): Promise<void> {
+    await this.db.run(`UPDATE incidents SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ?`, nowMs, by, id);
   }
 
-  resolve(id: number, resolution: { by: string; cause?: string | null; causeRelease?: number | null; note?: string | null }, nowMs: number): void {
-    this.sql(
+  async resolve(id: number, resolution: { by: string; cause?: string | null; causeRelease?: number | null; note?: string | null }, nowMs: number): Promise<void> {
+    await this.db.run(
       `UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_by = ?, cause = coalesce(?, cause),
          cause_release = coalesce(?, cause_release), note = coalesce(?, note) WHERE id = ?`,
-    ).run(nowMs, resolution.by, resolution.cause ?? null, resolution.causeRelease ?? null, resolution.note ?? null, id);
+      nowMs,
+      resolution.by,
+      resolution.cause ?? null,
+      resolution.causeRelease ?? null,
+      resolution.note ?? null,
+      id,
+    );
   }
 
-  addEvent(incidentId: number, kind: string, data: Record<string, unknown> | null, nowMs: number): void {
-    this.sql(`INSERT INTO incident_events (incident_id, at, kind, data) VALUES (?, ?, ?, ?)`).run(incidentId, nowMs, kind, json(data));
+  async addEvent(incidentId: number, kind: string, data: Record<string, unknown> | null, nowMs: number): Promise<void> {
+    await this.db.run(`INSERT INTO incident_events (incident_id, at, kind, data) VALUES (?, ?, ?, ?)`, incidentId, nowMs, kind, json(data));
   }
 
-  events(incidentId: number): IncidentEvent[] {
-    return (this.sql(`SELECT at, kind, data FROM incident_events WHERE incident_id = ? ORDER BY id`).all(incidentId) as Array<{ at: number; kind: string; data: string | null }>).map(
+  async events(incidentId: number): Promise<IncidentEvent[]> {
+    return (await this.db.all<{ at: number; kind: string; data: string | null }>(`SELECT at, kind, data FROM incident_events WHERE incident_id = ? ORDER BY id`, incidentId)).map(
       (r) => ({ at: r.at, kind: r.kind, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null }),
     );
   }
 
-  setSuspects(incidentId: number, suspects: Suspect[]): void {
-    const insert = this.sql(`INSERT OR REPLACE INTO incident_suspects (incident_id, release_id, rank, score, before_ms, risk) VALUES (?, ?, ?, ?, ?, ?)`);
-    for (const s of suspects) insert.run(incidentId, s.releaseId, s.rank, s.score, s.beforeMs, s.risk);
+  async setSuspects(incidentId: number, suspects: Suspect[]): Promise<void> {
+    for (const s of suspects) {
+      await this.db.run(
+        `INSERT INTO incident_suspects (incident_id, release_id, rank, score, before_ms, risk) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (incident_id, release_id) DO UPDATE SET rank = excluded.rank, score = excluded.score, before_ms = excluded.before_ms, risk = excluded.risk`,
+        incidentId,
+        s.releaseId,
+        s.rank,
+        s.score,
+        s.beforeMs,
+        s.risk,
+      );
+    }
   }
 
-  suspects(incidentId: number): Suspect[] {
-    return this.sql(`SELECT release_id AS releaseId, rank, score, before_ms AS beforeMs, risk FROM incident_suspects WHERE incident_id = ? ORDER BY rank`)
-      .all(incidentId) as Suspect[];
+  suspects(incidentId: number): Promise<Suspect[]> {
+    return this.db.all<Suspect>(
+      `SELECT release_id AS "releaseId", rank, score, before_ms AS "beforeMs", risk FROM incident_suspects WHERE incident_id = ? ORDER BY rank`,
+      incidentId,
+    );
   }
 
   /** Incidents that named a release as their cause, or suspected it: the risk scorer's operational labels. */
-  incidentsOfRelease(releaseId: number): Incident[] {
+  async incidentsOfRelease(releaseId: number): Promise<Incident[]> {
     return (
-      this.sql(
+      await this.db.all<IncidentRow>(
         `SELECT DISTINCT i.* FROM incidents i LEFT JOIN incident_suspects s ON s.incident_id = i.id
          WHERE i.cause_release = ? OR (s.release_id = ? AND s.rank = 1) ORDER BY i.id`,
-      ).all(releaseId, releaseId) as IncidentRow[]
+        releaseId,
+        releaseId,
+      )
     ).map(toIncident);
   }
 
   /** Unresolved incidents of a service in an environment at a moment (a deploy feature). */
-  openAt(service: string, env: string, atMs: number): number {
+  async openAt(service: string, env: string, atMs: number): Promise<number> {
     return (
-      this.sql(`SELECT count(*) AS n FROM incidents WHERE service = ? AND env = ? AND opened_at <= ? AND (resolved_at IS NULL OR resolved_at > ?)`)
-        .get(service, env, atMs, atMs) as { n: number }
-    ).n;
+      await this.db.get<{ n: number }>(
+        `SELECT count(*) AS n FROM incidents WHERE service = ? AND env = ? AND opened_at <= ? AND (resolved_at IS NULL OR resolved_at > ?)`,
+        service,
+        env,
+        atMs,
+        atMs,
+      )
+    )!.n;
   }
 
-  sourceMemory<T>(key: string): T | undefined {
-    const row = this.sql(`SELECT memory FROM watch_sources WHERE key = ?`).get(key) as { memory: string | null } | undefined;
+  async sourceMemory<T>(key: string): Promise<T | undefined> {
+    const row = await this.db.get<{ memory: string | null }>(`SELECT memory FROM watch_sources WHERE key = ?`, key);
     return row?.memory ? (JSON.parse(row.memory) as T) : undefined;
   }
 
   /** What a source said this cycle: healthy (maybe with signals) or an error, and what it remembers. */
-  recordCheck(check: { key: string; type: string; service: string; env: string; error: string | null; memory?: unknown }, nowMs: number): void {
-    this.sql(
+  async recordCheck(check: { key: string; type: string; service: string; env: string; error: string | null; memory?: unknown }, nowMs: number): Promise<void> {
+    await this.db.run(
       `INSERT INTO watch_sources (key, type, service, env, checked_at, ok_at, error, errors, memory)
-       VALUES (@key, @type, @service, @env, @now, CASE WHEN @error IS NULL THEN @now END, @error, CASE WHEN @error IS NULL THEN 0 ELSE 1 END, @memory)
-       ON CONFLICT (key) DO UPDATE SET checked_at = @now, ok_at = CASE WHEN @error IS NULL THEN @now ELSE ok_at END, error = @error,
-         errors = CASE WHEN @error IS NULL THEN 0 ELSE errors + 1 END, memory = coalesce(@memory, memory)`,
-    ).run({ key: check.key, type: check.type, service: check.service, env: check.env, now: nowMs, error: check.error, memory: json(check.memory) });
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET checked_at = excluded.checked_at, ok_at = coalesce(excluded.ok_at, watch_sources.ok_at), error = excluded.error,
+         errors = CASE WHEN excluded.error IS NULL THEN 0 ELSE watch_sources.errors + 1 END, memory = coalesce(excluded.memory, watch_sources.memory)`,
+      check.key,
+      check.type,
+      check.service,
+      check.env,
+      nowMs,
+      check.error === null ? nowMs : null,
+      check.error,
+      check.error === null ? 0 : 1,
+      json(check.memory),
+    );
   }
 
-  sources(): SourceStatus[] {
-    return this.sql(`SELECT key, type, service, env, checked_at AS checkedAt, ok_at AS okAt, error, errors FROM watch_sources ORDER BY key`)
-      .all() as SourceStatus[];
+  sources(): Promise<SourceStatus[]> {
+    return this.db.all<SourceStatus>(
+      `SELECT key, type, service, env, checked_at AS "checkedAt", ok_at AS "okAt", error, errors FROM watch_sources ORDER BY key`,
+    );
   }
 
-  recordNotification(record: NotificationRecord): void {
-    this.sql(`INSERT INTO notifications (incident_id, event, target, status, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(record.incidentId, record.event, record.target, record.status, record.attempts, record.error, record.at);
+  async recordNotification(record: NotificationRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO notifications (incident_id, event, target, status, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      record.incidentId,
+      record.event,
+      record.target,
+      record.status,
+      record.attempts,
+      record.error,
+      record.at,
+    );
   }
 
-  notifications(incidentId: number): NotificationRecord[] {
-    return this.sql(`SELECT incident_id AS incidentId, event, target, status, attempts, error, at FROM notifications WHERE incident_id = ? ORDER BY id`)
-      .all(incidentId) as NotificationRecord[];
+  notifications(incidentId: number): Promise<NotificationRecord[]> {
+    return this.db.all<NotificationRecord>(
+      `SELECT incident_id AS "incidentId", event, target, status, attempts, error, at FROM notifications WHERE incident_id = ? ORDER BY id`,
+      incidentId,
+    );
   }
 }

@@ -1,7 +1,10 @@
+import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { redact } from '../redact.js';
-import { openDatabase, type Db } from './db.js';
+import { isPostgresUrl, type Db, type TransactionOptions } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { PostgresDb, postgresSchemaVersion } from './postgres.js';
+import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
 import { BuildStore } from './builds.js';
 import { IncidentStore } from './incidents.js';
 import { LockStore } from './locks.js';
@@ -13,6 +16,8 @@ import { RunStore } from './runs.js';
 import { TriageStore } from './triage.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
+export { displayTarget, isPostgresUrl } from './db.js';
+export type { Db, Dialect, TransactionOptions } from './db.js';
 export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
@@ -25,6 +30,10 @@ export type { IncidentAction, StoredTriage } from './triage.js';
 export type { ChangeFact, FactFilter, IncidentFact, ReleaseFact } from './metrics.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 
+/**
+ * The ledger: one set of stores over SQLite (a file path) or PostgreSQL (a postgres:// URL). Every
+ * store method is async; `transaction` groups calls of any stores into one transaction.
+ */
 export class Ledger {
   readonly runs: RunStore;
   readonly builds: BuildStore;
@@ -37,6 +46,7 @@ export class Ledger {
   readonly metrics: MetricsStore;
 
   private constructor(
+    /** The file path or URL it was opened with (a URL may hold a password: show it with displayTarget). */
     readonly path: string,
     readonly db: Db,
     /** No ledger at `path`: a read-only command reads an empty one in memory instead of creating it. */
@@ -54,25 +64,54 @@ export class Ledger {
   }
 
   /**
-   * `redact` scrubs every string stored or looked up; by default the secret patterns, with no known
-   * values. `create: false` (commands that only read): a missing ledger is not created, and reads as empty.
+   * A SQLite file is opened (and migrated) now, so its errors are thrown here; a PostgreSQL URL
+   * connects on the first query, which rejects with the connection's error.
    */
-  static open(path: string, options: { redact?: (text: string) => string; create?: boolean } = {}): Ledger {
+  static open(target: string, options: { redact?: (text: string) => string; create?: boolean } = {}): Ledger {
+    // `redact` scrubs every string stored or looked up; by default the secret patterns, with no known values.
     const scrub = options.redact ?? ((text: string) => redact(text));
-    if (options.create === false && !existsSync(path)) return new Ledger(path, openDatabase(':memory:', scrub), true);
-    return new Ledger(path, openDatabase(path, scrub));
+    if (isPostgresUrl(target)) return new Ledger(target, new PostgresDb(target, scrub));
+    // `create: false` (commands that only read): a missing file is not created, and reads as empty.
+    if (options.create === false && !existsSync(target)) return new Ledger(target, openSqlite(':memory:', scrub), true);
+    return new Ledger(target, openSqlite(target, scrub));
   }
 
-  schemaVersion(): { current: number; supported: number } {
-    return { current: this.db.pragma('user_version', { simple: true }) as number, supported: SCHEMA_VERSION };
+  get backend(): 'sqlite' | 'postgres' {
+    return this.db.dialect.name;
   }
 
-  /** `PRAGMA integrity_check`: ['ok'] when healthy, else the problems SQLite found. */
-  integrityCheck(): string[] {
-    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  /** The better-sqlite3 handle of a SQLite ledger, for SQLite-only checks; undefined on PostgreSQL. */
+  get sqlite(): Database.Database | undefined {
+    return this.db instanceof SqliteDb ? this.db.raw : undefined;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  transaction<T>(work: () => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.db.transaction(work, options);
+  }
+
+  /** Run `work` before any other query of this ledger (chores on opening, like marking abandoned runs). */
+  hold<T>(work: () => Promise<T>): Promise<T> {
+    return (this.db as SqliteDb | PostgresDb).hold(work);
+  }
+
+  async schemaVersion(): Promise<{ current: number; supported: number }> {
+    const current = this.db instanceof SqliteDb ? sqliteSchemaVersion(this.db.raw) : await postgresSchemaVersion(this.db);
+    return { current, supported: SCHEMA_VERSION };
+  }
+
+  /** SQLite's `PRAGMA integrity_check` (['ok'] when healthy, else the problems found); PostgreSQL checks its own pages. */
+  async integrityCheck(): Promise<string[]> {
+    const raw = this.sqlite;
+    if (!raw) return ['ok'];
+    return (raw.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  }
+
+  /** Server version and a round trip's time of a PostgreSQL ledger. */
+  async server(): Promise<{ server: string; latencyMs: number } | undefined> {
+    return this.db instanceof PostgresDb ? this.db.describe() : undefined;
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
   }
 }

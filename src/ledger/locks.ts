@@ -42,13 +42,13 @@ export class LockStore {
 
   /**
    * Take `name` if it is free, or held by an owner that is gone: a dead pid on this host, or a
-   * heartbeat older than `staleAfterMs` anywhere. Check and take happen in one immediate transaction,
-   * so of two processes racing exactly one wins.
+   * heartbeat older than `staleAfterMs` anywhere. Check and take happen in one transaction locked on
+   * the name, so of two processes racing exactly one wins.
    */
-  tryAcquire(name: string, owner: LockOwner, nowMs: number, isAlive: (pid: number) => boolean, staleAfterMs: number): LockAttempt {
-    return this.db
-      .transaction((): LockAttempt => {
-        const row = this.db.prepare(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+  tryAcquire(name: string, owner: LockOwner, nowMs: number, isAlive: (pid: number) => boolean, staleAfterMs: number): Promise<LockAttempt> {
+    return this.db.transaction(
+      async (): Promise<LockAttempt> => {
+        const row = await this.db.get<LockRow>(`SELECT * FROM locks WHERE name = ?`, name);
         let staleReason: string | undefined;
         if (row) {
           const holder = toHolder(row);
@@ -56,32 +56,41 @@ export class LockStore {
           else if (holder.host === owner.host && !isAlive(holder.pid)) staleReason = `process ${holder.pid} on ${holder.host} is gone`;
           if (!staleReason) return { acquired: false, holder };
         }
-        this.db
-          .prepare(
-            `INSERT INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET owner_pid = excluded.owner_pid, owner_host = excluded.owner_host,
-               run_id = excluded.run_id, acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at`,
-          )
-          .run(name, owner.pid, owner.host, owner.runId, nowMs, nowMs);
+        await this.db.run(
+          `INSERT INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET owner_pid = excluded.owner_pid, owner_host = excluded.owner_host,
+             run_id = excluded.run_id, acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at`,
+          name,
+          owner.pid,
+          owner.host,
+          owner.runId,
+          nowMs,
+          nowMs,
+        );
         return row ? { acquired: true, tookOverFrom: toHolder(row), staleReason } : { acquired: true };
-      })
-      .immediate();
-  }
-
-  /** Refresh the heartbeat; false when the lock is no longer ours (taken over). */
-  heartbeat(name: string, owner: LockOwner, nowMs: number): boolean {
-    return (
-      this.db.prepare(`UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner_pid = ? AND owner_host = ?`).run(nowMs, name, owner.pid, owner.host)
-        .changes === 1
+      },
+      { lock: `lock:${name}` },
     );
   }
 
-  release(name: string, owner: LockOwner): void {
-    this.db.prepare(`DELETE FROM locks WHERE name = ? AND owner_pid = ? AND owner_host = ?`).run(name, owner.pid, owner.host);
+  /** Refresh the heartbeat; false when the lock is no longer ours (taken over). */
+  async heartbeat(name: string, owner: LockOwner, nowMs: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner_pid = ? AND owner_host = ?`,
+      nowMs,
+      name,
+      owner.pid,
+      owner.host,
+    );
+    return changed === 1;
   }
 
-  holder(name: string): LockHolder | undefined {
-    const row = this.db.prepare(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+  async release(name: string, owner: LockOwner): Promise<void> {
+    await this.db.run(`DELETE FROM locks WHERE name = ? AND owner_pid = ? AND owner_host = ?`, name, owner.pid, owner.host);
+  }
+
+  async holder(name: string): Promise<LockHolder | undefined> {
+    const row = await this.db.get<LockRow>(`SELECT * FROM locks WHERE name = ?`, name);
     return row && toHolder(row);
   }
 }

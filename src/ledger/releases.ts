@@ -98,103 +98,119 @@ function toRelease(row: ReleaseRow): Release {
 export class ReleaseStore {
   constructor(private readonly db: Db) {}
 
-  /** Record a pending release with the next revision number (read and write in one immediate transaction). */
-  create(release: NewRelease, nowMs: number): Release {
-    const id = this.db
-      .transaction(() => {
-        const { next } = this.db
-          .prepare(`SELECT coalesce(max(revision), 0) + 1 AS next FROM releases WHERE service = ? AND env = ?`)
-          .get(release.service, release.env) as { next: number };
-        return this.db
-          .prepare(
-            `INSERT INTO releases (run_id, service, env, revision, target, image, digest, config_hash, git_sha, actor, status,
-                                   description, rollback_to, risk, risk_score_id, accepted_risk, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            release.runId,
-            release.service,
-            release.env,
-            next,
-            release.target,
-            release.image,
-            release.digest,
-            release.configHash,
-            release.gitSha,
-            release.actor,
-            release.description,
-            release.rollbackTo,
-            JSON.stringify(release.risk),
-            release.riskScoreId,
-            release.risk.accepted ?? null,
-            nowMs,
-          ).lastInsertRowid;
-      })
-      .immediate();
-    return this.byId(Number(id))!;
+  /** Record a pending release with the next revision number (read and write in one transaction locked on the service/env). */
+  async create(release: NewRelease, nowMs: number): Promise<Release> {
+    const id = await this.db.transaction(
+      async () => {
+        const { next } = (await this.db.get<{ next: number }>(
+          `SELECT coalesce(max(revision), 0) + 1 AS next FROM releases WHERE service = ? AND env = ?`,
+          release.service,
+          release.env,
+        ))!;
+        const row = await this.db.get<{ id: number }>(
+          `INSERT INTO releases (run_id, service, env, revision, target, image, digest, config_hash, git_sha, actor, status,
+                                 description, rollback_to, risk, risk_score_id, accepted_risk, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id`,
+          release.runId,
+          release.service,
+          release.env,
+          next,
+          release.target,
+          release.image,
+          release.digest,
+          release.configHash,
+          release.gitSha,
+          release.actor,
+          release.description,
+          release.rollbackTo,
+          JSON.stringify(release.risk),
+          release.riskScoreId,
+          release.risk.accepted ?? null,
+          nowMs,
+        );
+        return row!.id;
+      },
+      { lock: `release:${release.service}/${release.env}` },
+    );
+    return (await this.byId(id))!;
   }
 
   /**
    * Settle a pending release. A deployed one replaces the release that was live before it, which
    * becomes `replacedAs`: superseded, or rolled_back when this release undoes it.
    */
-  finish(
+  async finish(
     id: number,
     outcome: { status: 'deployed' | 'failed' | 'rolled_back'; error?: string; details?: Record<string, unknown>; replacedAs?: 'superseded' | 'rolled_back' },
     nowMs: number,
-  ): Release {
-    this.db
-      .transaction(() => {
-        const release = this.byId(id)!;
+  ): Promise<Release> {
+    const release = (await this.byId(id))!;
+    await this.db.transaction(
+      async () => {
         if (outcome.status === 'deployed') {
-          this.db
-            .prepare(`UPDATE releases SET status = ? WHERE service = ? AND env = ? AND status = 'deployed' AND id != ?`)
-            .run(outcome.replacedAs ?? 'superseded', release.service, release.env, id);
+          await this.db.run(
+            `UPDATE releases SET status = ? WHERE service = ? AND env = ? AND status = 'deployed' AND id != ?`,
+            outcome.replacedAs ?? 'superseded',
+            release.service,
+            release.env,
+            id,
+          );
         }
-        this.db
-          .prepare(
-            `UPDATE releases SET status = ?, error = ?, details = coalesce(?, details), finished_at = ?, duration_ms = ? - created_at
-             WHERE id = ?`,
-          )
-          .run(outcome.status, outcome.error ?? null, outcome.details ? JSON.stringify(outcome.details) : null, nowMs, nowMs, id);
-      })
-      .immediate();
-    return this.byId(id)!;
+        await this.db.run(
+          `UPDATE releases SET status = ?, error = ?, details = coalesce(?, details), finished_at = ?, duration_ms = ? - created_at
+           WHERE id = ?`,
+          outcome.status,
+          outcome.error ?? null,
+          outcome.details ? JSON.stringify(outcome.details) : null,
+          nowMs,
+          nowMs,
+          id,
+        );
+      },
+      { lock: `release:${release.service}/${release.env}` },
+    );
+    return (await this.byId(id))!;
   }
 
   /** Pending releases left by a deploy that died: call while holding the deploy lock. */
-  failAbandoned(service: string, env: string, nowMs: number): number {
-    return this.db
-      .prepare(
-        `UPDATE releases SET status = 'failed', error = 'abandoned: the deploy that made it stopped before it finished', finished_at = ?
-         WHERE service = ? AND env = ? AND status = 'pending'`,
-      )
-      .run(nowMs, service, env).changes;
+  failAbandoned(service: string, env: string, nowMs: number): Promise<number> {
+    return this.db.run(
+      `UPDATE releases SET status = 'failed', error = 'abandoned: the deploy that made it stopped before it finished', finished_at = ?
+       WHERE service = ? AND env = ? AND status = 'pending'`,
+      nowMs,
+      service,
+      env,
+    );
   }
 
-  byId(id: number): Release | undefined {
-    const row = this.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
+  async byId(id: number): Promise<Release | undefined> {
+    const row = await this.db.get<ReleaseRow>(`SELECT * FROM releases WHERE id = ?`, id);
     return row && toRelease(row);
   }
 
-  get(service: string, env: string, revision: number): Release | undefined {
-    const row = this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND revision = ?`).get(service, env, revision) as ReleaseRow | undefined;
+  async get(service: string, env: string, revision: number): Promise<Release | undefined> {
+    const row = await this.db.get<ReleaseRow>(`SELECT * FROM releases WHERE service = ? AND env = ? AND revision = ?`, service, env, revision);
     return row && toRelease(row);
   }
 
   /** The release live now: the newest deployed one. */
-  current(service: string, env: string): Release | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND status = 'deployed' ORDER BY revision DESC LIMIT 1`)
-      .get(service, env) as ReleaseRow | undefined;
+  async current(service: string, env: string): Promise<Release | undefined> {
+    const row = await this.db.get<ReleaseRow>(
+      `SELECT * FROM releases WHERE service = ? AND env = ? AND status = 'deployed' ORDER BY revision DESC LIMIT 1`,
+      service,
+      env,
+    );
     return row && toRelease(row);
   }
 
   /** The newest release before `revision` that was live once: the one it replaced (for "changes since"). */
-  previousLive(service: string, env: string, revision: number): Release | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM releases WHERE service = ? AND env = ? AND revision < ? AND ${WENT_LIVE} ORDER BY revision DESC LIMIT 1`)
-      .get(service, env, revision) as ReleaseRow | undefined;
+  async previousLive(service: string, env: string, revision: number): Promise<Release | undefined> {
+    const row = await this.db.get<ReleaseRow>(
+      `SELECT * FROM releases WHERE service = ? AND env = ? AND revision < ? AND ${WENT_LIVE} ORDER BY revision DESC LIMIT 1`,
+      service,
+      env,
+      revision,
+    );
     return row && toRelease(row);
   }
 
@@ -203,14 +219,16 @@ export class ReleaseStore {
    * replaced in the ordinary way), never one rolled back, failed or named an incident's cause, and
    * not `image` itself (rolling back to the image that runs changes nothing).
    */
-  lastHealthyBefore(service: string, env: string, revision: number, image: string): Release | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM releases r WHERE service = ? AND env = ? AND revision < ? AND status = 'superseded' AND image != ?
-           AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.cause_release = r.id)
-         ORDER BY revision DESC LIMIT 1`,
-      )
-      .get(service, env, revision, image) as ReleaseRow | undefined;
+  async lastHealthyBefore(service: string, env: string, revision: number, image: string): Promise<Release | undefined> {
+    const row = await this.db.get<ReleaseRow>(
+      `SELECT * FROM releases r WHERE service = ? AND env = ? AND revision < ? AND status = 'superseded' AND image != ?
+         AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.cause_release = r.id)
+       ORDER BY revision DESC LIMIT 1`,
+      service,
+      env,
+      revision,
+      image,
+    );
     return row && toRelease(row);
   }
 
@@ -218,22 +236,31 @@ export class ReleaseStore {
    * What ran at a moment, per service: the release live then (the newest to go live before it), and
    * any whose rollout was under way then. A release replaced before the moment is not among them.
    */
-  runningAt(services: string[], env: string, atMs: number): Release[] {
-    const live = this.db.prepare(
-      `SELECT * FROM releases WHERE service = ? AND env = ? AND ${WENT_LIVE} AND finished_at <= ? ORDER BY finished_at DESC, revision DESC LIMIT 1`,
-    );
-    const rollingOut = this.db.prepare(
-      `SELECT * FROM releases WHERE service = ? AND env = ? AND created_at <= ? AND (finished_at IS NULL OR finished_at > ?) ORDER BY revision`,
-    );
-    return services.flatMap((service) => [
-      ...(live.all(service, env, atMs) as ReleaseRow[]),
-      ...(rollingOut.all(service, env, atMs, atMs) as ReleaseRow[]),
-    ]).map(toRelease);
+  async runningAt(services: string[], env: string, atMs: number): Promise<Release[]> {
+    const rows: ReleaseRow[] = [];
+    for (const service of services) {
+      rows.push(
+        ...(await this.db.all<ReleaseRow>(
+          `SELECT * FROM releases WHERE service = ? AND env = ? AND ${WENT_LIVE} AND finished_at <= ? ORDER BY finished_at DESC, revision DESC LIMIT 1`,
+          service,
+          env,
+          atMs,
+        )),
+        ...(await this.db.all<ReleaseRow>(
+          `SELECT * FROM releases WHERE service = ? AND env = ? AND created_at <= ? AND (finished_at IS NULL OR finished_at > ?) ORDER BY revision`,
+          service,
+          env,
+          atMs,
+          atMs,
+        )),
+      );
+    }
+    return rows.map(toRelease);
   }
 
-  history(service: string, env: string, limit: number): Release[] {
-    return (
-      this.db.prepare(`SELECT * FROM releases WHERE service = ? AND env = ? ORDER BY revision DESC LIMIT ?`).all(service, env, limit) as ReleaseRow[]
-    ).map(toRelease);
+  async history(service: string, env: string, limit: number): Promise<Release[]> {
+    return (await this.db.all<ReleaseRow>(`SELECT * FROM releases WHERE service = ? AND env = ? ORDER BY revision DESC LIMIT ?`, service, env, limit)).map(
+      toRelease,
+    );
   }
 }

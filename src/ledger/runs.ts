@@ -107,38 +107,35 @@ function toRun(row: RunRow): Run {
 export class RunStore {
   constructor(private readonly db: Db) {}
 
-  insert(run: NewRun, nowMs: number): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO runs (kind, status, started_at, heartbeat_at, service, env, git_sha, git_branch, git_dirty,
-                           actor, host, pid, ci, argv, params)
-         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        run.kind,
-        nowMs,
-        nowMs,
-        run.service ?? null,
-        run.env ?? null,
-        run.gitSha ?? null,
-        run.gitBranch ?? null,
-        run.gitDirty == null ? null : Number(run.gitDirty),
-        run.actor,
-        run.host,
-        run.pid,
-        Number(run.ci),
-        JSON.stringify(run.argv),
-        json(run.params),
-      );
-    return Number(result.lastInsertRowid);
+  async insert(run: NewRun, nowMs: number): Promise<number> {
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO runs (kind, status, started_at, heartbeat_at, service, env, git_sha, git_branch, git_dirty,
+                         actor, host, pid, ci, argv, params)
+       VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      run.kind,
+      nowMs,
+      nowMs,
+      run.service ?? null,
+      run.env ?? null,
+      run.gitSha ?? null,
+      run.gitBranch ?? null,
+      run.gitDirty == null ? null : Number(run.gitDirty),
+      run.actor,
+      run.host,
+      run.pid,
+      Number(run.ci),
+      JSON.stringify(run.argv),
+      json(run.params),
+    );
+    return row!.id;
   }
 
-  heartbeat(id: number, nowMs: number): void {
-    this.db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`).run(nowMs, id);
+  async heartbeat(id: number, nowMs: number): Promise<void> {
+    await this.db.run(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`, nowMs, id);
   }
 
   /** Finish a run that is still running; a run already finished (e.g. interrupted) keeps its status. */
-  finish(
+  async finish(
     id: number,
     outcome: {
       status: Exclude<RunStatus, 'running'>;
@@ -148,70 +145,77 @@ export class RunStore {
       params?: Record<string, unknown> | null;
     },
     nowMs: number,
-  ): void {
-    this.db
-      .prepare(
-        `UPDATE runs SET status = ?, exit_code = ?, error = ?, metrics = coalesce(?, metrics), params = coalesce(?, params), finished_at = ?
-         WHERE id = ? AND status = 'running'`,
-      )
-      .run(outcome.status, outcome.exitCode, outcome.error ?? null, json(outcome.metrics), json(outcome.params), nowMs, id);
+  ): Promise<void> {
+    await this.db.run(
+      `UPDATE runs SET status = ?, exit_code = ?, error = ?, metrics = coalesce(?, metrics), params = coalesce(?, params), finished_at = ?
+       WHERE id = ? AND status = 'running'`,
+      outcome.status,
+      outcome.exitCode,
+      outcome.error ?? null,
+      json(outcome.metrics),
+      json(outcome.params),
+      nowMs,
+      id,
+    );
   }
 
-  setDetails(id: number, details: Record<string, unknown>): void {
-    this.db.prepare(`UPDATE runs SET details = ? WHERE id = ?`).run(JSON.stringify(details), id);
+  async setDetails(id: number, details: Record<string, unknown>): Promise<void> {
+    await this.db.run(`UPDATE runs SET details = ? WHERE id = ?`, JSON.stringify(details), id);
   }
 
-  appendLog(id: number, stream: string, text: string, nowMs: number): void {
-    this.db.prepare(`INSERT INTO run_logs (run_id, at, stream, text) VALUES (?, ?, ?, ?)`).run(id, nowMs, stream, text);
+  async appendLog(id: number, stream: string, text: string, nowMs: number): Promise<void> {
+    await this.db.run(`INSERT INTO run_logs (run_id, at, stream, text) VALUES (?, ?, ?, ?)`, id, nowMs, stream, text);
   }
 
-  get(id: number): Run | undefined {
-    const row = this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+  async get(id: number): Promise<Run | undefined> {
+    const row = await this.db.get<RunRow>(`SELECT * FROM runs WHERE id = ?`, id);
     return row && toRun(row);
   }
 
-  logs(id: number): RunLogLine[] {
-    const rows = this.db.prepare(`SELECT at, stream, text FROM run_logs WHERE run_id = ? ORDER BY id`).all(id) as Array<{
-      at: number;
-      stream: string;
-      text: string;
-    }>;
+  async logs(id: number): Promise<RunLogLine[]> {
+    const rows = await this.db.all<{ at: number; stream: string; text: string }>(`SELECT at, stream, text FROM run_logs WHERE run_id = ? ORDER BY id`, id);
     return rows.map((r) => ({ at: iso(r.at), stream: r.stream, text: r.text }));
   }
 
-  list(filter: RunFilter): Run[] {
+  async list(filter: RunFilter): Promise<Run[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
     if (filter.status) (where.push('status = ?'), args.push(filter.status));
     if (filter.sinceMs != null) (where.push('started_at >= ?'), args.push(filter.sinceMs));
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit) as RunRow[]).map(toRun);
+    return (await this.db.all<RunRow>(sql, ...args, filter.limit)).map(toRun);
   }
 
   /**
    * Mark runs whose process is gone as interrupted: on this host when the pid no longer exists,
    * anywhere when the heartbeat is older than `staleAfterMs`. Returns the ids marked.
    */
-  sweepAbandoned(host: string, isAlive: (pid: number) => boolean, nowMs: number, staleAfterMs: number): number[] {
+  async sweepAbandoned(host: string, isAlive: (pid: number) => boolean, nowMs: number, staleAfterMs: number): Promise<number[]> {
     // A plain read first: the common case (nothing abandoned) takes no write lock.
-    const running = this.db
-      .prepare(`SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'`)
-      .all() as Array<{ id: number; host: string; pid: number; heartbeat_at: number }>;
+    const running = await this.db.all<{ id: number; host: string; pid: number; heartbeat_at: number }>(
+      `SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'`,
+    );
     const dead = running.filter(
       (r) => nowMs - r.heartbeat_at > staleAfterMs || (r.host === host && r.pid !== process.pid && !isAlive(r.pid)),
     );
     if (dead.length === 0) return [];
     // It ended when it last showed life (its heartbeat or its last log line), not when this noticed.
-    const mark = this.db.prepare(
-      `UPDATE runs SET status = 'interrupted', error = ?,
-         finished_at = max(heartbeat_at, coalesce((SELECT max(at) FROM run_logs WHERE run_id = runs.id), heartbeat_at))
-       WHERE id = ? AND status = 'running'`,
+    const lastSign = this.db.dialect.greatest('heartbeat_at', 'coalesce((SELECT max(at) FROM run_logs WHERE run_id = runs.id), heartbeat_at)');
+    return this.db.transaction(
+      async () => {
+        const marked: number[] = [];
+        for (const r of dead) {
+          const changed = await this.db.run(
+            `UPDATE runs SET status = 'interrupted', error = ?, finished_at = ${lastSign} WHERE id = ? AND status = 'running'`,
+            'the process running it died (found by a later ops invocation)',
+            r.id,
+          );
+          if (changed === 1) marked.push(r.id);
+        }
+        return marked;
+      },
+      { lock: 'runs:sweep' },
     );
-    return this.db
-      .transaction(() => dead.filter((r) => mark.run('the process running it died (found by a later ops invocation)', r.id).changes === 1))
-      .immediate()
-      .map((r) => r.id);
   }
-
 }

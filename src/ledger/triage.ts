@@ -47,33 +47,45 @@ const toTriage = <E, H>(row: TriageRow): StoredTriage<E, H> => ({
 export class TriageStore {
   constructor(private readonly db: Db) {}
 
-  save(report: Omit<StoredTriage, 'id'>): number {
-    return Number(
-      this.db
-        .prepare(`INSERT INTO triage_reports (incident_id, actor, evidence, hypotheses, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(report.incidentId, report.actor, JSON.stringify(report.evidence), JSON.stringify(report.hypotheses), report.durationMs, report.createdAt).lastInsertRowid,
+  async save(report: Omit<StoredTriage, 'id'>): Promise<number> {
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO triage_reports (incident_id, actor, evidence, hypotheses, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+      report.incidentId,
+      report.actor,
+      JSON.stringify(report.evidence),
+      JSON.stringify(report.hypotheses),
+      report.durationMs,
+      report.createdAt,
     );
+    return row!.id;
   }
 
-  latest<E, H>(incidentId: number): StoredTriage<E, H> | undefined {
-    const row = this.db.prepare(`SELECT * FROM triage_reports WHERE incident_id = ? ORDER BY id DESC LIMIT 1`).get(incidentId) as TriageRow | undefined;
+  async latest<E, H>(incidentId: number): Promise<StoredTriage<E, H> | undefined> {
+    const row = await this.db.get<TriageRow>(`SELECT * FROM triage_reports WHERE incident_id = ? ORDER BY id DESC LIMIT 1`, incidentId);
     return row && toTriage<E, H>(row);
   }
 
-  recordAction(action: Omit<IncidentAction, 'id'>): number {
-    return Number(
-      this.db
-        .prepare(`INSERT INTO incident_actions (incident_id, report_id, action, kind, command, actor, status, result, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(action.incidentId, action.reportId, action.action, action.kind, action.command, action.actor, action.status, action.result, action.at).lastInsertRowid,
+  async recordAction(action: Omit<IncidentAction, 'id'>): Promise<number> {
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO incident_actions (incident_id, report_id, action, kind, command, actor, status, result, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      action.incidentId,
+      action.reportId,
+      action.action,
+      action.kind,
+      action.command,
+      action.actor,
+      action.status,
+      action.result,
+      action.at,
     );
+    return row!.id;
   }
 
-  actions(incidentId: number): IncidentAction[] {
-    return this.db
-      .prepare(
-        `SELECT id, incident_id AS incidentId, report_id AS reportId, action, kind, command, actor, status, result, at
-         FROM incident_actions WHERE incident_id = ? ORDER BY id`,
-      )
-      .all(incidentId) as IncidentAction[];
+  actions(incidentId: number): Promise<IncidentAction[]> {
+    return this.db.all<IncidentAction>(
+      `SELECT id, incident_id AS "incidentId", report_id AS "reportId", action, kind, command, actor, status, result, at
+       FROM incident_actions WHERE incident_id = ? ORDER BY id`,
+      incidentId,
+    );
   }
 }

@@ -145,7 +145,7 @@ Examples:
       action<{ env?: string; limit: number }, [string]>(async (ctx, out, options, service) => {
         requireEnv(options.env);
         const { history } = await import('../../core/deploy/index.js');
-        const releases = history(ctx, service, options.env, options.limit);
+        const releases = await history(ctx, service, options.env, options.limit);
         if (options.json) return out.json(releases);
         if (releases.length === 0) return out.info(`no releases of ${service} in ${options.env} yet`);
         out.result(

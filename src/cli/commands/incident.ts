@@ -22,7 +22,7 @@ Examples:
     .action(
       action<{ state?: string; service?: string; env?: string; limit: number }>(async (ctx, out, options) => {
         const { listIncidents, parseState } = await import('../../core/watch/manage.js');
-        const list = listIncidents(ctx, { state: parseState(options.state), service: options.service, env: options.env, limit: options.limit });
+        const list = await listIncidents(ctx, { state: parseState(options.state), service: options.service, env: options.env, limit: options.limit });
         if (options.json) return out.json(list);
         if (list.length === 0) return out.info('no incidents');
         out.result(await incidentTable(out, list));
@@ -40,7 +40,7 @@ Examples:
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
         const { showIncident } = await import('../../core/watch/manage.js');
-        const detail = showIncident(ctx, id);
+        const detail = await showIncident(ctx, id);
         if (options.json) return out.json(detail);
         const i = detail.incident;
         const field = fieldFormatter(out.chalk, 12);

@@ -167,7 +167,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .action(
         action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
           const ref = refs.parseModelRef(refText);
-          const promotion = registry.promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
+          const promotion = await registry.promote(ctx, ref, options.to, { reason: options.reason, force: options.force });
           if (!promotion.promoted) {
             if (!options.json && promotion.checks.length) out.result(await gateTable(out, promotion));
             throw new GateBlockedError(`promotion of ${promotion.model}@${promotion.candidate} to ${promotion.alias} blocked by its gate`, 'improve the model, or pass --force --reason "<why>" (recorded)').withResult(promotion);
@@ -196,7 +196,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"`)
       .action(
         action<{ alias: string; to?: number; reason?: string }, [string]>(async (ctx, out, options, name) => {
-          const event = registry.rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
+          const event = await registry.rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
           if (options.json) return out.json(event);
           out.info(`${name}@${event.alias} now points at version ${event.toVersion} (was ${event.fromVersion})`);
         }),
@@ -212,7 +212,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model list --json`)
       .action(
         action<object>(async (ctx, out, options) => {
-          const models = registry.listModels(ctx);
+          const models = await registry.listModels(ctx);
           if (options.json) return out.json(models);
           if (models.length === 0) return out.info('no models registered yet');
           out.result(
@@ -238,7 +238,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
         action<{ limit: number }, [string]>(async (ctx, out, options, refText) => {
           const ref = refs.parseModelRef(refText);
           if (ref.version === undefined && ref.alias === undefined) {
-            const shown = registry.showModel(ctx, ref.name, options.limit);
+            const shown = await registry.showModel(ctx, ref.name, options.limit);
             if (options.json) return out.json(shown);
             const aliases = Object.entries(shown.model.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
             out.result(
@@ -252,7 +252,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             );
             return;
           }
-          const details = registry.versionDetails(ctx, refs.resolveVersion(ctx.ledger(), ref));
+          const details = await registry.versionDetails(ctx, await refs.resolveVersion(ctx.ledger(), ref));
           if (options.json) return out.json(details);
           const field = fieldFormatter(out.chalk, 10);
           const run = details.run;
@@ -287,7 +287,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model history churn --json`)
       .action(
         action<{ alias?: string; limit: number }, [string]>(async (ctx, out, options, name) => {
-          const events = registry.aliasHistory(ctx, name, options.alias, options.limit);
+          const events = await registry.aliasHistory(ctx, name, options.alias, options.limit);
           if (options.json) return out.json(events);
           if (events.length === 0) return out.info(`no alias of ${name} has been set yet`);
           out.result(
@@ -314,7 +314,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
         action<{ dataset?: string; limit: number }, [string | undefined]>(async (ctx, out, options, refText) => {
           if ((refText === undefined) === (options.dataset === undefined)) throw new UsageError('give a model version or --dataset, not both', 'e.g. `ops model lineage churn@3`');
           if (options.dataset) {
-            const found = registry.datasetLineage(ctx, options.dataset);
+            const found = await registry.datasetLineage(ctx, options.dataset);
             if (options.json) return out.json(found);
             out.result(
               [
@@ -326,7 +326,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             );
             return;
           }
-          const found = registry.lineage(ctx, refs.parseModelRef(refText!), options.limit);
+          const found = await registry.lineage(ctx, refs.parseModelRef(refText!), options.limit);
           if (options.json) return out.json(found);
           const { version, upstream, downstream } = found;
           const lines = [`${out.chalk.bold(`${version.model}@${version.version}`)} (${version.source ?? '-'})`, out.chalk.bold('upstream')];
@@ -357,7 +357,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .action(
         action<object, [string, string]>(async (ctx, out, options, a, b) => {
           const { parseModelRef } = refs;
-          const diff = registry.diffVersions(ctx, parseModelRef(a), parseModelRef(b));
+          const diff = await registry.diffVersions(ctx, parseModelRef(a), parseModelRef(b));
           if (options.json) return out.json(diff);
           const sections: string[] = [];
           for (const [title, rows] of [['params', diff.params], ['metrics', diff.metrics], ['datasets', diff.datasets]] as const) {
@@ -385,7 +385,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     $ ops model verify churn@production`)
       .action(
         action<object, [string]>(async (ctx, out, options, refText) => {
-          const { version, files } = registry.verifyVersion(ctx, refs.parseModelRef(refText));
+          const { version, files } = await registry.verifyVersion(ctx, refs.parseModelRef(refText));
           if (options.json) return out.json({ model: version.model, version: version.version, files, ok: true });
           out.result(`${version.model}@${version.version}: ${files.length} files match their digests`);
         }, { readOnly: true }),

@@ -33,7 +33,7 @@ Examples:
           sinceMs: options.since ? parseSince(options.since, ctx.clock.now()) : undefined,
           limit: options.limit,
         };
-        const list = listRuns(ctx, filter);
+        const list = await listRuns(ctx, filter);
         if (options.json) return out.json(list);
         if (list.length === 0) return out.info('no runs recorded yet');
         out.result(
@@ -64,7 +64,7 @@ Examples:
   $ ops runs show 42 --json`)
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
-        const { run, logs } = showRun(ctx, id);
+        const { run, logs } = await showRun(ctx, id);
         if (options.json) return out.json({ ...run, logs });
         const field = fieldFormatter(out.chalk, 10);
         const lines = [

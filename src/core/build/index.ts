@@ -127,7 +127,7 @@ async function buildOne(ctx: Context, config: OpsConfig, run: ActiveRun, plan: B
   let cached = false;
   if (!options.noCache) {
     // The ledger knows the image these inputs made; the engine is asked only whether it still has it.
-    const known = ctx.ledger().builds.byInputDigest(plan.inputDigest);
+    const known = await ctx.ledger().builds.byInputDigest(plan.inputDigest);
     const image = known?.imageId ? await ctx.adapters.docker.inspectImage(engine, ctx.env, known.imageId) : null;
     imageId = image?.id ?? (await ctx.adapters.docker.findImagesByLabel(engine, ctx.env, INPUT_DIGEST_LABEL, plan.inputDigest))[0];
     cached = imageId !== undefined;
@@ -247,7 +247,7 @@ export async function runBuilds(ctx: Context, config: OpsConfig, plans: BuildPla
           // One service's failure never hides the others' results.
           result = { service: plan.service, image: plan.config.image, tags: plan.tags, digest: null, inputDigest: plan.inputDigest, cached: false, sizeBytes: null, durationMs: 0, status: 'failed', error: (err as Error).message };
         }
-        ctx.ledger().builds.insert(
+        await ctx.ledger().builds.insert(
           {
             runId: run.id,
             service: result.service,

@@ -83,7 +83,7 @@ const dockerEndpoint = (env: EnvironmentConfig): DockerEndpoint => (env.target =
  * engine, else in its registry); null when nothing says (never the work tree's commit).
  */
 async function imageRevision(ctx: Context, r: Resolved, image: string, local: { labels: Record<string, string> } | null): Promise<string | null> {
-  const built = ctx.ledger().builds.withTag(image)?.git.sha;
+  const built = (await ctx.ledger().builds.withTag(image))?.git.sha;
   if (built) return built;
   const { parseImageReference, REVISION_LABEL } = await import('../build/images.js');
   const labels = local?.labels ?? (await ctx.adapters.docker.inspectImage(dockerEndpoint(r.envConfig), ctx.env, image).catch(() => null))?.labels;
@@ -105,7 +105,7 @@ async function chooseImage(ctx: Context, r: Resolved, request: DeployRequest): P
     if (built.status === 'failed') throw new OpsError(`build of ${request.service} failed${built.failedStep ? ` at ${built.failedStep}` : ''}: ${built.error}`, 'fix the build, then deploy again');
     return built.tags[0]!;
   }
-  const last = ctx.ledger().builds.latestForService(request.service);
+  const last = await ctx.ledger().builds.latestForService(request.service);
   if (!last) throw new NotFoundError(`no build of ${request.service} in the ledger`, `run \`ops build ${request.service}\`, or pass --image <ref> or --build`);
   return last.tags[0]!;
 }
@@ -131,7 +131,7 @@ export async function planDeploy(ctx: Context, request: DeployRequest): Promise<
 /** `--dry-run`: what would be applied, and `kubectl diff` against the cluster; changes nothing. */
 export async function dryRun(ctx: Context, request: DeployRequest): Promise<Omit<DeployPlan, 'resolved'> & { diff?: string; current: Release | null }> {
   const { resolved, ...plan } = await planDeploy(ctx, request);
-  const current = ctx.ledger().releases.current(request.service, request.env) ?? null;
+  const current = (await ctx.ledger().releases.current(request.service, request.env)) ?? null;
   if (resolved.envConfig.target === 'kubernetes') return { ...plan, current, diff: await kubectlDiff(ctx, resolved.envConfig, plan.manifests!) };
   return { ...plan, current };
 }
@@ -161,10 +161,10 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
     const lock = await acquireLock(ctx, lockName, run.id, request.lockTimeoutMs);
     try {
       const releases = ctx.ledger().releases;
-      const abandoned = releases.failAbandoned(request.service, request.env, ctx.clock.now());
+      const abandoned = await releases.failAbandoned(request.service, request.env, ctx.clock.now());
       if (abandoned) ctx.output.warn(`marked ${abandoned} release(s) of ${request.service} in ${request.env} failed: their deploy stopped before it finished`);
-      const previous = releases.current(request.service, request.env);
-      const release = releases.create(
+      const previous = await releases.current(request.service, request.env);
+      const release = await releases.create(
         {
           runId: run.id,
           service: request.service,
@@ -198,7 +198,7 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
 
       if (target.ok) {
         const replacedAs = intent.rollbackTo != null ? 'rolled_back' : 'superseded';
-        const settled = releases.finish(release.id, { status: 'deployed', details: target.details, replacedAs }, ctx.clock.now());
+        const settled = await releases.finish(release.id, { status: 'deployed', details: target.details, replacedAs }, ctx.clock.now());
         run.log('stdout', `deployed: ${target.message}`);
         result = toResult(settled, { message: target.message });
         return { status: 'succeeded', exitCode: ExitCode.ok };
@@ -207,20 +207,20 @@ async function ship(ctx: Context, request: DeployRequest, plan: DeployPlan, inte
       for (const line of target.logTail) run.log('stderr', line);
       let error = target.error;
       if (target.rolledBack) error += target.rolledBack.ok ? `; rolled back: ${target.rolledBack.message}` : `; rollback failed: ${target.rolledBack.message}`;
-      const settled = releases.finish(release.id, { status: target.rolledBack?.ok ? 'rolled_back' : 'failed', error, details: target.details }, ctx.clock.now());
+      const settled = await releases.finish(release.id, { status: target.rolledBack?.ok ? 'rolled_back' : 'failed', error, details: target.details }, ctx.clock.now());
       if (target.rolledBack?.ok && previous) {
         // The undo is a release of its own, so the history shows what runs now.
-        const undo = releases.create(
+        const undo = await releases.create(
           { ...previous, runId: run.id, actor: ctx.actor, description: `auto-rollback to ${previous.revision} after ${release.revision} failed`, rollbackTo: previous.revision, risk: { status: 'not scored', reason: 'rollback' }, riskScoreId: null },
           ctx.clock.now(),
         );
-        releases.finish(undo.id, { status: 'deployed', details: previous.details ?? undefined }, ctx.clock.now());
+        await releases.finish(undo.id, { status: 'deployed', details: previous.details ?? undefined }, ctx.clock.now());
       }
       run.log('stderr', `failed: ${error}`);
       result = toResult(settled, { error, logTail: target.logTail });
       return { status: 'failed', exitCode: ExitCode.failed, error };
     } finally {
-      lock.release();
+      await lock.release();
     }
   });
   if (!result) throw new OpsError(outcome.error ?? 'deploy failed');
@@ -253,17 +253,17 @@ export async function deploy(ctx: Context, request: DeployRequest): Promise<Depl
 export async function rollback(ctx: Context, request: { service: string; env: string; to?: number; lockTimeoutMs: number }): Promise<DeployResult> {
   resolveNames(ctx, request.service, request.env);
   const releases = ctx.ledger().releases;
-  const current = releases.current(request.service, request.env);
+  const current = await releases.current(request.service, request.env);
   let target: Release | undefined;
   if (request.to != null) {
-    target = releases.get(request.service, request.env, request.to);
+    target = await releases.get(request.service, request.env, request.to);
     if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no revision ${request.to}`, `list revisions with \`ops deploy history ${request.service} --env ${request.env}\``);
     if (target.status === 'failed' || target.status === 'pending') {
       throw new UsageError(`revision ${request.to} never became healthy (${target.status})`, 'roll back to a revision that was deployed');
     }
   } else {
     if (!current) throw new NotFoundError(`${request.service} has no deployed release in ${request.env}`, 'deploy it first with `ops deploy`');
-    target = releases.lastHealthyBefore(request.service, request.env, current.revision, current.image);
+    target = await releases.lastHealthyBefore(request.service, request.env, current.revision, current.image);
     if (!target) throw new NotFoundError(`${request.service} in ${request.env} has no earlier healthy release to roll back to`, 'pass --to <revision>');
   }
   const deployRequest: DeployRequest = { service: request.service, env: request.env, image: target.image, lockTimeoutMs: request.lockTimeoutMs };
@@ -271,7 +271,7 @@ export async function rollback(ctx: Context, request: { service: string; env: st
   return ship(ctx, deployRequest, plan, { description: `rollback to ${target.revision}`, rollbackTo: target.revision, risk: { status: 'not scored', reason: 'rollback' } });
 }
 
-export function history(ctx: Context, service: string, env: string, limit: number): Release[] {
+export function history(ctx: Context, service: string, env: string, limit: number): Promise<Release[]> {
   resolveNames(ctx, service, env);
   return ctx.ledger().releases.history(service, env, limit);
 }
@@ -290,7 +290,7 @@ export async function status(ctx: Context, env: string, service?: string): Promi
   const out: ServiceStatus[] = [];
   for (const name of services) {
     const r = resolveNames(ctx, name, env);
-    const release = ctx.ledger().releases.current(name, env) ?? null;
+    const release = (await ctx.ledger().releases.current(name, env)) ?? null;
     if (!release && !service) continue;
     const live =
       r.envConfig.target === 'docker'

@@ -10,7 +10,7 @@ const RETRY_INTERVAL_MS = 250;
 
 export interface HeldLock {
   name: string;
-  release(): void;
+  release(): Promise<void>;
 }
 
 function describeHolder(holder: LockHolder, nowMs: number): string {
@@ -29,7 +29,7 @@ export async function acquireLock(ctx: Context, name: string, runId: number | nu
   const deadline = ctx.clock.now() + timeoutMs;
   let waiting = false;
   for (;;) {
-    const attempt = locks.tryAcquire(name, owner, ctx.clock.now(), isPidAlive, LOCK_STALE_AFTER_MS);
+    const attempt = await locks.tryAcquire(name, owner, ctx.clock.now(), isPidAlive, LOCK_STALE_AFTER_MS);
     if (attempt.acquired) {
       if (attempt.tookOverFrom) {
         ctx.output.warn(`took over lock ${name} from ${describeHolder(attempt.tookOverFrom, ctx.clock.now())}: ${attempt.staleReason}`);
@@ -49,13 +49,17 @@ export async function acquireLock(ctx: Context, name: string, runId: number | nu
     await sleep(RETRY_INTERVAL_MS, ctx.cancel);
   }
   const heartbeat = setInterval(() => {
-    if (!locks.heartbeat(name, owner, ctx.clock.now())) ctx.output.warn(`lock ${name} was taken over by another process`);
+    // A heartbeat that cannot reach the ledger is retried by the next one.
+    void locks
+      .heartbeat(name, owner, ctx.clock.now())
+      .then((ours) => ours || ctx.output.warn(`lock ${name} was taken over by another process`))
+      .catch(() => {});
   }, HEARTBEAT_INTERVAL_MS).unref();
   return {
     name,
-    release() {
+    async release() {
       clearInterval(heartbeat);
-      locks.release(name, owner);
+      await locks.release(name, owner);
     },
   };
 }

@@ -22,8 +22,8 @@ export function versionFile(ctx: Context, version: ModelVersion, path: string): 
 }
 
 /** The built-in model of a version, read (and hash-checked) from the artifact store. */
-export function loadModel(ctx: Context, ref: ModelRef): LoadedModel {
-  const version = resolveVersion(ctx.ledger(), ref);
+export async function loadModel(ctx: Context, ref: ModelRef): Promise<LoadedModel> {
+  const version = await resolveVersion(ctx.ledger(), ref);
   const label = `${version.model}@${version.version}`;
   const bytes = versionFile(ctx, version, 'model.json');
   if (!bytes) throw new OpsError(`${label} has no model.json`, 'only models trained by `ops model train --data` can predict here');
@@ -40,7 +40,7 @@ export interface Predictions {
 
 /** Predict every row of a CSV: the class and its probabilities, or the value. */
 export async function predictCsv(ctx: Context, ref: ModelRef, data: string): Promise<Predictions> {
-  const { label, file, forest } = loadModel(ctx, ref);
+  const { label, file, forest } = await loadModel(ctx, ref);
   const table = await readCsv(data, ctx.cwd);
   const hint = `the model reads the columns ${file.features.join(', ')}`;
   const columns = file.features.map((name) => numericColumn(table, columnIndex(table, name, 'a feature of the model'), hint));

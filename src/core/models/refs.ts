@@ -46,9 +46,9 @@ export function parseModelRef(text: string): ModelRef {
   return { name, alias: checkAlias(selector) };
 }
 
-export function requireModel(ledger: Ledger, name: string): void {
-  if (ledger.models.modelExists(name)) return;
-  const known = ledger.models.modelNames();
+export async function requireModel(ledger: Ledger, name: string): Promise<void> {
+  if (await ledger.models.modelExists(name)) return;
+  const known = await ledger.models.modelNames();
   throw new NotFoundError(
     `model "${name}" does not exist`,
     known.length ? `registered models: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}` : 'register one with `ops model register <name> --run <id>`',
@@ -56,19 +56,19 @@ export function requireModel(ledger: Ledger, name: string): void {
 }
 
 /** The version a reference points at; a bare name means its latest version. */
-export function resolveVersion(ledger: Ledger, ref: ModelRef): ModelVersion {
-  requireModel(ledger, ref.name);
+export async function resolveVersion(ledger: Ledger, ref: ModelRef): Promise<ModelVersion> {
+  await requireModel(ledger, ref.name);
   const label = `${ref.name}@${ref.version ?? ref.alias ?? 'latest'}`;
   let version = ref.version;
   if (version === undefined && ref.alias && ref.alias !== 'latest') {
-    const held = ledger.models.aliasHolder(ref.name, ref.alias);
+    const held = await ledger.models.aliasHolder(ref.name, ref.alias);
     if (held == null) throw new NotFoundError(`model "${ref.name}" has no alias "${ref.alias}"`, `see its aliases with \`ops model show ${ref.name}\``);
     version = held;
   }
-  version ??= ledger.models.latestVersion(ref.name) ?? undefined;
-  const found = version === undefined ? undefined : ledger.models.version(ref.name, version);
+  version ??= (await ledger.models.latestVersion(ref.name)) ?? undefined;
+  const found = version === undefined ? undefined : await ledger.models.version(ref.name, version);
   if (!found) {
-    const latest = ledger.models.latestVersion(ref.name);
+    const latest = await ledger.models.latestVersion(ref.name);
     throw new NotFoundError(`${label} does not exist`, latest ? `versions of ${ref.name} run from 1 to ${latest}` : `${ref.name} has no versions yet`);
   }
   return found;

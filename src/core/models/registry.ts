@@ -14,7 +14,7 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
   }
   const ledger = ctx.ledger();
   if (source.runId !== undefined) {
-    const run = ledger.runs.get(source.runId);
+    const run = await ledger.runs.get(source.runId);
     if (!run) throw new NotFoundError(`run ${source.runId} does not exist`, 'list training runs with `ops runs list --kind train`');
     if (run.kind !== 'train') throw new OpsError(`run ${run.id} is a ${run.kind} run, not a training run`, 'list training runs with `ops runs list --kind train`');
     if (run.status !== 'succeeded') throw new OpsError(`run ${run.id} ${run.status}; only a succeeded training run can be registered`, `see why with \`ops runs show ${run.id}\``);
@@ -42,12 +42,13 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
   }
   const { tree, files } = stored;
   const now = ctx.clock.now();
-  return ledger.db
-    .transaction(() => {
-      ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
+  return ledger.transaction(
+    async () => {
+      await ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
       return ledger.models.register({ model: name, runId: null, artifactDigest: tree.digest, params: null, metrics: null, actor: ctx.actor, source: path }, now);
-    })
-    .immediate();
+    },
+    { lock: `model:${name}` },
+  );
 }
 
 export interface GateCheck {
@@ -113,17 +114,17 @@ export interface Promotion {
  * Point `alias` at a version if its gates pass (or `force` with a reason); the gate compares with
  * the holder read in the same transaction that moves the alias.
  */
-export function promote(ctx: Context, ref: ModelRef, aliasName: string, options: { reason?: string; force?: boolean }): Promotion {
+export async function promote(ctx: Context, ref: ModelRef, aliasName: string, options: { reason?: string; force?: boolean }): Promise<Promotion> {
   const alias = checkAlias(aliasName);
   if (options.force && !options.reason) throw new UsageError('--force needs --reason', 'say why the gate is overridden, e.g. --reason "hotfix approved by on-call"');
   const ledger = ctx.ledger();
-  const candidate = resolveVersion(ledger, ref);
+  const candidate = await resolveVersion(ledger, ref);
   if (candidate.artifactDigest) ArtifactStore.beside(ctx.ledgerPath).verifyTree(candidate.artifactDigest);
   const gates = gatesFor(ctx, candidate.model, alias);
-  const result = ledger.models.moveAlias(
+  const result = await ledger.models.moveAlias(
     { model: candidate.model, alias, actor: ctx.actor, reason: options.reason ?? null },
-    (current) => {
-      const baseline = current == null ? null : ledger.models.version(candidate.model, current) ?? null;
+    async (current) => {
+      const baseline = current == null ? null : (await ledger.models.version(candidate.model, current)) ?? null;
       const checks = checkGates(gates, candidate, baseline);
       const passed = checks.every((c) => c.passed);
       const forced = !passed && Boolean(options.force);
@@ -144,17 +145,17 @@ export function promote(ctx: Context, ref: ModelRef, aliasName: string, options:
 }
 
 /** Move the alias back to the version that held it before its last move (or to `to`). */
-export function rollbackAlias(ctx: Context, model: string, aliasName: string, options: { to?: number; reason?: string }): AliasEvent {
+export async function rollbackAlias(ctx: Context, model: string, aliasName: string, options: { to?: number; reason?: string }): Promise<AliasEvent> {
   const alias = checkAlias(aliasName);
   const ledger = ctx.ledger();
-  requireModel(ledger, model);
-  if (options.to !== undefined) resolveVersion(ledger, { name: model, version: options.to });
-  const result = ledger.models.moveAlias(
+  await requireModel(ledger, model);
+  if (options.to !== undefined) await resolveVersion(ledger, { name: model, version: options.to });
+  const result = await ledger.models.moveAlias(
     { model, alias, actor: ctx.actor, reason: options.reason ?? `rollback of ${alias}` },
-    (current) => {
+    async (current) => {
       if (current == null) throw new NotFoundError(`model "${model}" has no alias "${alias}"`, `see its aliases with \`ops model show ${model}\``);
       if (options.to !== undefined) return { toVersion: options.to, current };
-      const [last] = ledger.models.aliasEvents(model, alias, 1);
+      const [last] = await ledger.models.aliasEvents(model, alias, 1);
       const previous = last?.fromVersion ?? null;
       if (previous == null) throw new NotFoundError(`${model}@${alias} has no earlier holder to roll back to`, `it has pointed at v${current} since it was first set`);
       return { toVersion: previous, current };
@@ -165,7 +166,7 @@ export function rollbackAlias(ctx: Context, model: string, aliasName: string, op
   return result.event;
 }
 
-export function listModels(ctx: Context): ModelSummary[] {
+export function listModels(ctx: Context): Promise<ModelSummary[]> {
   return ctx.ledger().models.list();
 }
 
@@ -175,17 +176,17 @@ export interface VersionDetails extends ModelVersion {
   files: TreeEntry[];
 }
 
-export function versionDetails(ctx: Context, version: ModelVersion): VersionDetails {
+export async function versionDetails(ctx: Context, version: ModelVersion): Promise<VersionDetails> {
   const ledger = ctx.ledger();
-  const run = version.runId == null ? null : ledger.runs.get(version.runId) ?? null;
+  const run = version.runId == null ? null : (await ledger.runs.get(version.runId)) ?? null;
   const files = version.artifactDigest ? ArtifactStore.beside(ctx.ledgerPath).readTree(version.artifactDigest).files : [];
-  return { ...version, run, datasets: version.runId == null ? [] : ledger.models.runDatasets(version.runId), files };
+  return { ...version, run, datasets: version.runId == null ? [] : await ledger.models.runDatasets(version.runId), files };
 }
 
-export function showModel(ctx: Context, name: string, limit: number): { model: ModelSummary; versions: ModelVersion[] } {
+export async function showModel(ctx: Context, name: string, limit: number): Promise<{ model: ModelSummary; versions: ModelVersion[] }> {
   const ledger = ctx.ledger();
-  requireModel(ledger, name);
-  return { model: ledger.models.list().find((m) => m.name === name)!, versions: ledger.models.versions(name, limit) };
+  await requireModel(ledger, name);
+  return { model: (await ledger.models.list()).find((m) => m.name === name)!, versions: await ledger.models.versions(name, limit) };
 }
 
 export interface AliasTenure extends AliasEvent {
@@ -194,11 +195,11 @@ export interface AliasTenure extends AliasEvent {
 }
 
 /** Alias moves, newest first, each with the time its version held the alias until. */
-export function aliasHistory(ctx: Context, name: string, alias: string | undefined, limit: number): AliasTenure[] {
+export async function aliasHistory(ctx: Context, name: string, alias: string | undefined, limit: number): Promise<AliasTenure[]> {
   const ledger = ctx.ledger();
-  requireModel(ledger, name);
+  await requireModel(ledger, name);
   if (alias) checkAlias(alias);
-  const events = ledger.models.aliasEvents(name, alias, limit);
+  const events = await ledger.models.aliasEvents(name, alias, limit);
   const nextAt = new Map<string, string>();
   return events.map((event) => {
     const until = nextAt.get(event.alias) ?? null;
@@ -213,29 +214,29 @@ export interface Lineage {
   downstream: VersionUse;
 }
 
-export function lineage(ctx: Context, ref: ModelRef, limit: number): Lineage {
+export async function lineage(ctx: Context, ref: ModelRef, limit: number): Promise<Lineage> {
   const ledger = ctx.ledger();
-  const version = resolveVersion(ledger, ref);
-  const run = version.runId == null ? null : ledger.runs.get(version.runId) ?? null;
+  const version = await resolveVersion(ledger, ref);
+  const run = version.runId == null ? null : (await ledger.runs.get(version.runId)) ?? null;
   return {
     version,
     upstream: {
       run,
-      datasets: run ? ledger.models.runDatasets(run.id) : [],
+      datasets: run ? await ledger.models.runDatasets(run.id) : [],
       commit: run ? { ...run.git, dirtyHash: (run.details?.dirtyHash as string | null | undefined) ?? null } : null,
     },
-    downstream: ledger.models.uses(version.id, limit),
+    downstream: await ledger.models.uses(version.id, limit),
   };
 }
 
-export function datasetLineage(ctx: Context, digest: string): { dataset: StoredDataset; versions: ModelVersion[] } {
+export async function datasetLineage(ctx: Context, digest: string): Promise<{ dataset: StoredDataset; versions: ModelVersion[] }> {
   const ledger = ctx.ledger();
   const prefix = digest.replace(/^sha256:/, '');
   if (!/^[0-9a-f]{6,64}$/.test(prefix)) throw new UsageError(`${quote(digest)} is not a dataset digest`, 'give sha256:<hex> or at least its first 6 hex digits');
-  const matches = ledger.models.datasetsByPrefix(prefix);
+  const matches = await ledger.models.datasetsByPrefix(prefix);
   if (matches.length === 0) throw new NotFoundError(`no dataset with digest ${quote(digest)} is recorded`, 'datasets are recorded by `ops model train`');
   if (matches.length > 1) throw new UsageError(`digest ${quote(digest)} is ambiguous (${matches.length} datasets)`, 'give more of its digits');
-  return { dataset: matches[0]!, versions: ledger.models.versionsTrainedOn(matches[0]!.digest) };
+  return { dataset: matches[0]!, versions: await ledger.models.versionsTrainedOn(matches[0]!.digest) };
 }
 
 export interface DiffRow {
@@ -265,24 +266,24 @@ function diffRecords(a: Record<string, unknown>, b: Record<string, unknown>, num
   });
 }
 
-export function diffVersions(ctx: Context, refA: ModelRef, refB: ModelRef): VersionDiff {
+export async function diffVersions(ctx: Context, refA: ModelRef, refB: ModelRef): Promise<VersionDiff> {
   const ledger = ctx.ledger();
-  const a = resolveVersion(ledger, refA);
-  const b = resolveVersion(ledger, refB);
-  const datasets = (v: ModelVersion) =>
-    Object.fromEntries((v.runId == null ? [] : ledger.models.runDatasets(v.runId)).map((d) => [d.path, d.digest]));
+  const a = await resolveVersion(ledger, refA);
+  const b = await resolveVersion(ledger, refB);
+  const datasets = async (v: ModelVersion) =>
+    Object.fromEntries((v.runId == null ? [] : await ledger.models.runDatasets(v.runId)).map((d) => [d.path, d.digest]));
   return {
     a: `${a.model}@${a.version}`,
     b: `${b.model}@${b.version}`,
     params: diffRecords(a.params ?? {}, b.params ?? {}, false),
     metrics: diffRecords(a.metrics ?? {}, b.metrics ?? {}, true),
-    datasets: diffRecords(datasets(a), datasets(b), false),
+    datasets: diffRecords(await datasets(a), await datasets(b), false),
   };
 }
 
 /** Re-hash every file of a version; a mismatch is a CorruptArtifactError naming the file. */
-export function verifyVersion(ctx: Context, ref: ModelRef): { version: ModelVersion; files: TreeEntry[] } {
-  const version = resolveVersion(ctx.ledger(), ref);
+export async function verifyVersion(ctx: Context, ref: ModelRef): Promise<{ version: ModelVersion; files: TreeEntry[] }> {
+  const version = await resolveVersion(ctx.ledger(), ref);
   if (!version.artifactDigest) return { version, files: [] };
   return { version, files: ArtifactStore.beside(ctx.ledgerPath).verifyTree(version.artifactDigest) };
 }

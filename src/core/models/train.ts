@@ -199,11 +199,11 @@ export async function storeRunArtifacts(ctx: Context, runId: number, artifactDir
   const store = ArtifactStore.beside(ctx.ledgerPath);
   const { tree, files } = await store.putFolder(artifactDir);
   const now = ctx.clock.now();
-  ledger.db.transaction(() => {
-    ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
-    for (const file of files) ledger.models.attachToRun(runId, file.path, file.digest);
-    ledger.runs.setDetails(runId, { ...details, artifactTree: tree.digest });
-  })();
+  await ledger.transaction(async () => {
+    await ledger.models.recordTree({ ...tree, mediaType: TREE_MEDIA_TYPE }, files, now);
+    for (const file of files) await ledger.models.attachToRun(runId, file.path, file.digest);
+    await ledger.runs.setDetails(runId, { ...details, artifactTree: tree.digest });
+  });
   return files;
 }
 
@@ -231,9 +231,9 @@ async function digestAll(ctx: Context, paths: string[]): Promise<DatasetDigest[]
   return Promise.all(paths.map((p) => digestDataset(p, ctx.cwd)));
 }
 
-function recordDatasets(ctx: Context, runId: number, datasets: DatasetDigest[]): void {
+async function recordDatasets(ctx: Context, runId: number, datasets: DatasetDigest[]): Promise<void> {
   const ledger = ctx.ledger();
-  for (const dataset of datasets) ledger.models.recordDataset(dataset, runId, ctx.clock.now());
+  for (const dataset of datasets) await ledger.models.recordDataset(dataset, runId, ctx.clock.now());
 }
 
 /** Train the project's random forest on a CSV file and store the model as the run's artifact. */
@@ -247,7 +247,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
   let files: Array<{ path: string; digest: string; sizeBytes: number }> = [];
   let metrics: Record<string, number> | null = null;
   const outcome = await withRun(ctx, { kind: 'train', git, params: { ...prepared.params, task: prepared.task } }, async (run) => {
-    recordDatasets(ctx, run.id, [dataset!]);
+    await recordDatasets(ctx, run.id, [dataset!]);
     const { columns, y, train, test, params, task, classes, featureNames } = prepared;
     const forest = await ctx.output.step(`training ${params.nTrees} trees on ${train.length} rows x ${featureNames.length} features`, async () =>
       RandomForest.train(task, { columns: columns.map((c) => pick(c, train)), y: pick(y, train) }, classes.length, params),
@@ -295,9 +295,9 @@ export async function trainExternal(ctx: Context, name: string, command: string[
   let metrics: Record<string, number> | null = null;
   try {
     const outcome = await withRun(ctx, { kind: 'train', git, params: options.params }, async (run: ActiveRun) => {
-      recordDatasets(ctx, run.id, datasets);
+      await recordDatasets(ctx, run.id, datasets);
       const details = { model: name, trainer: 'external', command, datasets: datasets.map((d) => d.digest), tools, dirtyHash: git?.dirtyHash ?? null };
-      ctx.ledger().runs.setDetails(run.id, details);
+      await ctx.ledger().runs.setDetails(run.id, details);
       let tail = '';
       // The command's output is progress, not ops's result: stdout stays for the result (and --json).
       const output = childOutput(ctx, run, (_stream, text) => {

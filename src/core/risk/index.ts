@@ -65,7 +65,7 @@ export interface MiningResult {
  */
 export async function mine(ctx: Context, repo: Repository): Promise<MiningResult> {
   const ledger = ctx.ledger();
-  const saved = ledger.risk.miningState(repo.root);
+  const saved = await ledger.risk.miningState(repo.root);
   let state: MiningState = emptyMiningState();
   let range: string | null = null;
   if (saved?.head) {
@@ -81,7 +81,7 @@ export async function mine(ctx: Context, repo: Repository): Promise<MiningResult
   const mined = mineCommits(output, state, fixPattern(ctx));
   state.head = repo.head;
   const start = state.count - mined.length;
-  ledger.risk.saveMined(
+  await ledger.risk.saveMined(
     repo.root,
     mined.map((c, i) => ({ ...c, seq: start + i })),
     repo.head,
@@ -101,9 +101,9 @@ export interface SzzResult {
 /** Label the commits that introduced the lines each new fix commit removed or changed. */
 export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult> {
   const ledger = ctx.ledger();
-  const done = ledger.risk.processedFixes(repo.root);
+  const done = await ledger.risk.processedFixes(repo.root);
   const fixIndex = FEATURE_NAMES.indexOf('fix');
-  const fixes = ledger.risk.commits(repo.root).filter((c) => c.features[fixIndex] === 1 && !done.has(c.sha));
+  const fixes = (await ledger.risk.commits(repo.root)).filter((c) => c.features[fixIndex] === 1 && !done.has(c.sha));
   const started = performance.now();
   // Blame is git's cost, not ours: keep a few git processes busy at once.
   const perFix = await pool(fixes, Math.max(2, availableParallelism() * 2), async (fix) => {
@@ -116,7 +116,7 @@ export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult>
     return found;
   });
   const labels = perFix.flat();
-  ledger.risk.saveSzz(repo.root, fixes.map((f) => f.sha), labels, ctx.clock.now());
+  await ledger.risk.saveSzz(repo.root, fixes.map((f) => f.sha), labels, ctx.clock.now());
   return { fixes: fixes.length, labelled: new Set(labels.map((l) => l.sha)).size, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -124,12 +124,12 @@ export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult>
 export async function labelFromReleases(ctx: Context, repo: Repository): Promise<number> {
   const ledger = ctx.ledger();
   const labels: CommitLabel[] = [];
-  for (const release of ledger.risk.failedReleases()) {
+  for (const release of await ledger.risk.failedReleases()) {
     const range = release.previousSha ? [`${release.previousSha}..${release.sha}`] : ['-1', release.sha];
     const shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', ...range]).catch(() => '')).split('\n').filter(Boolean);
     for (const sha of shas) labels.push({ sha, source: 'release', evidence: `release ${release.id} (${release.service} r${release.revision} to ${release.env}) ${release.status}` });
   }
-  ledger.db.transaction(() => ledger.risk.addLabels(repo.root, labels, ctx.clock.now()))();
+  await ledger.transaction(() => ledger.risk.addLabels(repo.root, labels, ctx.clock.now()));
   return new Set(labels.map((l) => l.sha)).size;
 }
 
@@ -186,9 +186,9 @@ export async function labelledHistory(ctx: Context, dir: string): Promise<Labell
   const { repo, mining, labels } = await mineRepository(ctx, dir, true);
   const { szz, releaseLabelled } = labels!;
   const ledger = ctx.ledger();
-  const commits = ledger.risk.commits(repo.root);
+  const commits = await ledger.risk.commits(repo.root);
   if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
-  return { repo, mining, szz, releaseLabelled, commits, bug: new Set(ledger.risk.labels(repo.root).map((l) => l.sha)) };
+  return { repo, mining, szz, releaseLabelled, commits, bug: new Set((await ledger.risk.labels(repo.root)).map((l) => l.sha)) };
 }
 
 const featureColumns = (commits: StoredCommit[]) => FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!));
@@ -260,7 +260,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   const y = Float64Array.from(commits, (c) => (bug.has(c.sha) ? 1 : 0));
   const positives = commits.filter((c) => bug.has(c.sha)).length;
   const weights = ctx.config?.risk.labelWeights ?? { szz: 1, release: 2 };
-  const { sources, weight } = labelWeights(commits, ledger.risk.labels(repo.root), weights);
+  const { sources, weight } = labelWeights(commits, await ledger.risk.labels(repo.root), weights);
   const csv = trainingCsv(commits, bug, sources, weight);
   const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
   const datasetPath = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
@@ -274,19 +274,19 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   };
   const alias = ctx.config?.risk.alias ?? 'production';
   const warnings: string[] = [];
-  const promoteTo = (): string | undefined => options.promoteTo ?? (ledger.models.aliasHolder(RISK_MODEL, alias) == null ? alias : undefined);
-  const promoteVersion = (version: ModelVersion): Promotion | null => {
-    const target = promoteTo();
-    if (!target || ledger.models.aliasHolder(RISK_MODEL, target) === version.version) return null;
+  const promoteTo = async (): Promise<string | undefined> => options.promoteTo ?? ((await ledger.models.aliasHolder(RISK_MODEL, alias)) == null ? alias : undefined);
+  const promoteVersion = async (version: ModelVersion): Promise<Promotion | null> => {
+    const target = await promoteTo();
+    if (!target || (await ledger.models.aliasHolder(RISK_MODEL, target)) === version.version) return null;
     const first = !options.promoteTo;
-    const promotion = promote(ctx, { name: RISK_MODEL, version: version.version }, target, { reason: options.reason ?? (first ? `first ${RISK_MODEL} version` : undefined), force: options.force });
+    const promotion = await promote(ctx, { name: RISK_MODEL, version: version.version }, target, { reason: options.reason ?? (first ? `first ${RISK_MODEL} version` : undefined), force: options.force });
     if (first && !promotion.promoted) warnings.push(`${RISK_MODEL}@${version.version} was not promoted to ${target}: its gate failed (see \`ops model promote ${RISK_MODEL}@${version.version} ${target}\`)`);
     return promotion;
   };
 
-  const existing = ledger.models.versionsTrainedOn(dataset).filter((v) => v.model === RISK_MODEL).at(-1);
+  const existing = (await ledger.models.versionsTrainedOn(dataset)).filter((v) => v.model === RISK_MODEL).at(-1);
   if (existing) {
-    return { unchanged: true, runId: existing.runId, version: existing, metrics: null, deploy: null, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion: promoteVersion(existing), warnings };
+    return { unchanged: true, runId: existing.runId, version: existing, metrics: null, deploy: null, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion: await promoteVersion(existing), warnings };
   }
 
   let metrics: HoldoutMetrics | undefined;
@@ -297,7 +297,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`, weighted ? weight : undefined),
     );
     metrics = holdout.metrics;
-    deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
+    deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, await ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
     if (deploy.skipped) ctx.output.warn(`no deploy-level model: ${deploy.skipped}; deploys are scored by their riskiest commit`);
     const recorded = { ...recordedMetrics(metrics), positives, ...deploy.metrics };
     const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
@@ -307,7 +307,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       if (deploy.model) writeFileSync(join(artifactDir, 'deploy-model.json'), JSON.stringify(deploy.model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
-      ledger.models.recordDataset({ digest: dataset, path: datasetPath, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
+      await ledger.models.recordDataset({ digest: dataset, path: datasetPath, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
       await storeRunArtifacts(ctx, run.id, artifactDir, {
         model: RISK_MODEL,
         trainer: 'risk',
@@ -325,7 +325,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   const baseline = baselineWarning(metrics!);
   if (baseline) warnings.push(baseline);
   const version = await registerVersion(ctx, RISK_MODEL, { runId: outcome.runId });
-  const promotion = promoteVersion(version);
+  const promotion = await promoteVersion(version);
   return { unchanged: false, runId: outcome.runId, version, metrics: metrics!, deploy: { metrics: deploy!.metrics, skipped: deploy!.skipped }, mining, szz, releaseLabelled, rows: commits.length, positives, trainingSet, promotion, warnings };
 }
 
@@ -378,7 +378,7 @@ function describe(feature: string, value: number): string {
 export async function deployRange(ctx: Context, service: string, env: string, to?: string): Promise<{ range: string } | { reason: string }> {
   const head = to ?? (await ctx.adapters.git.gitState(ctx.root).catch(() => null))?.sha;
   if (!head) return { reason: 'not in a git work tree with commits' };
-  const live = ctx.ledger().releases.current(service, env)?.gitSha;
+  const live = (await ctx.ledger().releases.current(service, env))?.gitSha;
   if (live === head) return { reason: `no commit since the live release (${head.slice(0, 8)})` };
   // `X^!` is X alone: a first deploy is scored on its newest commit.
   return { range: live ? `${live}..${head}` : `${head}^!` };
@@ -398,7 +398,7 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   const repo = await openRepository(ctx, dir);
   const alias = ctx.config?.risk.alias ?? 'production';
   const ledger = ctx.ledger();
-  if (!ledger.models.modelExists(RISK_MODEL) || ledger.models.aliasHolder(RISK_MODEL, alias) == null) {
+  if (!(await ledger.models.modelExists(RISK_MODEL)) || (await ledger.models.aliasHolder(RISK_MODEL, alias)) == null) {
     throw new NotFoundError(`no ${RISK_MODEL} version holds the alias ${quote(alias)}`, `train one with \`ops risk train --promote ${alias}\``);
   }
   await mine(ctx, repo);
@@ -409,8 +409,8 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
     throw new UsageError(`${quote(range)} is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
   }
   if (shas.length === 0) throw new UsageError(`the range ${quote(range)} has no commits`, 'nothing new to score; check the range');
-  const { label, version, forest } = loadModel(ctx, { name: RISK_MODEL, alias });
-  const commits = ledger.risk.commitsBySha(repo.root, shas);
+  const { label, version, forest } = await loadModel(ctx, { name: RISK_MODEL, alias });
+  const commits = await ledger.risk.commitsBySha(repo.root, shas);
   const predicted = forest.predict(featureColumns(commits));
   const scored: CommitRisk[] = commits
     .map((c, i) => {
@@ -423,12 +423,12 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
     })
     .sort((a, b) => b.probability - a.probability);
   const riskiest = scored[0]!;
-  const deploy = deployRisk(ctx, version, commits, Float64Array.from(commits, (_, i) => predicted[i * 2 + 1]!), scope);
+  const deploy = await deployRisk(ctx, version, commits, Float64Array.from(commits, (_, i) => predicted[i * 2 + 1]!), scope);
   // Without a deploy-level model (too little history when it was trained), the riskiest commit speaks.
   const probability = deploy?.probability ?? riskiest.probability;
   const reasons = deploy?.reasons ?? riskiest.reasons.map((r) => `${riskiest.sha.slice(0, 8)} ${r.text}`);
   const level = riskLevel(ctx, probability);
-  const id = ledger.risk.recordScore(
+  const id = await ledger.risk.recordScore(
     {
       service: scope.service ?? null,
       env: scope.env ?? null,
@@ -449,18 +449,18 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
  * The deploy-level forest's probability for these commits shipped now, with reasons from its
  * per-feature contributions; null when the version has no deploy model.
  */
-function deployRisk(
+async function deployRisk(
   ctx: Context,
   version: ModelVersion,
   commits: StoredCommit[],
   risks: Float64Array,
   scope: { service?: string; env?: string },
-): { probability: number; reasons: string[]; features: number[]; named: Record<string, number> } | null {
+): Promise<{ probability: number; reasons: string[]; features: number[]; named: Record<string, number> } | null> {
   const bytes = versionFile(ctx, version, 'deploy-model.json');
   if (!bytes) return null;
   const model = JSON.parse(bytes.toString('utf8')) as DeployModelFile;
   const forest = RandomForest.fromJSON(model.forest);
-  const history = scope.service && scope.env ? ctx.ledger().releases.history(scope.service, scope.env, RECENT_DEPLOYS + 1).filter((r) => r.status !== 'pending').slice(0, RECENT_DEPLOYS) : [];
+  const history = scope.service && scope.env ? (await ctx.ledger().releases.history(scope.service, scope.env, RECENT_DEPLOYS + 1)).filter((r) => r.status !== 'pending').slice(0, RECENT_DEPLOYS) : [];
   const failedRecently = history.filter((r) => r.status === 'failed' || r.status === 'rolled_back').length;
   const current = deployFeatures({
     commits,
@@ -468,7 +468,7 @@ function deployRisk(
     at: ctx.clock.now() / 1000,
     previousAt: history.length ? Date.parse(history[0]!.createdAt) / 1000 : null,
     recentFailureRate: history.length ? failedRecently / history.length : 0,
-    openIncidents: scope.service && scope.env ? ctx.ledger().incidents.openAt(scope.service, scope.env, ctx.clock.now()) : 0,
+    openIncidents: scope.service && scope.env ? await ctx.ledger().incidents.openAt(scope.service, scope.env, ctx.clock.now()) : 0,
   });
   const named = Object.fromEntries(DEPLOY_FEATURES.map((name, f) => [name, current[f]!]));
   // In the order the model was trained with: a model from before a feature was added still scores.

@@ -1,7 +1,7 @@
 import type { DockerEndpoint } from '../../adapters/docker.js';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { TagPresence } from '../../adapters/registry.js';
-import type { AliasEvent, Incident, StoredSignal } from '../../ledger/index.js';
+import type { AliasEvent, Incident, Release, StoredSignal } from '../../ledger/index.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { redact } from '../../redact.js';
@@ -276,46 +276,45 @@ async function releaseDiff(ctx: Context, calls: CallLog, from: string, to: strin
 
 async function releaseEvidence(ctx: Context, calls: CallLog, incident: Incident): Promise<ReleaseEvidence[]> {
   const ledger = ctx.ledger();
-  const suspects = ledger.incidents.suspects(incident.id);
+  const suspects = await ledger.incidents.suspects(incident.id);
+  const found: Array<{ suspect: (typeof suspects)[number]; release: Release }> = [];
+  for (const suspect of suspects) {
+    const release = await ledger.releases.byId(suspect.releaseId);
+    if (release) found.push({ suspect, release });
+  }
   return Promise.all(
-    suspects.flatMap((suspect) => {
-      const release = ledger.releases.byId(suspect.releaseId);
-      if (!release) return [];
-      return [
-        (async (): Promise<ReleaseEvidence> => {
-          const previous = ledger.releases.previousLive(release.service, release.env, release.revision);
-          // Only what runs now can be rolled back.
-          const target = release.status === 'deployed' ? ledger.releases.lastHealthyBefore(release.service, release.env, release.revision, release.image) : undefined;
-          const score = release.risk.scoreId != null ? ledger.risk.score(release.risk.scoreId) : undefined;
-          const canDiff = previous?.gitSha && release.gitSha && previous.gitSha !== release.gitSha;
-          const diff = canDiff ? await releaseDiff(ctx, calls, previous.gitSha!, release.gitSha!) : null;
-          return {
-            releaseId: release.id,
-            service: release.service,
-            revision: release.revision,
-            image: release.image,
-            gitSha: release.gitSha,
-            status: release.status,
-            description: release.description,
-            createdAt: release.createdAt,
-            finishedAt: release.finishedAt,
-            rank: suspect.rank,
-            suspectScore: suspect.score,
-            beforeMs: suspect.beforeMs,
-            previous: previous ? { releaseId: previous.id, revision: previous.revision, image: previous.image, gitSha: previous.gitSha, configHash: previous.configHash } : null,
-            rollbackTarget: target ? { releaseId: target.id, revision: target.revision, image: target.image } : null,
-            diff,
-            ...(canDiff && !diff ? { diffError: `git could not compare ${previous.gitSha!.slice(0, 12)} and ${release.gitSha!.slice(0, 12)} in ${ctx.root}` } : {}),
-            risk:
-              score ?? release.risk.probability != null
-                ? { probability: score?.probability ?? release.risk.probability!, level: score?.level ?? release.risk.level ?? '', reasons: score?.reasons ?? (release.risk.reason ? release.risk.reason.split('; ') : []), model: release.risk.model ?? null }
-                : null,
-            gate: { overridden: Boolean(release.risk.accepted), reason: release.risk.accepted ?? null },
-            configHash: release.configHash,
-            configChanged: Boolean(previous && previous.configHash && release.configHash && previous.configHash !== release.configHash),
-          };
-        })(),
-      ];
+    found.map(async ({ suspect, release }): Promise<ReleaseEvidence> => {
+      const previous = await ledger.releases.previousLive(release.service, release.env, release.revision);
+      // Only what runs now can be rolled back.
+      const target = release.status === 'deployed' ? await ledger.releases.lastHealthyBefore(release.service, release.env, release.revision, release.image) : undefined;
+      const score = release.risk.scoreId != null ? await ledger.risk.score(release.risk.scoreId) : undefined;
+      const canDiff = previous?.gitSha && release.gitSha && previous.gitSha !== release.gitSha;
+      const diff = canDiff ? await releaseDiff(ctx, calls, previous.gitSha!, release.gitSha!) : null;
+      return {
+        releaseId: release.id,
+        service: release.service,
+        revision: release.revision,
+        image: release.image,
+        gitSha: release.gitSha,
+        status: release.status,
+        description: release.description,
+        createdAt: release.createdAt,
+        finishedAt: release.finishedAt,
+        rank: suspect.rank,
+        suspectScore: suspect.score,
+        beforeMs: suspect.beforeMs,
+        previous: previous ? { releaseId: previous.id, revision: previous.revision, image: previous.image, gitSha: previous.gitSha, configHash: previous.configHash } : null,
+        rollbackTarget: target ? { releaseId: target.id, revision: target.revision, image: target.image } : null,
+        diff,
+        ...(canDiff && !diff ? { diffError: `git could not compare ${previous.gitSha!.slice(0, 12)} and ${release.gitSha!.slice(0, 12)} in ${ctx.root}` } : {}),
+        risk:
+          score ?? release.risk.probability != null
+            ? { probability: score?.probability ?? release.risk.probability!, level: score?.level ?? release.risk.level ?? '', reasons: score?.reasons ?? (release.risk.reason ? release.risk.reason.split('; ') : []), model: release.risk.model ?? null }
+            : null,
+        gate: { overridden: Boolean(release.risk.accepted), reason: release.risk.accepted ?? null },
+        configHash: release.configHash,
+        configChanged: Boolean(previous && previous.configHash && release.configHash && previous.configHash !== release.configHash),
+      };
     }),
   );
 }
@@ -339,7 +338,7 @@ export async function gatherEvidence(ctx: Context, incident: Incident, options: 
   const config = ctx.config;
   const ledger = ctx.ledger();
   const calls = new CallLog(ctx.secrets);
-  const signals = ledger.incidents.signalsOf(incident.id);
+  const signals = await ledger.incidents.signalsOf(incident.id);
   const envConfig = config?.environments[incident.env];
   const target = envConfig?.target ?? 'unknown';
   const endpoint = envConfig?.target === 'docker' ? dockerEndpoint(ctx, incident.env) : null;
@@ -350,7 +349,7 @@ export async function gatherEvidence(ctx: Context, incident: Incident, options: 
     envConfig?.target === 'kubernetes' ? kubeEvidence(ctx, calls, incident, signals, envConfig, options.logLines) : Promise.resolve(null),
     releaseEvidence(ctx, calls, incident),
   ]);
-  const current = ledger.releases.current(incident.service, incident.env);
+  const current = await ledger.releases.current(incident.service, incident.env);
   const wanted = [
     ...containers.map((c) => c.image),
     ...(kubernetes?.pods.flatMap((p) => p.containers.filter((c) => !c.ready).map((c) => c.image)) ?? []),
@@ -380,7 +379,7 @@ export async function gatherEvidence(ctx: Context, incident: Incident, options: 
     kubernetes,
     images,
     releases,
-    modelMoves: ledger.models.aliasEventsBetween(incident.beganAt - windowMs, incident.beganAt),
+    modelMoves: await ledger.models.aliasEventsBetween(incident.beganAt - windowMs, incident.beganAt),
     configChanges,
     correlationWindowMs: windowMs,
     calls: calls.calls,

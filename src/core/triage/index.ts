@@ -24,10 +24,10 @@ export interface TriageOptions {
   logLines: number;
 }
 
-function incidentToTriage(ctx: Context, id: number | undefined): Incident {
+async function incidentToTriage(ctx: Context, id: number | undefined): Promise<Incident> {
   const store = ctx.ledger().incidents;
   if (id === undefined) {
-    const newest = store.list({ state: 'unresolved', limit: 1 })[0];
+    const newest = (await store.list({ state: 'unresolved', limit: 1 }))[0];
     if (!newest) throw new NotFoundError('no open incident to triage', 'name one with `ops triage <id>` (see `ops incident list`)');
     return newest;
   }
@@ -36,21 +36,21 @@ function incidentToTriage(ctx: Context, id: number | undefined): Incident {
 
 /** Gather evidence and rank hypotheses: reads only (re-running it on any incident records nothing). */
 export async function triage(ctx: Context, id: number | undefined, options: TriageOptions): Promise<TriageReport> {
-  const incident = incidentToTriage(ctx, id);
+  const incident = await incidentToTriage(ctx, id);
   const started = performance.now();
   const evidence = await ctx.output.step(`gathering evidence for incident #${incident.id}`, () => gatherEvidence(ctx, incident, options));
   const hypotheses = diagnose(evidence);
   const durationMs = Math.round(performance.now() - started);
-  return { reportId: null, incident, evidence, hypotheses, durationMs, actions: ctx.ledger().triage.actions(incident.id) };
+  return { reportId: null, incident, evidence, hypotheses, durationMs, actions: await ctx.ledger().triage.actions(incident.id) };
 }
 
 /** Store the report an action is applied from, with a "triaged" event on the incident. */
-function saveReport(ctx: Context, report: TriageReport): number {
+function saveReport(ctx: Context, report: TriageReport): Promise<number> {
   const ledger = ctx.ledger();
   const now = ctx.clock.now();
-  return ledger.incidents.atomically(() => {
-    const saved = ledger.triage.save({ incidentId: report.incident.id, actor: ctx.actor, evidence: report.evidence, hypotheses: report.hypotheses, durationMs: report.durationMs, createdAt: now });
-    ledger.incidents.addEvent(report.incident.id, 'triaged', { report: saved, top: report.hypotheses[0]?.title ?? null }, now);
+  return ledger.incidents.atomically(async () => {
+    const saved = await ledger.triage.save({ incidentId: report.incident.id, actor: ctx.actor, evidence: report.evidence, hypotheses: report.hypotheses, durationMs: report.durationMs, createdAt: now });
+    await ledger.incidents.addEvent(report.incident.id, 'triaged', { report: saved, top: report.hypotheses[0]?.title ?? null }, now);
     return saved;
   });
 }
@@ -121,7 +121,7 @@ async function runAction(ctx: Context, spec: RunnableSpec, report: TriageReport)
     }
     case 'model-rollback': {
       const { rollbackAlias } = await import('../models/registry.js');
-      const event = rollbackAlias(ctx, spec.model, spec.alias, { to: spec.to, reason: `triage of incident #${report.incident.id}` });
+      const event = await rollbackAlias(ctx, spec.model, spec.alias, { to: spec.to, reason: `triage of incident #${report.incident.id}` });
       return `${spec.model}@${spec.alias} moved v${event.fromVersion} -> v${event.toVersion}`;
     }
   }
@@ -158,7 +158,7 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
     if (!(await options.confirm(`Run "${action.command}" for incident #${report.incident.id}?`))) throw new OpsError('not applied: declined at the prompt');
   }
   const ledger = ctx.ledger();
-  const reportId = (report.reportId = saveReport(ctx, report));
+  const reportId = (report.reportId = await saveReport(ctx, report));
   let status: ApplyOutcome['status'] = 'succeeded';
   let result: string;
   try {
@@ -169,24 +169,24 @@ export async function applyAction(ctx: Context, report: TriageReport, n: number,
     result = (err as Error).message;
   }
   const at = ctx.clock.now();
-  ledger.incidents.atomically(() => {
-    ledger.triage.recordAction({ incidentId: report.incident.id, reportId, action: n, kind: action.spec.kind, command: action.command, actor: ctx.actor, status, result, at });
-    ledger.incidents.addEvent(report.incident.id, 'action', { n, command: action.command, status, result }, at);
+  await ledger.incidents.atomically(async () => {
+    await ledger.triage.recordAction({ incidentId: report.incident.id, reportId, action: n, kind: action.spec.kind, command: action.command, actor: ctx.actor, status, result, at });
+    await ledger.incidents.addEvent(report.incident.id, 'action', { n, command: action.command, status, result }, at);
   });
   const check = status === 'succeeded' ? await checkHealthy(ctx, report.incident) : null;
   if (check?.healthy) {
     const cause = hypothesis.releaseId != null ? `release:${hypothesis.releaseId}` : hypothesis.title;
     const note = `ops triage --apply ${n}: ${action.command} (${result})`;
-    const current = ledger.incidents.get(report.incident.id)!;
+    const current = (await ledger.incidents.get(report.incident.id))!;
     if (current.state === 'resolved') {
       // The watch cycle resolved it already (resolveAfter 0): add the cause it could not know.
       const { parseCause } = await import('../watch/manage.js');
-      const parsed = parseCause(ctx, cause);
-      ledger.incidents.resolve(current.id, { by: ctx.actor, cause: parsed.cause, causeRelease: parsed.causeRelease, note }, ctx.clock.now());
+      const parsed = await parseCause(ctx, cause);
+      await ledger.incidents.resolve(current.id, { by: ctx.actor, cause: parsed.cause, causeRelease: parsed.causeRelease, note }, ctx.clock.now());
     } else {
       const { resolveIncident } = await import('../watch/manage.js');
       await resolveIncident(ctx, current.id, { cause, note });
     }
   }
-  return { action, hypothesis, status, result, check, incident: ledger.incidents.get(report.incident.id)! };
+  return { action, hypothesis, status, result, check, incident: (await ledger.incidents.get(report.incident.id))! };
 }

@@ -126,7 +126,7 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
   for (const a of taken.data) {
     const target = alertTarget(a);
     if (a.status === 'resolved') {
-      clearAlert(ctx, target.service, target.env, target.condition, target.resource, now, changes);
+      await clearAlert(ctx, target.service, target.env, target.condition, target.resource, now, changes);
       resolvedCount++;
       await breathe();
       continue;
@@ -145,18 +145,18 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
   // Alertmanager has already waited for its rule's `for`: an alert opens at once.
   const policy = policyOf(watch, { minCount: 1, for: 0 });
   for (const group of firing.values()) {
-    const joins = store.groupFor(group.service, group.env, now - policy.groupWindowMs) !== undefined;
+    const joins = (await store.groupFor(group.service, group.env, now - policy.groupWindowMs)) !== undefined;
     if (!joins && !limits.takeIncident(sender, now)) {
       held.alerts += group.signals.length;
       held.services.add(group.service);
       continue;
     }
     const source = `${ALERTMANAGER_SOURCE}:${group.service}/${group.env}`;
-    applyReport(ctx, { source, type: 'alertmanager', service: group.service, env: group.env, error: null, signals: group.signals, partial: true }, policy, undefined, now, changes);
+    await applyReport(ctx, { source, type: 'alertmanager', service: group.service, env: group.env, error: null, signals: group.signals, partial: true }, policy, undefined, now, changes);
     await breathe();
   }
-  const floodIncident = held.alerts > 0 ? recordFlood(ctx, sender, held, limits, now, changes) : undefined;
-  changes.opened = changes.opened.map((incident) => store.get(incident.id)!);
+  const floodIncident = held.alerts > 0 ? await recordFlood(ctx, sender, held, limits, now, changes) : undefined;
+  changes.opened = await Promise.all(changes.opened.map(async (incident) => (await store.get(incident.id))!));
   await announce(ctx, changes);
   const firingCount = [...firing.values()].reduce((n, g) => n + g.signals.length, 0);
   return {
@@ -172,15 +172,15 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
 }
 
 /** Count held-back alerts into the sender's alert-flood incident (one per sender while it is open); returns its id. */
-function recordFlood(ctx: Context, sender: string, held: { alerts: number; services: Set<string> }, limits: IntakeLimits, now: number, changes: Changes): number | undefined {
+function recordFlood(ctx: Context, sender: string, held: { alerts: number; services: Set<string> }, limits: IntakeLimits, now: number, changes: Changes): Promise<number | undefined> {
   const store = ctx.ledger().incidents;
   const service = ALERTMANAGER_SOURCE;
   const env = 'default';
   const resource = `sender ${sender}`;
   const print = fingerprint(service, env, FLOOD_CONDITION, resource);
   // Read and add in one transaction: two receivers sharing a ledger never lose a count.
-  return store.atomically(() => {
-    const before = store.liveSignal(print);
+  return store.atomically(async () => {
+    const before = await store.liveSignal(print);
     const total = held.alerts + Number(before?.details?.heldBack ?? 0);
     const services = [...new Set([...((before?.details?.services as string[] | undefined) ?? []), ...held.services])].sort();
     const shown = services.slice(0, 10).join(', ') + (services.length > 10 ? ` and ${services.length - 10} more` : '');
@@ -192,7 +192,7 @@ function recordFlood(ctx: Context, sender: string, held: { alerts: number; servi
       details: { heldBack: total, services: services.slice(0, 100), maxAlerts: limits.maxAlerts, incidentsPerMinute: limits.incidentsPerMinute },
     };
     const report = { source: FLOOD_SOURCE, type: 'alertmanager', service, env, error: null, signals: [signal], partial: true };
-    applyReport(ctx, report, policyOf(ctx.requireConfig().watch, { minCount: 1, for: 0 }), undefined, now, changes);
-    return store.liveSignal(print)?.incidentId ?? undefined;
+    await applyReport(ctx, report, policyOf(ctx.requireConfig().watch, { minCount: 1, for: 0 }), undefined, now, changes);
+    return (await store.liveSignal(print))?.incidentId ?? undefined;
   });
 }

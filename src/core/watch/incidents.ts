@@ -55,11 +55,9 @@ function title(signal: StoredSignal): string {
  * (40%; an unscored release adds nothing, so it never outranks a scored one on risk), a dependency's
  * release at 0.8 of the service's own.
  */
-export function suspectsFor(ctx: Context, service: string, env: string, beganAt: number, windowMs: number): Suspect[] {
+export async function suspectsFor(ctx: Context, service: string, env: string, beganAt: number, windowMs: number): Promise<Suspect[]> {
   const services = [service, ...(ctx.config?.services[service]?.dependsOn ?? [])];
-  return ctx
-    .ledger()
-    .releases.runningAt(services, env, beganAt)
+  return (await ctx.ledger().releases.runningAt(services, env, beganAt))
     .map((release) => {
       const at = Math.min(beganAt, Date.parse(release.finishedAt ?? release.createdAt));
       return { release, beforeMs: beganAt - at };
@@ -84,20 +82,20 @@ function cleanSignal(ctx: Context, signal: Signal): Signal {
 }
 
 /** Promote a live signal: into the service's open incident within groupWindow, else a new incident. */
-function promote(ctx: Context, store: IncidentStore, signal: StoredSignal, policy: Policy, now: number, changes: Changes): void {
-  const group = store.groupFor(signal.service, signal.env, now - policy.groupWindowMs);
+async function promote(ctx: Context, store: IncidentStore, signal: StoredSignal, policy: Policy, now: number, changes: Changes): Promise<void> {
+  const group = await store.groupFor(signal.service, signal.env, now - policy.groupWindowMs);
   if (group) {
-    store.attachSignal(signal.id, group.id);
-    store.touch(group.id, signal.count, signal.severity, now);
-    store.addEvent(group.id, 'signal', { condition: signal.condition, resource: signal.resource, message: signal.message }, now);
+    await store.attachSignal(signal.id, group.id);
+    await store.touch(group.id, signal.count, signal.severity, now);
+    await store.addEvent(group.id, 'signal', { condition: signal.condition, resource: signal.resource, message: signal.message }, now);
     return;
   }
-  const recurrenceOf = store.lastResolvedWith(signal.fingerprint);
-  const incident = store.create({ signal, title: title(signal), recurrenceOf }, now);
-  store.attachSignal(signal.id, incident.id);
-  store.addEvent(incident.id, 'opened', { condition: signal.condition, resource: signal.resource, message: signal.message, recurrenceOf }, now);
-  const suspects = suspectsFor(ctx, signal.service, signal.env, signal.firstSeenAt, policy.correlationWindowMs);
-  store.setSuspects(incident.id, suspects);
+  const recurrenceOf = await store.lastResolvedWith(signal.fingerprint);
+  const incident = await store.create({ signal, title: title(signal), recurrenceOf }, now);
+  await store.attachSignal(signal.id, incident.id);
+  await store.addEvent(incident.id, 'opened', { condition: signal.condition, resource: signal.resource, message: signal.message, recurrenceOf }, now);
+  const suspects = await suspectsFor(ctx, signal.service, signal.env, signal.firstSeenAt, policy.correlationWindowMs);
+  await store.setSuspects(incident.id, suspects);
   changes.opened.push(incident);
 }
 
@@ -106,10 +104,10 @@ function promote(ctx: Context, store: IncidentStore, signal: StoredSignal, polic
  * until minCount signals or `for` has passed, then joins or opens an incident; signals the source no
  * longer reports are cleared. An unreachable source is recorded and changes no signal.
  */
-export function applyReport(ctx: Context, report: SourceReport, policy: Policy, memory: unknown, now: number, changes: Changes): void {
+export async function applyReport(ctx: Context, report: SourceReport, policy: Policy, memory: unknown, now: number, changes: Changes): Promise<void> {
   const store = ctx.ledger().incidents;
-  store.atomically(() => {
-    store.recordCheck({ key: report.source, type: report.type, service: report.service, env: report.env, error: report.error ?? null, memory }, now);
+  await store.atomically(async () => {
+    await store.recordCheck({ key: report.source, type: report.type, service: report.service, env: report.env, error: report.error ?? null, memory }, now);
     if (report.error) return;
     const seen = new Set<string>();
     for (const raw of report.signals) {
@@ -117,49 +115,49 @@ export function applyReport(ctx: Context, report: SourceReport, policy: Policy, 
       const print = fingerprint(report.service, report.env, signal.condition, signal.resource);
       if (seen.has(print)) continue;
       seen.add(print);
-      const live = store.liveSignal(print);
+      const live = await store.liveSignal(print);
       if (live?.incidentId) {
-        const updated = store.seeSignal(live.id, signal.message, signal.details ?? null, now);
-        store.touch(live.incidentId, 1, signal.severity, now);
-        if (live.clearedAt !== null) store.addEvent(live.incidentId, 'signal', { condition: updated.condition, resource: updated.resource, message: updated.message, again: true }, now);
+        const updated = await store.seeSignal(live.id, signal.message, signal.details ?? null, now);
+        await store.touch(live.incidentId, 1, signal.severity, now);
+        if (live.clearedAt !== null) await store.addEvent(live.incidentId, 'signal', { condition: updated.condition, resource: updated.resource, message: updated.message, again: true }, now);
         continue;
       }
       const pending = live
-        ? store.seeSignal(live.id, signal.message, signal.details ?? null, now)
-        : store.addSignal({ fingerprint: print, source: report.source, service: report.service, env: report.env, condition: signal.condition, resource: signal.resource, severity: signal.severity, message: signal.message, details: signal.details ?? null }, now);
-      if (pending.count >= policy.minCount && now - pending.firstSeenAt >= policy.forMs) promote(ctx, store, pending, policy, now, changes);
+        ? await store.seeSignal(live.id, signal.message, signal.details ?? null, now)
+        : await store.addSignal({ fingerprint: print, source: report.source, service: report.service, env: report.env, condition: signal.condition, resource: signal.resource, severity: signal.severity, message: signal.message, details: signal.details ?? null }, now);
+      if (pending.count >= policy.minCount && now - pending.firstSeenAt >= policy.forMs) await promote(ctx, store, pending, policy, now, changes);
     }
     if (report.partial) return;
-    for (const live of store.liveSignalsOfSource(report.source)) {
-      if (!seen.has(live.fingerprint)) store.clearSignal(live, now);
+    for (const live of await store.liveSignalsOfSource(report.source)) {
+      if (!seen.has(live.fingerprint)) await store.clearSignal(live, now);
     }
   });
 }
 
 /** Resolve incidents whose every signal has been clear for `resolveAfterMs`. */
-export function resolveQuiet(ctx: Context, resolveAfterMs: number, now: number, changes: Changes): void {
+export async function resolveQuiet(ctx: Context, resolveAfterMs: number, now: number, changes: Changes): Promise<void> {
   const store = ctx.ledger().incidents;
-  store.atomically(() => {
-    for (const incident of store.quietSince(now - resolveAfterMs)) {
-      store.resolve(incident.id, { by: 'ops watch' }, now);
-      store.addEvent(incident.id, 'resolved', { by: 'ops watch', reason: `healthy for ${Math.round(resolveAfterMs / 1000)} s` }, now);
-      changes.resolved.push(store.get(incident.id)!);
+  await store.atomically(async () => {
+    for (const incident of await store.quietSince(now - resolveAfterMs)) {
+      await store.resolve(incident.id, { by: 'ops watch' }, now);
+      await store.addEvent(incident.id, 'resolved', { by: 'ops watch', reason: `healthy for ${Math.round(resolveAfterMs / 1000)} s` }, now);
+      changes.resolved.push((await store.get(incident.id))!);
     }
   });
 }
 
 /** Alertmanager said an alert resolved: clear its signal, and resolve the incident once all its signals are clear. */
-export function clearAlert(ctx: Context, service: string, env: string, condition: string, resource: string, now: number, changes: Changes): void {
+export async function clearAlert(ctx: Context, service: string, env: string, condition: string, resource: string, now: number, changes: Changes): Promise<void> {
   const store = ctx.ledger().incidents;
-  store.atomically(() => {
-    const live = store.liveSignal(fingerprint(service, env, condition, resource));
+  await store.atomically(async () => {
+    const live = await store.liveSignal(fingerprint(service, env, condition, resource));
     if (!live) return;
-    store.clearSignal(live, now);
+    await store.clearSignal(live, now);
     if (live.incidentId === null) return;
-    if (store.signalsOf(live.incidentId).every((s) => s.clearedAt !== null)) {
-      store.resolve(live.incidentId, { by: 'alertmanager' }, now);
-      store.addEvent(live.incidentId, 'resolved', { by: 'alertmanager', condition, resource }, now);
-      changes.resolved.push(store.get(live.incidentId)!);
+    if ((await store.signalsOf(live.incidentId)).every((s) => s.clearedAt !== null)) {
+      await store.resolve(live.incidentId, { by: 'alertmanager' }, now);
+      await store.addEvent(live.incidentId, 'resolved', { by: 'alertmanager', condition, resource }, now);
+      changes.resolved.push((await store.get(live.incidentId))!);
     }
   });
 }

@@ -41,7 +41,7 @@ interface CycleShared {
 }
 
 async function check(ctx: Context, source: WatchSourceConfig, key: string, shared: CycleShared, now: number, intervalMs: number): Promise<CheckResult> {
-  const memory = ctx.ledger().incidents.sourceMemory<any>(key);
+  const memory = await ctx.ledger().incidents.sourceMemory<any>(key);
   switch (source.type) {
     case 'docker':
       return checkDocker(ctx, source.service, source.env, shared.dockerListing, memory, now);
@@ -106,14 +106,14 @@ export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions 
   });
   const changes: Changes = { opened: [], resolved: [] };
   const now = ctx.clock.now();
-  sources.forEach((source, i) => {
+  for (const [i, source] of sources.entries()) {
     const { memory, ...outcome } = outcomes[i]!;
-    applyReport(ctx, outcome, policyOf(config.watch, source), memory, now, changes);
+    await applyReport(ctx, outcome, policyOf(config.watch, source), memory, now, changes);
     if (outcome.error) ctx.output.warn(`source ${outcome.source} failed: ${outcome.error}`);
-  });
-  resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
+  }
+  await resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
   // An incident opened by a cycle's first signal may have grouped more of them since.
-  changes.opened = changes.opened.map((incident) => ctx.ledger().incidents.get(incident.id)!);
+  changes.opened = await Promise.all(changes.opened.map(async (incident) => (await ctx.ledger().incidents.get(incident.id))!));
   await announce(ctx, changes);
   return {
     at: new Date(started).toISOString(),
@@ -121,7 +121,7 @@ export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions 
     sources: outcomes.map(({ memory: _memory, ...outcome }) => ({ ...outcome, durationMs: Math.round(outcome.durationMs) })),
     opened: changes.opened,
     resolved: changes.resolved,
-    open: ctx.ledger().incidents.list({ state: 'unresolved', limit: 1000 }),
+    open: await ctx.ledger().incidents.list({ state: 'unresolved', limit: 1000 }),
   };
 }
 

@@ -44,6 +44,6 @@ export async function notify(ctx: Context, incident: Incident, event: NotifyEven
     error = answer.error ?? 'failed';
   }
   const shownTarget = target.webhook.replace(/(\/\/[^/]+\/).*/, '$1…');
-  ctx.ledger().incidents.recordNotification({ incidentId: incident.id, event, target: shownTarget, status: error ? 'failed' : 'sent', attempts, error: error ?? null, at: ctx.clock.now() });
+  await ctx.ledger().incidents.recordNotification({ incidentId: incident.id, event, target: shownTarget, status: error ? 'failed' : 'sent', attempts, error: error ?? null, at: ctx.clock.now() });
   if (error) ctx.output.warn(`notification of incident #${incident.id} ${event} failed after ${attempts} attempt(s): ${error}`);
 }
