@@ -119,6 +119,8 @@ export async function freshLedger(t: TestContext, backend: Backend): Promise<str
   if (backend === 'sqlite') return join(mkdtempSync(join(tmpdir(), 'ops-ledger-')), 'ledger.db');
   const server = await postgresServer();
   if (typeof server === 'string') {
+    // CI installs PostgreSQL (.ci/run): there a missing server is a failure, not a skip.
+    if (process.env.CI && process.env.CI !== 'false') throw new Error(`no PostgreSQL: ${server}`);
     process.stderr.write(`SKIPPED (no PostgreSQL): ${server}\n`);
     t.skip(`no PostgreSQL: ${server}`);
     return undefined;
