@@ -62,7 +62,7 @@ async function fixture(ledger: Ledger, repo: ReturnType<typeof gitRepo>, record:
     finishedAt: number,
     outcome: { status: 'deployed' | 'failed'; error?: string; risk?: number; rollbackTo?: number },
   ): Promise<Release> => {
-    const riskScoreId = outcome.risk === undefined ? null : score(outcome.risk, finishedAt - 60_000);
+    const riskScoreId = outcome.risk === undefined ? null : await score(outcome.risk, finishedAt - 60_000);
     const entry: NewRelease = {
       runId: null,
       service,
@@ -78,7 +78,7 @@ async function fixture(ledger: Ledger, repo: ReturnType<typeof gitRepo>, record:
       risk: outcome.risk === undefined ? { status: 'not scored' } : { status: 'scored', probability: outcome.risk, scoreId: riskScoreId! },
       riskScoreId,
     };
-    const created = ledger.releases.create(entry, finishedAt - 10 * 60_000);
+    const created = await ledger.releases.create(entry, finishedAt - 10 * 60_000);
     await record(created);
     return ledger.releases.finish(
       created.id,
@@ -86,13 +86,13 @@ async function fixture(ledger: Ledger, repo: ReturnType<typeof gitRepo>, record:
       finishedAt,
     );
   };
-  const incident = (began: number, resolved: number | null, causeRelease: number | null) => {
-    const signal = ledger.incidents.addSignal(
+  const incident = async (began: number, resolved: number | null, causeRelease: number | null) => {
+    const signal = await ledger.incidents.addSignal(
       { fingerprint: `f${began}`, source: 'docker', service: 'web', env: 'prod', condition: 'restarting', resource: 'web-1', severity: 'critical', message: 'restarting', details: null },
       began,
     );
-    const opened = ledger.incidents.create({ signal, title: 'web restarting', recurrenceOf: null }, began);
-    if (resolved !== null) ledger.incidents.resolve(opened.id, { by: 'ada', causeRelease }, resolved);
+    const opened = await ledger.incidents.create({ signal, title: 'web restarting', recurrenceOf: null }, began);
+    if (resolved !== null) await ledger.incidents.resolve(opened.id, { by: 'ada', causeRelease }, resolved);
     return opened;
   };
 
@@ -105,9 +105,9 @@ async function fixture(ledger: Ledger, repo: ReturnType<typeof gitRepo>, record:
   const r6 = await release('web', 'prod', c3, at(5, 3), { status: 'deployed', rollbackTo: 4 });
   await release('web', 'staging', c2, at(2), { status: 'deployed' });
   const r9 = await release('api', 'prod', c4, at(7), { status: 'deployed', risk: 0.1 });
-  incident(at(5, 1), at(5, 4), r5.id);
-  incident(at(8), at(8, 0.5), null);
-  incident(at(9), null, null);
+  await incident(at(5, 1), at(5, 4), r5.id);
+  await incident(at(8), at(8, 0.5), null);
+  await incident(at(9), null, null);
   return { r1, r2, r3, r4, r5, r6, r9, c1, c2, c3, c4 };
 }
 
@@ -124,14 +124,14 @@ describe('ops metrics: the four keys', () => {
     const ledger = ctx.ledger();
     const f = await fixture(ledger, repo, (r) => recordChanges(ctx, r));
     // What each release carried first to its service and environment (the first one is the baseline).
-    const carried = (id: number) => ledger.metrics.changesOf(id).map((c) => c.sha).sort();
-    assert.deepEqual(carried(f.r1.id), []);
-    assert.deepEqual(carried(f.r2.id), [f.c1, f.c2].sort());
-    assert.deepEqual(carried(f.r3.id), [f.c3], 'a failed release records what it tried to carry');
-    assert.deepEqual(carried(f.r4.id), [f.c3], 'the failed release never went live: its commit is new again');
-    assert.deepEqual(carried(f.r5.id), [f.c4]);
-    assert.deepEqual(carried(f.r6.id), [], 'a rollback carries no change');
-    assert.deepEqual(carried(f.r9.id), [f.c1, f.c2, f.c3, f.c4].sort());
+    const carried = async (id: number) => (await ledger.metrics.changesOf(id)).map((c) => c.sha).sort();
+    assert.deepEqual(await carried(f.r1.id), []);
+    assert.deepEqual(await carried(f.r2.id), [f.c1, f.c2].sort());
+    assert.deepEqual(await carried(f.r3.id), [f.c3], 'a failed release records what it tried to carry');
+    assert.deepEqual(await carried(f.r4.id), [f.c3], 'the failed release never went live: its commit is new again');
+    assert.deepEqual(await carried(f.r5.id), [f.c4]);
+    assert.deepEqual(await carried(f.r6.id), [], 'a rollback carries no change');
+    assert.deepEqual(await carried(f.r9.id), [f.c1, f.c2, f.c3, f.c4].sort());
     ctx.ledger().close();
 
     const args = ['metrics', '--ledger', ledgerFile, '--since', iso(T0), '--until', iso(at(14)), '--by', 'week'];
