@@ -15,7 +15,7 @@ export type RiskConfirm = (message: string) => Promise<boolean>;
 export async function riskVerdict(ctx: Context, service: string, env: string, shipping: { image: string; revision: string | null }): Promise<RiskVerdict> {
   const ledger = ctx.ledger();
   const alias = ctx.config?.risk.alias ?? 'production';
-  if (ledger.models.aliasHolder('risk-scorer', alias) == null) return { status: 'not scored', reason: `no risk-scorer version holds the alias "${alias}"` };
+  if ((await ledger.models.aliasHolder('risk-scorer', alias)) == null) return { status: 'not scored', reason: `no risk-scorer version holds the alias "${alias}"` };
   if (!shipping.revision) return { status: 'not scored', reason: `${shipping.image} names no commit (no org.opencontainers.image.revision label, no recorded build)` };
   const { deployRange, scoreRange } = await import('../risk/index.js');
   const range = await deployRange(ctx, service, env, shipping.revision);
