@@ -116,14 +116,14 @@ describe('ops watch --listen: who may post (shared secret, path, content type)',
 
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    assert.equal(ledger.incidents.list({ limit: 10 }).length, 0, 'nothing stored for a refused request');
+    assert.equal((await ledger.incidents.list({ limit: 10 })).length, 0, 'nothing stored for a refused request');
 
     const byToken = await post(port, { path, body: payload(1, 'token'), headers: { ...bearer, 'Content-Type': 'application/json; charset=utf-8' } });
     assert.equal(byToken.status, 200, JSON.stringify(byToken.body));
     assert.equal(byToken.body.opened.length, 1);
     const byBasic = await post(port, { path, body: payload(1, 'basic'), headers: basic('alertmanager', PASSWORD) });
     assert.equal(byBasic.status, 200);
-    assert.deepEqual(ledger.incidents.list({ limit: 10 }).map((i) => i.service).sort(), ['basic-0', 'token-0']);
+    assert.deepEqual((await ledger.incidents.list({ limit: 10 })).map((i) => i.service).sort(), ['basic-0', 'token-0']);
 
     const stopped = await receiver.stop();
     assert.equal(stopped.code, 0, stopped.stderr);
@@ -149,14 +149,14 @@ describe('ops watch --listen: who may post (shared secret, path, content type)',
 
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const services = await until('both authenticated webhooks', () => {
-      const found = ledger.incidents.list({ limit: 10 }).map((i) => i.service).sort();
+    const services = await until('both authenticated webhooks', async () => {
+      const found = (await ledger.incidents.list({ limit: 10 })).map((i) => i.service).sort();
       return found.length >= 2 ? found : undefined;
     });
     assert.deepEqual(services, ['basic-web', 'bearer-web']);
     // The wrong secret's Alertmanager keeps failing: its log says 401, and no incident of it arrives.
     await until('the refused notification in the log', () => (/401/.test(wrong.log()) ? true : undefined));
-    assert.deepEqual(ledger.incidents.list({ limit: 10 }).map((i) => i.service).sort(), ['basic-web', 'bearer-web']);
+    assert.deepEqual((await ledger.incidents.list({ limit: 10 })).map((i) => i.service).sort(), ['basic-web', 'bearer-web']);
     assert.equal((await receiver.stop()).code, 0);
   });
 });
@@ -241,11 +241,11 @@ describe('ops watch --listen: one request cannot flood', () => {
     assert.equal(answer.body.opened.length, 6, 'five incidents and the flood incident');
     const ledger = Ledger.open(p.ledger);
     t.after(() => ledger.close());
-    const incidents = ledger.incidents.list({ limit: 100 });
+    const incidents = (await ledger.incidents.list({ limit: 100 }));
     assert.equal(incidents.length, 6);
     const flood = incidents.find((i) => i.condition === 'alert-flood')!;
     assert.equal(flood.id, answer.body.floodIncident);
-    const [signal] = ledger.incidents.signalsOf(flood.id);
+    const [signal] = (await ledger.incidents.signalsOf(flood.id));
     assert.match(signal!.message, /^3995 alert\(s\) from 127\.0\.0\.1 held back by the intake's limits \(100 alerts a request, 5 new incidents a minute\); services: svc-1\d*, /);
 
     // The budget is spent for the minute: the next request's new services join the same flood incident.
@@ -253,8 +253,8 @@ describe('ops watch --listen: one request cannot flood', () => {
     assert.equal(again.status, 200);
     assert.equal(again.body.heldBack, 10);
     assert.equal(again.body.floodIncident, flood.id);
-    assert.equal(ledger.incidents.list({ limit: 100 }).length, 6);
-    assert.match(ledger.incidents.signalsOf(flood.id)[0]!.message, /^4005 alert\(s\)/);
+    assert.equal((await ledger.incidents.list({ limit: 100 })).length, 6);
+    assert.match((await ledger.incidents.signalsOf(flood.id))[0]!.message, /^4005 alert\(s\)/);
     // A service that already has its incident is not held back: it joins it.
     const known = await post(port, { body: payload(1) });
     assert.equal(known.body.heldBack, undefined);
