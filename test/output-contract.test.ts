@@ -5,8 +5,29 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
+import { EXIT_CODE_MEANINGS } from '../src/errors.js';
 import { gitRepo } from './helpers/git.js';
 import { cleanEnv, runOps } from './helpers/ops.js';
+
+/** Every command, groups too (commander's own `help` pseudo-command left out). */
+export async function allCommands(): Promise<Array<{ words: string[]; runs: boolean; group: boolean }>> {
+  const program = await buildProgram([], '0.0.0');
+  const found: Array<{ words: string[]; runs: boolean; group: boolean }> = [];
+  const walk = (command: Command, path: string[]) => {
+    found.push({ words: path, runs: Boolean((command as unknown as { _actionHandler?: unknown })._actionHandler), group: command.commands.length > 0 });
+    for (const sub of command.commands) if (sub.name() !== 'help') walk(sub, [...path, sub.name()]);
+  };
+  for (const command of program.commands) walk(command, [command.name()]);
+  return found;
+}
+
+/** The lines of a help section ("Examples:", "Exit codes:") up to the next blank line. */
+function section(help: string, title: string): string[] | undefined {
+  const start = help.indexOf(`\n${title}\n`);
+  if (start < 0) return undefined;
+  const rest = help.slice(start + title.length + 2);
+  return rest.slice(0, rest.search(/\n\n|$/)).split('\n').filter(Boolean);
+}
 
 /** Every command that runs an action, by its words: `deploy`, `deploy rollback`, `model show`... */
 export async function actionCommands(): Promise<string[][]> {
@@ -103,5 +124,39 @@ describe('one output contract', () => {
       const plain = await runOps(args, { cwd: p.dir, env: p.env });
       assert.deepEqual([plain.code, plain.stdout], [exitCode, ''], `ops ${args.join(' ')}`);
     }
+  });
+
+  it('--help of every command: examples of its own, its own exit codes, the global options, no "(default: [])", one indentation', async () => {
+    const commands = await allCommands();
+    assert.ok(commands.length >= 35, `${commands.length} commands`);
+    for (const { words, runs, group } of commands) {
+      const shown = `ops ${words.join(' ')} --help`;
+      const result = await runOps([...words, '--help'], { cwd: p.dir, env: p.env });
+      assert.equal(result.code, 0, shown);
+      const help = result.stdout;
+      assert.match(help, new RegExp(`^Usage: ops ${words.join(' ')} `), shown);
+      assert.doesNotMatch(help, /\(default: \[\]\)/, shown);
+      assert.match(help, /\nGlobal Options:\n(.*\n)*  --json +print one JSON document/, `${shown}: the global options`);
+      const examples = section(help, 'Examples:');
+      assert.ok(examples && examples.length > 0, `${shown}: no examples`);
+      for (const line of examples) assert.match(line, new RegExp(`^  \\$ ops ${words.join(' ')}( |$)`), `${shown}: an example of another command, or indented differently: ${line}`);
+      if (group) assert.match(help, /\nCommands:\n/, shown);
+      const exits = section(help, 'Exit codes:');
+      if (!runs) continue;
+      assert.ok(exits, `${shown}: no exit codes`);
+      const listed = exits.filter((line) => /^  \d/.test(line)).map((line) => {
+        assert.match(line, /^  \d+ +\S/, `${shown}: ${line}`);
+        return Number(line.trim().split(/\s/)[0]);
+      });
+      assert.deepEqual(listed, [...listed].sort((a, b) => a - b), `${shown}: exit codes in order`);
+      for (const code of [0, 1, 2, 130]) assert.ok(listed.includes(code), `${shown} does not list exit code ${code}`);
+      for (const code of listed) assert.ok(code in EXIT_CODE_MEANINGS, `${shown} lists ${code}, which is not in the table`);
+      for (const line of exits) assert.match(line, /^  \S/, `${shown}: indentation of ${line}`);
+    }
+    // Each command says what its own failures are: listing models is not training them.
+    const modelList = section((await runOps(['model', 'list', '--help'])).stdout, 'Exit codes:')!.join('\n');
+    assert.doesNotMatch(modelList, /train|gate/);
+    const promote = section((await runOps(['model', 'promote', '--help'])).stdout, 'Exit codes:')!.join('\n');
+    assert.match(promote, /\n  3 +blocked by the alias's promotion gate/);
   });
 });

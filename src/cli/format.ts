@@ -8,6 +8,16 @@ export function fieldFormatter(chalk: Styles, width: number): (name: string, val
   return (name, value) => `${chalk.bold(name.padEnd(width))} ${value ?? '-'}`;
 }
 
+/**
+ * A time in a table or a show command: UTC to the second, marked Z (2026-01-31 12:00:00Z), the same
+ * in every command whether the ledger gave an ISO string or epoch milliseconds.
+ */
+export function formatTime(value: string | number | null | undefined): string {
+  if (value == null) return '-';
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}Z`;
+}
+
 export function formatDuration(ms: number | null): string {
   if (ms == null) return '-';
   if (ms < 1000) return `${ms}ms`;

@@ -100,6 +100,8 @@ export async function buildProgram(args: string[], version: string): Promise<Com
     .option('--cwd <dir>', 'run as if started in this folder', nonEmpty('a folder'))
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(commanderError(text)) })
+    // Inherited by every command defined below: each --help lists the global options too.
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `
 Examples:
   $ ops init                 create ops.config.yaml for this project

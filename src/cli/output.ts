@@ -8,6 +8,17 @@ import textTable from 'text-table';
 import type { Output } from '../core/output.js';
 import { redact } from '../redact.js';
 
+// A field named `at` or `...At` holds a time: the ledger keeps some as epoch milliseconds.
+const TIME_KEY = /^at$|[a-z]At$/;
+
+/**
+ * The JSON text of a result, with every time in ISO 8601 UTC (`2026-01-31T12:00:00.000Z`), whatever
+ * form the layer below keeps it in: one format in every --json output.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (key, field) => (typeof field === 'number' && TIME_KEY.test(key) && Number.isFinite(field) ? new Date(field).toISOString() : field), indent);
+}
+
 export interface OutputMode {
   json: boolean;
   quiet: boolean;
@@ -99,8 +110,9 @@ export class CliOutput implements Output {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  json(value: unknown): void {
-    process.stdout.write(`${redact(JSON.stringify(value, null, 2), this.mode.secrets)}\n`);
+  /** One JSON document on stdout (or one line of a stream, with `compact`). */
+  json(value: unknown, compact = false): void {
+    process.stdout.write(`${redact(jsonText(value, compact ? undefined : 2), this.mode.secrets)}\n`);
   }
 
   /** Aligned columns for people; `head` are column titles. */

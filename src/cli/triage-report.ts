@@ -2,6 +2,7 @@ import type { Styles } from './output.js';
 import type { Evidence } from '../core/triage/evidence.js';
 import type { Hypothesis } from '../core/triage/rules.js';
 import { formatBytes } from '../core/triage/rules.js';
+import { formatTime } from './format.js';
 
 export interface RenderedReport {
   incidentId: number;
@@ -10,7 +11,6 @@ export interface RenderedReport {
 }
 
 const LOG_LINES_SHOWN = 5;
-const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 const percent = (p: number) => `${Math.round(p * 100)}%`;
 
 interface Style {
@@ -100,7 +100,7 @@ function evidenceSection(s: Style, e: Evidence): string[] {
 function render(s: Style, report: RenderedReport): string {
   const i = report.evidence.incident;
   const title = `Incident #${i.id}: ${i.title}`;
-  const header = [s === markdownStyle ? `# ${title}` : s.heading(title), '', `${i.state}, ${i.severity}, began ${when(i.beganAt)} UTC, target ${report.evidence.target}`, ''];
+  const header = [s === markdownStyle ? `# ${title}` : s.heading(title), '', `${i.state}, ${i.severity}, began ${formatTime(i.beganAt)}, target ${report.evidence.target}`, ''];
   return [...header, ...hypothesesSection(s, report), ...evidenceSection(s, report.evidence)].join('\n');
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import { collect } from '../format.js';
 
 interface BuildFlags {
@@ -33,17 +34,19 @@ export function registerBuild(program: Command): void {
     .option('--no-cache', 'build even when an image with the same input digest exists, without the engine cache')
     .option('--parallel <n>', 'build this many services at once', concurrency, 1)
     .option('-n, --dry-run', 'print what would be built and its tags; computes the input digest only')
-    .addHelpText('after', `
-Tags: <image>:<short sha>, or <image>:<short sha>-dirty-<8 hex> with uncommitted changes.
+    .addHelpText('after', helpText({
+      details: `Tags: <image>:<short sha>, or <image>:<short sha>-dirty-<8 hex> with uncommitted changes.
 An image whose input digest (context files after .dockerignore, Dockerfile, build args, target)
 matches an existing image is not rebuilt: it is reported as cached and only tagged.
-Registry credentials: OPS_REGISTRY_USERNAME/OPS_REGISTRY_PASSWORD, or ~/.docker/config.json.
-
-Examples:
-  $ ops build
-  $ ops build web --push
-  $ ops build --parallel 2 --tag release-42 --json
-  $ ops build --dry-run`)
+Registry credentials: OPS_REGISTRY_USERNAME/OPS_REGISTRY_PASSWORD, or ~/.docker/config.json.`,
+      examples: [
+        'ops build',
+        'ops build web --push',
+        'ops build --parallel 2 --tag release-42 --json',
+        'ops build --dry-run',
+      ],
+      exitCodes: { 0: 'built (or found cached) every service', 1: 'a build failed (its step and last log lines are printed), or a push failed' },
+    }))
     .action(
       action<BuildFlags, [string[]]>(async (ctx, out, options, services) => {
         const { planBuilds, runBuilds } = await import('../../core/build/index.js');

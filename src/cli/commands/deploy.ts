@@ -3,8 +3,9 @@ import type { DeployResult } from '../../core/deploy/index.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { Release } from '../../ledger/index.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import type { CliOutput } from '../output.js';
-import { durationFlag, formatDuration, nameFlag, positiveInt } from '../format.js';
+import { durationFlag, formatDuration, formatTime, nameFlag, positiveInt } from '../format.js';
 
 interface DeployFlags {
   env?: string;
@@ -14,10 +15,6 @@ interface DeployFlags {
   acceptRisk?: string;
   dryRun?: boolean;
 }
-
-const EXIT_CODES = `
-Exit codes: 0 deployed, 1 failed (unhealthy, rolled back, lock held), 2 bad input,
-3 blocked by the risk gate, 4 input needed, 130 interrupted.`;
 
 function requireEnv(env: string | undefined): asserts env is string {
   if (!env) throw new UsageError('which environment? --env is required', 'pass --env <env> (see environments: in the config)');
@@ -63,21 +60,22 @@ export function registerDeploy(program: Command): void {
     .option('--lock-timeout <duration>', 'wait this long for another deploy of the service to finish', durationFlag, 0)
     .option('--accept-risk <reason>', 'deploy even above risk.block; the reason is recorded with the release')
     .option('-n, --dry-run', 'show the rendered manifests and `kubectl diff` (or the Docker plan); changes nothing')
-    .addHelpText('after', `
-Docker target: the new container starts beside the old one and must be healthy (HEALTHCHECK, or
+    .addHelpText('after', helpText({
+      details: `Docker target: the new container starts beside the old one and must be healthy (HEALTHCHECK, or
 health.http in the config) before the old one is removed. Kubernetes target: kubectl apply, then
 the rollout is watched; CrashLoopBackOff, image pull errors and the progress deadline fail it, and
 autoRollback runs \`kubectl rollout undo\`.
-One deploy per service and environment runs at a time (a lock in the ledger).
-${EXIT_CODES}
-
-Examples:
-  $ ops deploy web --env local
-  $ ops deploy web --env staging --build
-  $ ops deploy web --env prod --image registry.local:5000/web:1a2b3c4 --lock-timeout 5m
-  $ ops deploy web --env prod --dry-run
-  $ ops deploy history web --env prod
-  $ ops deploy rollback web --env prod --to 3`)
+One deploy per service and environment runs at a time (a lock in the ledger).`,
+      examples: [
+        'ops deploy web --env local',
+        'ops deploy web --env staging --build',
+        'ops deploy web --env prod --image registry.local:5000/web:1a2b3c4 --lock-timeout 5m',
+        'ops deploy web --env prod --dry-run',
+        'ops deploy history web --env prod',
+        'ops deploy rollback web --env prod --to 3',
+      ],
+      exitCodes: { 0: 'deployed and healthy', 1: 'the deploy failed (unhealthy, rolled back, lock held), or no build to deploy', 3: 'blocked by the risk gate (above risk.block without --accept-risk)' },
+    }))
     .action(
       action<DeployFlags, [string]>(async (ctx, out, options, service) => {
         requireEnv(options.env);
@@ -116,11 +114,10 @@ Examples:
     .option('-e, --env <env>', 'the environment (required)', nameFlag)
     .option('--to <revision>', 'the revision to return to (default: the one before the current)', positiveInt)
     .option('--lock-timeout <duration>', 'wait this long for another deploy to finish', durationFlag, 0)
-    .addHelpText('after', `${EXIT_CODES}
-
-Examples:
-  $ ops deploy rollback web --env prod
-  $ ops deploy rollback web --env prod --to 3 --json`)
+    .addHelpText('after', helpText({
+      examples: ['ops deploy rollback web --env prod', 'ops deploy rollback web --env prod --to 3 --json'],
+      exitCodes: { 0: 'rolled back and healthy', 1: 'no such revision or nothing to roll back to, or the rollback failed (unhealthy, lock held)' },
+    }))
     .action(
       action<{ env?: string; to?: number; lockTimeout: number }, [string]>(async (ctx, out, options, service) => {
         requireEnv(options.env);
@@ -135,12 +132,11 @@ Examples:
     .argument('<service>', 'the service')
     .option('-e, --env <env>', 'the environment (required)', nameFlag)
     .option('--limit <n>', 'at most this many releases', positiveInt, 20)
-    .addHelpText('after', `
-Statuses: pending, deployed, superseded, failed, rolled_back.
-
-Examples:
-  $ ops deploy history web --env prod
-  $ ops deploy history web --env prod --limit 5 --json`)
+    .addHelpText('after', helpText({
+      details: 'Statuses: pending, deployed, superseded, failed, rolled_back. UPDATED is when the release finished\n(reached its status), or when it began while it is still pending.',
+      examples: ['ops deploy history web --env prod', 'ops deploy history web --env prod --limit 5 --json'],
+      exitCodes: { 0: 'listed (also when there is no release yet)', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<{ env?: string; limit: number }, [string]>(async (ctx, out, options, service) => {
         requireEnv(options.env);
@@ -151,7 +147,7 @@ Examples:
         out.result(
           await out.table(
             ['REVISION', 'UPDATED', 'STATUS', 'IMAGE', 'DURATION', 'RISK', 'BY', 'DESCRIPTION'],
-            releases.map((r) => [r.revision, r.createdAt.replace('T', ' ').slice(0, 19), r.status, r.image, formatDuration(r.durationMs), riskText(r), r.actor, r.error ? `${r.description}: ${r.error}` : r.description]),
+            releases.map((r) => [r.revision, formatTime(r.finishedAt ?? r.createdAt), r.status, r.image, formatDuration(r.durationMs), riskText(r), r.actor, r.error ? `${r.description}: ${r.error}` : r.description]),
           ),
         );
       }, { readOnly: true }),
@@ -162,10 +158,10 @@ Examples:
     .description('what runs now in an environment, and its health')
     .argument('[service]', 'one service (default: every deployed service)')
     .option('-e, --env <env>', 'the environment (required)', nameFlag)
-    .addHelpText('after', `
-Examples:
-  $ ops deploy status --env local
-  $ ops deploy status web --env prod --json`)
+    .addHelpText('after', helpText({
+      examples: ['ops deploy status --env local', 'ops deploy status web --env prod --json'],
+      exitCodes: { 0: 'shown (also when nothing is deployed)', 1: 'the engine or the cluster could not be asked' },
+    }))
     .action(
       action<{ env?: string }, [string | undefined]>(async (ctx, out, options, service) => {
         requireEnv(options.env);
@@ -179,7 +175,7 @@ Examples:
             'deployments' in live
               ? live.deployments.map((d) => `${d.name} ${d.available}/${d.desired} available`).join(', ') || 'no deployments'
               : `${live.container ?? 'no container'} ${live.state}${live.health ? ` (${live.health})` : ''}`;
-          return [s.service, s.release ? `r${s.release.revision}` : '-', s.release?.image ?? '-', s.release?.createdAt.replace('T', ' ').slice(0, 19) ?? '-', health];
+          return [s.service, s.release ? `r${s.release.revision}` : '-', s.release?.image ?? '-', formatTime(s.release?.createdAt), health];
         });
         out.result(await out.table(['SERVICE', 'REVISION', 'IMAGE', 'DEPLOYED', 'LIVE'], rows));
       }, { readOnly: true }),

@@ -1,17 +1,16 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check node, git, the Docker engine, the registry, kubectl, the ledger and the config')
-    .addHelpText('after', `
-Exits 1 when a required check fails; each failure says how to fix it.
-
-Examples:
-  $ ops doctor
-  $ ops doctor --json | jq '.checks[] | select(.ok | not)'`)
+    .addHelpText('after', helpText({
+      examples: ['ops doctor', "ops doctor --json | jq '.checks[] | select(.ok | not)'"],
+      exitCodes: { 0: 'every required check passed', 1: 'a required check failed (each says how to fix it)' },
+    }))
     .action(
       action(async (ctx, out, options) => {
         const { runDoctor } = await import('../../core/doctor.js');

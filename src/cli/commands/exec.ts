@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 
 export function registerExec(program: Command): void {
   program
@@ -7,12 +8,12 @@ export function registerExec(program: Command): void {
     .description('run a command and record it as a run in the ledger (output, exit code, git state)')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--kind <kind>', 'the kind to record the run under', 'exec')
-    .addHelpText('after', `
-The command's exit code becomes ops's exit code; OPS_RUN_ID is set in its environment.
-
-Examples:
-  $ ops exec -- npm test
-  $ ops exec --kind migrate -- ./scripts/migrate.sh --to 42`)
+    .addHelpText('after', helpText({
+      details: "OPS_RUN_ID is set in the command's environment; its output is streamed and stored (redacted).",
+      examples: ['ops exec -- npm test', 'ops exec --kind migrate -- ./scripts/migrate.sh --to 42'],
+      exitCodesNote: "the command's own exit code, passed through (as docker run and kubectl exec do); else:",
+      exitCodes: { 0: 'the command succeeded', 1: 'the command exited 1, or ops failed unexpectedly' },
+    }))
     .action(
       action<{ kind: string }, [string[]]>(async (ctx, out, options, command) => {
         const [{ execRecorded }, { parseKind }] = await Promise.all([import('../../core/exec.js'), import('../../core/runs.js')]);

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { action } from '../action.js';
-import { fieldFormatter, nameFlag, positiveInt } from '../format.js';
+import { helpText, withHelp } from '../help.js';
+import { fieldFormatter, formatTime as when, nameFlag, positiveInt } from '../format.js';
 import { incidentTable } from './watch.js';
 
-const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 
 export function registerIncident(program: Command): void {
-  const incident = program.command('incident').description('list, inspect, acknowledge and resolve incidents opened by ops watch');
+  const incident = withHelp(program.command('incident').description('list, inspect, acknowledge and resolve incidents opened by ops watch'), {
+    examples: ['ops incident list --state unresolved', 'ops incident show 12', 'ops incident resolve 12 --cause release:41 --note "rolled back"'],
+  });
 
   incident
     .command('list')
@@ -15,10 +17,10 @@ export function registerIncident(program: Command): void {
     .option('--service <name>', 'only this service', nameFlag)
     .option('--env <name>', 'only this environment', nameFlag)
     .option('--limit <n>', 'at most this many', positiveInt, 50)
-    .addHelpText('after', `
-Examples:
-  $ ops incident list --state unresolved
-  $ ops incident list --service web --json`)
+    .addHelpText('after', helpText({
+      examples: ['ops incident list --state unresolved', 'ops incident list --service web --json'],
+      exitCodes: { 0: 'listed (also when there is none)', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<{ state?: string; service?: string; env?: string; limit: number }>(async (ctx, out, options) => {
         const { listIncidents, parseState } = await import('../../core/watch/manage.js');
@@ -33,10 +35,10 @@ Examples:
     .command('show')
     .description('one incident: its signals, timeline, suspected releases and notifications')
     .argument('<id>', 'incident id', positiveInt)
-    .addHelpText('after', `
-Examples:
-  $ ops incident show 12
-  $ ops incident show 12 --json`)
+    .addHelpText('after', helpText({
+      examples: ['ops incident show 12', 'ops incident show 12 --json'],
+      exitCodes: { 1: 'no incident with that id' },
+    }))
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
         const { showIncident } = await import('../../core/watch/manage.js');
@@ -84,9 +86,10 @@ Examples:
     .command('ack')
     .description('acknowledge an open incident (someone is on it)')
     .argument('<id>', 'incident id', positiveInt)
-    .addHelpText('after', `
-Examples:
-  $ ops incident ack 12`)
+    .addHelpText('after', helpText({
+      examples: ['ops incident ack 12'],
+      exitCodes: { 1: 'no incident with that id' },
+    }))
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
         const { acknowledgeIncident } = await import('../../core/watch/manage.js');
@@ -102,10 +105,13 @@ Examples:
     .argument('<id>', 'incident id', positiveInt)
     .option('--cause <cause>', 'release:<id> (a release in the ledger: its commits become risk labels) or a short text')
     .option('--note <text>', 'what was done')
-    .addHelpText('after', `
-Examples:
-  $ ops incident resolve 12 --cause release:41 --note "rolled back"
-  $ ops incident resolve 13 --cause "disk full on node-3"`)
+    .addHelpText('after', helpText({
+      examples: [
+        'ops incident resolve 12 --cause release:41 --note "rolled back"',
+        'ops incident resolve 13 --cause "disk full on node-3"',
+      ],
+      exitCodes: { 1: 'no incident with that id, or --cause names a release that is not recorded' },
+    }))
     .action(
       action<{ cause?: string; note?: string }, [number]>(async (ctx, out, options, id) => {
         const { resolveIncident } = await import('../../core/watch/manage.js');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { InputNeededError } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import { packageFile } from '../installation.js';
 
 interface InitOptions {
@@ -29,11 +30,14 @@ export function registerInit(program: Command): void {
     .option('--namespace <ns>', 'Kubernetes namespace (target kubernetes)')
     .option('--kube-context <name>', 'kubectl context (target kubernetes)')
     .option('-f, --force', 'overwrite an existing ops.config.yaml')
-    .addHelpText('after', `
-Examples:
-  $ ops init                                   answer a few questions
-  $ ops init --no-input --registry 127.0.0.1:5000
-  $ ops init --no-input --service web=web/Dockerfile --service worker=worker/Dockerfile --force`)
+    .addHelpText('after', helpText({
+      examples: [
+        'ops init                                   answer a few questions',
+        'ops init --no-input --registry 127.0.0.1:5000',
+        'ops init --no-input --service web=web/Dockerfile --service worker=worker/Dockerfile --force',
+      ],
+      exitCodes: { 0: 'wrote ops.config.yaml (or left it, when told so at the prompt)', 1: 'the config could not be written', 4: 'ops.config.yaml exists and no terminal to ask: pass --force' },
+    }))
     .action(
       action<InitOptions>(async (ctx, out, options) => {
         const { detect, parseServiceFlag, toName, writeInit } = await import('../../core/init.js');

@@ -4,18 +4,15 @@ import type { GateCheck, Promotion } from '../../core/models/registry.js';
 import type { TrainingResult } from '../../core/models/train.js';
 import type { ModelVersion } from '../../ledger/index.js';
 import { action } from '../action.js';
+import { helpText, withHelp } from '../help.js';
 import type { CliOutput } from '../output.js';
-import { collect, fieldFormatter, formatDuration, positiveInt } from '../format.js';
-
-const EXIT_CODES = `
-Exit codes: 0 done, 1 failed (training failed, unknown model or version, corrupt artifact),
-2 bad input, 3 blocked by a promotion gate, 130 interrupted.`;
+import { collect, fieldFormatter, formatDuration, formatTime as when, positiveInt } from '../format.js';
 
 interface TrainFlags {
-  data: string[];
+  data?: string[];
   target?: string;
   features?: string;
-  param: string[];
+  param?: string[];
   split?: string;
   task?: 'auto' | 'classification' | 'regression';
   register?: boolean;
@@ -24,7 +21,6 @@ interface TrainFlags {
 // Static: the registry's queries are light (SQLite only), and a dynamic import costs a module round trip.
 import * as refs from '../../core/models/refs.js';
 import * as registry from '../../core/models/registry.js';
-const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '-');
 const number = (value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(4)).toString() : value == null ? '-' : String(value));
 const metricsText = (metrics: Record<string, number> | null, limit = 4) =>
   metrics ? Object.entries(metrics).slice(0, limit).map(([k, v]) => `${k}=${number(v)}`).join(' ') : '-';
@@ -65,9 +61,9 @@ async function gateTable(out: CliOutput, promotion: Promotion): Promise<string> 
  * name), since defining options and help texts is a measurable part of a short command's start-up.
  */
 export function registerModel(program: Command, subcommand?: string): void {
-  const model = program
-    .command('model')
-    .description('train, register, promote and trace models (runs, datasets, versions, aliases, lineage)');
+  const model = withHelp(program.command('model').description('train, register, promote and trace models (runs, datasets, versions, aliases, lineage)'), {
+    examples: ['ops model train churn --data data/churn.csv --target churned --register', 'ops model promote churn@2 --to production', 'ops model list'],
+  });
 
   for (const [name, define] of Object.entries(SUBCOMMANDS)) if (!subcommand || !(subcommand in SUBCOMMANDS) || name === subcommand) define(model);
 }
@@ -79,41 +75,43 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .description('train a model: the built-in random forest on a CSV, or any command after --')
       .argument('<name>', 'the model this run trains')
       .argument('[command...]', 'an external training command, after --')
-      .option('--data <path>', 'training data (a file or folder; repeat for several); recorded by digest', collect, [])
+      .option('--data <path>', 'training data (a file or folder; repeat for several); recorded by digest', collect)
       .option('--target <column>', 'built-in: the column to predict')
       .option('--features <columns>', 'built-in: comma-separated feature columns (default: every other column)')
-      .option('--param <key=value>', 'a parameter (built-in: nTrees, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, maxBins, bootstrap, seed)', collect, [])
+      .option('--param <key=value>', 'a parameter (built-in: nTrees, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, maxBins, bootstrap, seed)', collect)
       .option('--split <how>', 'built-in holdout: time:<column>[:fraction] (newest rows test) or random[:fraction]', undefined)
       .option('--task <task>', 'built-in: auto, classification or regression', 'auto')
       .option('--register', 'register the trained model as a new version when the run succeeds')
-      .addHelpText('after', `
-  Built-in training evaluates on the holdout (AUC, accuracy, F1, precision, recall; RMSE, MAE,
-  R2 for a numeric target) and stores model.json. An external command gets OPS_RUN_ID,
-  OPS_ARTIFACT_DIR, OPS_PARAMS (JSON) and OPS_DATA in its environment; on exit 0 ops collects
-  metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.
-  ${EXIT_CODES}
-
-  Examples:
-    $ ops model train churn --data data/churn.csv --target churned --split time:signup_date
-    $ ops model train churn --data data/churn.csv --target churned --param nTrees=300 --register
-    $ ops model train churn --data data/ --param lr=0.1 -- python3 train.py`)
+      .addHelpText('after', helpText({
+        details: `Built-in training evaluates on the holdout (AUC, accuracy, F1, precision, recall; RMSE, MAE,
+R2 for a numeric target) and stores model.json. An external command gets OPS_RUN_ID,
+OPS_ARTIFACT_DIR, OPS_PARAMS (JSON) and OPS_DATA in its environment; on exit 0 ops collects
+metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.`,
+        examples: [
+          'ops model train churn --data data/churn.csv --target churned --split time:signup_date',
+          'ops model train churn --data data/churn.csv --target churned --param nTrees=300 --register',
+          'ops model train churn --data data/ --param lr=0.1 -- python3 train.py',
+        ],
+        exitCodes: { 0: 'trained (and registered with --register)', 1: 'the training run failed' },
+      }))
       .action(
         action<TrainFlags, [string, string[]]>(async (ctx, out, options, name, command) => {
           const train = await import('../../core/models/train.js');
-          const params = train.parseParams(options.param);
+          const params = train.parseParams(options.param ?? []);
+          const data = options.data ?? [];
           if (!['auto', 'classification', 'regression'].includes(options.task ?? 'auto')) {
             throw new UsageError(`--task ${quote(options.task)} is not known`, 'use auto, classification or regression');
           }
           let result: TrainingResult;
           if (command.length > 0) {
             if (options.target || options.features || options.split) throw new UsageError('--target, --features and --split are for built-in training', 'leave them out when a command trains the model');
-            result = await train.trainExternal(ctx, name, command, { params, data: options.data });
+            result = await train.trainExternal(ctx, name, command, { params, data });
           } else {
-            if (!options.target || options.data.length !== 1) {
+            if (!options.target || data.length !== 1) {
               throw new UsageError('built-in training needs one --data file and --target', 'e.g. `ops model train churn --data churn.csv --target churned`, or give a command after --');
             }
             result = await train.trainBuiltin(ctx, name, {
-              data: options.data[0]!,
+              data: data[0]!,
               target: options.target,
               features: options.features?.split(',').map((f) => f.trim()).filter(Boolean),
               params,
@@ -133,11 +131,13 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .argument('<name>', 'model name')
       .option('--run <id>', 'a succeeded training run', positiveInt)
       .option('--artifact <path>', 'a model file or folder made elsewhere')
-      .addHelpText('after', `${EXIT_CODES}
-
-  Examples:
-    $ ops model register churn --run 42
-    $ ops model register churn --artifact ./export/model.onnx --json`)
+      .addHelpText('after', helpText({
+        examples: [
+          'ops model register churn --run 42',
+          'ops model register churn --artifact ./export/model.onnx --json',
+        ],
+        exitCodes: { 1: 'no such run, or it did not succeed or stored no artifacts' },
+      }))
       .action(
         action<{ run?: number; artifact?: string }, [string]>(async (ctx, out, options, name) => {
           const version = await registry.registerVersion(ctx, name, { runId: options.run, artifact: options.artifact });
@@ -154,16 +154,17 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .requiredOption('--to <alias>', 'the alias to move')
       .option('--reason <text>', 'why (recorded with the move)')
       .option('--force', 'move even if a gate fails (needs --reason; recorded as forced)')
-      .addHelpText('after', `
-  Gates come from models.gates in the config, by "<model>@<alias>" or "<alias>": an absolute
-  threshold and a minimum absolute or relative change against the alias's current holder
-  (MLflow's MetricThreshold). A blocked promotion prints the comparison and exits 3.
-  ${EXIT_CODES}
-
-  Examples:
-    $ ops model promote churn@4 --to production --reason "beats v3 on AUC"
-    $ ops model promote churn@staging --to production
-    $ ops model promote churn@5 --to production --force --reason "hotfix approved by on-call"`)
+      .addHelpText('after', helpText({
+        details: `Gates come from models.gates in the config, by "<model>@<alias>" or "<alias>": an absolute
+threshold and a minimum absolute or relative change against the alias's current holder
+(MLflow's MetricThreshold). A blocked promotion prints the comparison and exits 3.`,
+        examples: [
+          'ops model promote churn@4 --to production --reason "beats v3 on AUC"',
+          'ops model promote churn@staging --to production',
+          'ops model promote churn@5 --to production --force --reason "hotfix approved by on-call"',
+        ],
+        exitCodes: { 0: 'promoted, or the alias already pointed there', 1: 'no such model, version or alias', 3: "blocked by the alias's promotion gate" },
+      }))
       .action(
         action<{ to: string; reason?: string; force?: boolean }, [string]>(async (ctx, out, options, refText) => {
           const ref = refs.parseModelRef(refText);
@@ -189,11 +190,13 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .requiredOption('--alias <alias>', 'the alias to move back')
       .option('--to <version>', 'a specific version instead of the previous holder', positiveInt)
       .option('--reason <text>', 'why (recorded with the move)')
-      .addHelpText('after', `${EXIT_CODES}
-
-  Examples:
-    $ ops model rollback churn --alias production
-    $ ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"`)
+      .addHelpText('after', helpText({
+        examples: [
+          'ops model rollback churn --alias production',
+          'ops model rollback churn --alias production --to 2 --reason "v4 drifts on new data"',
+        ],
+        exitCodes: { 1: 'no such model or alias, or no earlier holder' },
+      }))
       .action(
         action<{ alias: string; to?: number; reason?: string }, [string]>(async (ctx, out, options, name) => {
           const event = await registry.rollbackAlias(ctx, name, options.alias, { to: options.to, reason: options.reason });
@@ -206,10 +209,10 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
     model
       .command('list')
       .description('list registered models with their latest version and aliases')
-      .addHelpText('after', `
-  Examples:
-    $ ops model list
-    $ ops model list --json`)
+      .addHelpText('after', helpText({
+        examples: ['ops model list', 'ops model list --json'],
+        exitCodes: { 0: 'listed (also when no model is registered)', 1: 'an unexpected failure (details with --verbose)' },
+      }))
       .action(
         action<object>(async (ctx, out, options) => {
           const models = await registry.listModels(ctx);
@@ -230,10 +233,10 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .description('show a model (its versions and aliases) or one version (run, metrics, params, datasets, files)')
       .argument('<ref>', 'name, name@version, name@alias or name@latest')
       .option('--limit <n>', 'versions to list for a model', positiveInt, 20)
-      .addHelpText('after', `
-  Examples:
-    $ ops model show churn
-    $ ops model show churn@production --json`)
+      .addHelpText('after', helpText({
+        examples: ['ops model show churn', 'ops model show churn@production --json'],
+        exitCodes: { 1: 'no such model, version or alias' },
+      }))
       .action(
         action<{ limit: number }, [string]>(async (ctx, out, options, refText) => {
           const ref = refs.parseModelRef(refText);
@@ -260,7 +263,7 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
             [
               field('model', `${details.model} version ${details.version}`),
               field('aliases', details.aliases.join(', ') || '-'),
-              field('created', `${details.createdAt} by ${details.actor ?? '-'}`),
+              field('created', `${when(details.createdAt)} by ${details.actor ?? '-'}`),
               field('source', details.source),
               field('run', run ? `${run.id} (${run.status}, ${formatDuration(run.durationMs)})` : null),
               field('git', run?.git.sha ? `${run.git.sha} on ${run.git.branch ?? '(detached)'}${run.git.dirty ? ' (dirty)' : ''}` : null),
@@ -281,10 +284,10 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .argument('<name>', 'model name')
       .option('--alias <alias>', 'only this alias')
       .option('--limit <n>', 'at most this many moves', positiveInt, 50)
-      .addHelpText('after', `
-  Examples:
-    $ ops model history churn --alias production
-    $ ops model history churn --json`)
+      .addHelpText('after', helpText({
+        examples: ['ops model history churn --alias production', 'ops model history churn --json'],
+        exitCodes: { 0: 'listed (also when the alias never moved)', 1: 'no such model' },
+      }))
       .action(
         action<{ alias?: string; limit: number }, [string]>(async (ctx, out, options, name) => {
           const events = await registry.aliasHistory(ctx, name, options.alias, options.limit);
@@ -306,10 +309,13 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .argument('[ref]', 'name@version or name@alias')
       .option('--dataset <digest>', 'the reverse: versions trained on this dataset (sha256:... or its first digits)')
       .option('--limit <n>', 'downstream uses to list', positiveInt, 20)
-      .addHelpText('after', `
-  Examples:
-    $ ops model lineage churn@3
-    $ ops model lineage --dataset sha256:9f86d081 --json`)
+      .addHelpText('after', helpText({
+        examples: [
+          'ops model lineage churn@3',
+          'ops model lineage --dataset sha256:9f86d081 --json',
+        ],
+        exitCodes: { 1: 'no such model, version, alias or dataset' },
+      }))
       .action(
         action<{ dataset?: string; limit: number }, [string | undefined]>(async (ctx, out, options, refText) => {
           if ((refText === undefined) === (options.dataset === undefined)) throw new UsageError('give a model version or --dataset, not both', 'e.g. `ops model lineage churn@3`');
@@ -350,10 +356,13 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .description('two versions side by side: params, metrics (with deltas) and datasets')
       .argument('<a>', 'name@version or name@alias')
       .argument('<b>', 'name@version or name@alias')
-      .addHelpText('after', `
-  Examples:
-    $ ops model diff churn@3 churn@4
-    $ ops model diff churn@production churn@staging --json`)
+      .addHelpText('after', helpText({
+        examples: [
+          'ops model diff churn@3 churn@4',
+          'ops model diff churn@production churn@staging --json',
+        ],
+        exitCodes: { 1: 'no such model, version or alias' },
+      }))
       .action(
         action<object, [string, string]>(async (ctx, out, options, a, b) => {
           const { parseModelRef } = refs;
@@ -379,10 +388,10 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .command('verify')
       .description("re-hash a version's stored files against the digests in the ledger")
       .argument('<ref>', 'name@version or name@alias')
-      .addHelpText('after', `${EXIT_CODES}
-
-  Examples:
-    $ ops model verify churn@production`)
+      .addHelpText('after', helpText({
+        examples: ['ops model verify churn@production'],
+        exitCodes: { 0: 'every file matches its digest', 1: 'no such version, or a file is missing or corrupt' },
+      }))
       .action(
         action<object, [string]>(async (ctx, out, options, refText) => {
           const { version, files } = await registry.verifyVersion(ctx, refs.parseModelRef(refText));
@@ -397,11 +406,11 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .description('predict every row of a CSV with a built-in model version')
       .argument('<ref>', 'name@version or name@alias')
       .requiredOption('--data <file>', 'CSV with the columns the model was trained on')
-      .addHelpText('after', `
-  Prints CSV (prediction, then one probability column per class) or --json.
-
-  Examples:
-    $ ops model predict churn@production --data new-customers.csv > scored.csv`)
+      .addHelpText('after', helpText({
+        details: `Prints CSV (prediction, then one probability column per class) or --json.`,
+        examples: ['ops model predict churn@production --data new-customers.csv > scored.csv'],
+        exitCodes: { 1: 'no such version, or it holds no built-in model' },
+      }))
       .action(
         action<{ data: string }, [string]>(async (ctx, out, options, refText) => {
           const { predictCsv } = await import('../../core/models/predict.js');

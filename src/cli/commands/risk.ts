@@ -4,14 +4,9 @@ import type { HoldoutMetrics } from '../../core/risk/evaluate.js';
 import type { RiskTraining } from '../../core/risk/index.js';
 import { action } from '../action.js';
 import { nameFlag } from '../format.js';
-
-const EXIT_CODES = `
-Exit codes: 0 done, 1 failed, 2 bad input (not a git repository, shallow clone, bad range),
-3 blocked (score --gate above risk.block; train --promote refused by the alias's gate).`;
+import { helpText, withHelp } from '../help.js';
 
 const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
-
-
 const shortNumber = (n: number | null) => (n === null ? 'n/a' : String(Number(n.toPrecision(4))));
 const f3 = (v: number | null | undefined) => (v == null ? 'n/a' : v.toFixed(3));
 
@@ -42,7 +37,9 @@ function trainingText(result: RiskTraining): string {
 }
 
 export function registerRisk(program: Command): void {
-  const risk = program.command('risk').description('score the risk of shipping a set of commits, with a random forest trained on this repository');
+  const risk = withHelp(program.command('risk').description('score the risk of shipping a set of commits, with a random forest trained on this repository'), {
+    examples: ['ops risk train --promote production', 'ops risk score --service web --env production --gate', 'ops risk eval --csv ../shared/data/jit/*_k_feature.csv'],
+  });
 
   risk
     .command('train')
@@ -51,15 +48,16 @@ export function registerRisk(program: Command): void {
     .option('--promote <alias>', "then promote the new version to this alias, through the alias's gates")
     .option('--reason <text>', 'why (recorded with the promotion)')
     .option('--force', 'promote even if a gate fails (needs --reason)')
-    .addHelpText('after', `
-The newest 20% of commits (by time) are held out for the metrics; the model, its metrics and
+    .addHelpText('after', helpText({
+      details: `The newest 20% of commits (by time) are held out for the metrics; the model, its metrics and
 the training set (one row per commit, with its label) are stored and registered as
-risk-scorer version N+1, with lineage to the training set.
-${EXIT_CODES}
-
-Examples:
-  $ ops risk train
-  $ ops risk train --promote production --reason "weekly retrain"`)
+risk-scorer version N+1, with lineage to the training set.`,
+      examples: [
+        'ops risk train',
+        'ops risk train --promote production --reason "weekly retrain"',
+      ],
+      exitCodes: { 0: 'trained and registered (and promoted with --promote)', 1: 'mining, labelling or training failed', 3: "--promote refused by the alias's gate (the version stays registered)" },
+    }))
     .action(
       action<{ repo?: string; promote?: string; reason?: string; force?: boolean }>(async (ctx, out, options) => {
         const { trainRisk } = await import('../../core/risk/index.js');
@@ -80,14 +78,12 @@ Examples:
     .description("mine the commits the ledger does not have yet (features only; `train` also labels)")
     .option('--repo <path>', 'the git repository (default: the project root)')
     .option('--labels', 'then label bug-inducing commits: SZZ on new fixes, and failed releases')
-    .addHelpText('after', `
-One \`git log\` pass over the commits since the last mined HEAD; the 14 features of each are
-cached in the ledger by sha, so a second run with no new commits reads nothing from git.
-${EXIT_CODES}
-
-Examples:
-  $ ops risk mine
-  $ ops risk mine --repo ../service --labels --json`)
+    .addHelpText('after', helpText({
+      details: `One \`git log\` pass over the commits since the last mined HEAD; the 14 features of each are
+cached in the ledger by sha, so a second run with no new commits reads nothing from git.`,
+      examples: ['ops risk mine', 'ops risk mine --repo ../service --labels --json'],
+      exitCodes: { 1: 'mining or labelling failed' },
+    }))
     .action(
       action<{ repo?: string; labels?: boolean }>(async (ctx, out, options) => {
         const { mineRecorded } = await import('../../core/risk/index.js');
@@ -113,15 +109,16 @@ Examples:
     .option('--threshold <p>', 'probability at or above which a commit counts as flagged, for F1, precision and recall', '0.5')
     .option('--seed <n>', 'seed of the forest', '1')
     .option('--trees <n>', "number of trees (default: the scorer's, 100)")
-    .addHelpText('after', `
-Prints ROC AUC on the newest 20% (by date), F1, precision and recall at --threshold, and the
+    .addHelpText('after', helpText({
+      details: `Prints ROC AUC on the newest 20% (by date), F1, precision and recall at --threshold, and the
 share of bug-inducing commits caught when the riskiest 20% are flagged. A data set's "__"
-column (a copy of the label) is never read: only date, bug and the features are.
-${EXIT_CODES}
-
-Examples:
-  $ ops risk eval --csv ../shared/data/jit/*_k_feature.csv
-  $ ops risk eval --repo . --json`)
+column (a copy of the label) is never read: only date, bug and the features are.`,
+      examples: [
+        'ops risk eval --csv ../shared/data/jit/*_k_feature.csv',
+        'ops risk eval --repo . --json',
+      ],
+      exitCodes: { 0: 'evaluated', 1: 'the evaluation failed' },
+    }))
     .action(
       action<{ csv?: string[]; repo?: string; threshold: string; seed: string; trees?: string }>(async (ctx, out, options) => {
         if (!options.csv === !options.repo) throw new UsageError('evaluate what? give --csv FILE... or --repo PATH (one of them)', 'e.g. `ops risk eval --repo .`');
@@ -170,18 +167,19 @@ Examples:
     .option('--env <env>', '...in this environment', nameFlag)
     .option('--repo <path>', 'the git repository (default: the project root)')
     .option('--gate', 'exit 3 when the probability is at or above risk.block')
-    .addHelpText('after', `
-Prints the probability that the deploy fails, its level (low, medium, high from risk.warn and
+    .addHelpText('after', helpText({
+      details: `Prints the probability that the deploy fails, its level (low, medium, high from risk.warn and
 risk.block) and the top reasons, from the per-feature contributions of the deploy-level forest:
 the change set's commits (their own risks, files, lines, authors and their experience) and its
 context (hour, weekday, time since the service's last deploy, its recent failures). A version
 trained on too little history has no deploy stage: its riskiest commit's score is used. The
-score is stored.
-${EXIT_CODES}
-
-Examples:
-  $ ops risk score --range v1.4.0..HEAD
-  $ ops risk score --service web --env production --gate --json`)
+score is stored.`,
+      examples: [
+        'ops risk score --range v1.4.0..HEAD',
+        'ops risk score --service web --env production --gate --json',
+      ],
+      exitCodes: { 0: 'scored (and stored)', 1: 'no risk-scorer version holds the alias', 3: '--gate: the probability is at or above risk.block' },
+    }))
     .action(
       action<{ range?: string; service?: string; env?: string; repo?: string; gate?: boolean }>(async (ctx, out, options) => {
         const { deployRange, scoreRange } = await import('../../core/risk/index.js');

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { listRuns, parseKind, parseSince, parseStatus, showRun } from '../../core/runs.js';
 import { action } from '../action.js';
-import { fieldFormatter, formatDuration, positiveInt } from '../format.js';
+import { helpText, withHelp } from '../help.js';
+import { fieldFormatter, formatDuration, formatTime, positiveInt } from '../format.js';
 
 interface ListOptions {
   kind?: string;
@@ -10,9 +11,10 @@ interface ListOptions {
   limit: number;
 }
 
-
 export function registerRuns(program: Command): void {
-  const runs = program.command('runs').description('list and inspect recorded runs');
+  const runs = withHelp(program.command('runs').description('list and inspect recorded runs'), {
+    examples: ['ops runs list --status failed --since 7d', 'ops runs show 42 --json'],
+  });
 
   runs
     .command('list')
@@ -21,10 +23,10 @@ export function registerRuns(program: Command): void {
     .option('--status <status>', 'only runs with this status: running, succeeded, failed, interrupted')
     .option('--since <when>', 'only runs started since a duration ago (2h, 7d) or a date (2026-01-31)')
     .option('--limit <n>', 'at most this many runs', positiveInt, 20)
-    .addHelpText('after', `
-Examples:
-  $ ops runs list --status failed --since 7d
-  $ ops runs list --kind exec --limit 5 --json`)
+    .addHelpText('after', helpText({
+      examples: ['ops runs list --status failed --since 7d', 'ops runs list --kind exec --limit 5 --json'],
+      exitCodes: { 0: 'listed (also when no run matches)', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<ListOptions>(async (ctx, out, options) => {
         const filter = {
@@ -43,7 +45,7 @@ Examples:
               r.id,
               r.kind,
               r.status,
-              r.startedAt.replace('T', ' ').slice(0, 19),
+              formatTime(r.startedAt),
               formatDuration(r.durationMs),
               r.service,
               r.git.sha ? `${r.git.sha.slice(0, 8)}${r.git.dirty ? '*' : ''}` : null,
@@ -58,10 +60,7 @@ Examples:
     .command('show')
     .description('show one run with its log')
     .argument('<id>', 'run id', positiveInt)
-    .addHelpText('after', `
-Examples:
-  $ ops runs show 42
-  $ ops runs show 42 --json`)
+    .addHelpText('after', helpText({ examples: ['ops runs show 42', 'ops runs show 42 --json'], exitCodes: { 1: 'no run with that id' } }))
     .action(
       action<object, [number]>(async (ctx, out, options, id) => {
         const { run, logs } = await showRun(ctx, id);
@@ -71,8 +70,8 @@ Examples:
           field('run', run.id),
           field('kind', run.kind),
           field('status', run.status),
-          field('started', run.startedAt),
-          field('finished', run.finishedAt),
+          field('started', formatTime(run.startedAt)),
+          field('finished', formatTime(run.finishedAt)),
           field('duration', formatDuration(run.durationMs)),
           field('git', run.git.sha ? `${run.git.sha} on ${run.git.branch ?? '(detached)'}${run.git.dirty ? ' (dirty)' : ''}` : null),
           field('actor', `${run.actor}@${run.host} pid ${run.pid}${run.ci ? ' (CI)' : ''}`),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import { positiveInt } from '../format.js';
 
 interface TriageFlags {
@@ -26,21 +27,23 @@ export function registerTriage(program: Command): void {
     .option('-y, --yes', 'apply without asking (CI)')
     .addOption(new Option('--format <format>', 'report format (default: text, or json with --json)').choices(['text', 'markdown', 'json']))
     .option('--log-lines <n>', 'log lines read per container', logLines, 200)
-    .addHelpText('after', `
-Evidence: docker inspect state, exit code, OOMKilled, health log and logs (Docker targets);
+    .addHelpText('after', helpText({
+      details: `Evidence: docker inspect state, exit code, OOMKilled, health log and logs (Docker targets);
 kubectl describe, logs (current and --previous) and events (Kubernetes); the suspected releases
 with their diff, risk score and gate override; model alias moves; config changes. The report and
-any applied action are stored with the incident.
-
-Exit codes: 0 report written (with --apply: applied and the service is healthy again, incident
-resolved); 1 no such incident, or the action failed or left the service unhealthy; 2 bad flags or
-an action that is for a person to run; 4 --apply without --yes outside a terminal.
-
-Examples:
-  $ ops triage                       # the newest open incident
-  $ ops triage 12 --format markdown  # paste into a ticket
-  $ ops triage 12 --apply 1 --yes    # in CI: run action 1, check with one watch cycle, resolve
-  $ ops triage 12 --json`)
+any applied action are stored with the incident.`,
+      examples: [
+        'ops triage                       # the newest open incident',
+        'ops triage 12 --format markdown  # paste into a ticket',
+        'ops triage 12 --apply 1 --yes    # in CI: run action 1, check with one watch cycle, resolve',
+        'ops triage 12 --json',
+      ],
+      exitCodes: {
+        0: 'report written (with --apply: applied, the service is healthy again, incident resolved)',
+        1: 'no such incident or action, or the action failed or left the service unhealthy',
+        4: '--apply without --yes outside a terminal',
+      },
+    }))
     .action(
       action<TriageFlags, [number | undefined]>(async (ctx, out, options, id) => {
         const { triage, applyAction } = await import('../../core/triage/index.js');

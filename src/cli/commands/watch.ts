@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import type { CliOutput } from '../output.js';
-import { durationFlag } from '../format.js';
+import { durationFlag, formatTime } from '../format.js';
 import type { CycleReport } from '../../core/watch/index.js';
 import type { Incident } from '../../ledger/index.js';
 
@@ -24,7 +25,7 @@ export function listenAddress(value: string): { host: string; port: number } {
 export async function incidentTable(out: CliOutput, incidents: Incident[]): Promise<string> {
   return out.table(
     ['ID', 'STATE', 'SERVICE', 'ENV', 'SEVERITY', 'OPENED', 'SIGNALS', 'TITLE'],
-    incidents.map((i) => [i.id, i.state, i.service, i.env, i.severity, new Date(i.openedAt).toISOString().replace('T', ' ').slice(0, 19), i.signalCount, i.title]),
+    incidents.map((i) => [i.id, i.state, i.service, i.env, i.severity, formatTime(i.openedAt), i.signalCount, i.title]),
   );
 }
 
@@ -46,24 +47,22 @@ export function registerWatch(program: Command): void {
     .option('--once', 'run one cycle and exit: 0 when no incident is unresolved, 1 when any is (for cron and CI)')
     .option('--listen <host:port>', 'receive Alertmanager webhooks (version 4) on this address', listenAddress)
     .option('--interval <duration>', 'time between cycles (default: watch.interval, 30s); with --once, how often cron runs it: events and points newer than that are news', durationFlag)
-    .addHelpText('after', `
-Sources come from watch.sources in the config: docker, kubernetes, http and prometheus. A signal
+    .addHelpText('after', helpText({
+      details: `Sources come from watch.sources in the config: docker, kubernetes, http and prometheus. A signal
 opens an incident after the source's minCount signals or its 'for' duration; signals of one service
 within watch.groupWindow join one incident; an incident resolves after its sources have been
 healthy for watch.resolveAfter. An unreachable source is recorded as a source error, not an incident.
-
-Examples:
-  $ ops watch --once                     one cycle, exit 1 while any incident is unresolved
-  $ ops watch --once --json              the cycle as JSON: sources, signals, opened, resolved, open
-  $ ops watch --interval 15s             poll until SIGINT/SIGTERM (stops between cycles)
-  $ ops watch --once --interval 5m       from a cron job that runs every 5 minutes
-  $ ops watch --listen 127.0.0.1:9095    also take Alertmanager webhooks (POST /alerts, JSON, 1 MiB at most)
-  $ OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095
-                                        on every interface: a shared secret is required (watch.listen)
-
-Exit codes (ops watch --once):
-  0  no unresolved incident
-  1  at least one incident is open or acknowledged`)
+On every interface (not only loopback) --listen requires a shared secret (watch.listen), e.g.
+OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095.`,
+      examples: [
+        'ops watch --once                     one cycle, exit 1 while any incident is unresolved',
+        'ops watch --once --json              the cycle as JSON: sources, signals, opened, resolved, open',
+        'ops watch --interval 15s             poll until SIGINT/SIGTERM (stops between cycles)',
+        'ops watch --once --interval 5m       from a cron job that runs every 5 minutes',
+        'ops watch --listen 127.0.0.1:9095    also take Alertmanager webhooks (POST /alerts, JSON, 1 MiB at most)',
+      ],
+      exitCodes: { 0: '--once: no unresolved incident; without --once: stopped by SIGINT/SIGTERM after its cycle', 1: '--once: at least one incident is open or acknowledged' },
+    }))
     .action(
       action<WatchOptions>(async (ctx, out, options) => {
         const config = ctx.requireConfig();
@@ -89,7 +88,7 @@ Exit codes (ops watch --once):
             await new Promise<void>((resolve) => (ctx.cancel.aborted ? resolve() : ctx.cancel.addEventListener('abort', () => resolve(), { once: true })));
           } else {
             await watchLoop(ctx, options.interval ?? config.watch.interval, (report) => {
-              if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+              if (options.json) out.json(report, true);
               const errors = report.sources.filter((s) => !s.ok).length;
               out.info(`${report.at} ${report.sources.length} source(s) checked in ${report.durationMs} ms${errors ? `, ${errors} failed` : ''}; ${report.open.length} unresolved incident(s)`);
             });
@@ -106,13 +105,15 @@ Exit codes (ops watch --once):
     .description("score the anomaly detector on the Numenta Anomaly Benchmark (NAB's scoring, three profiles)")
     .requiredOption('--nab <dir>', 'a NAB checkout: data/<category>/*.csv and labels/combined_windows.json')
     .option('--out <dir>', "also write per-file results in NAB's layout: <out>/<detector>/<category>/<detector>_<file>.csv")
-    .addHelpText('after', `
-Scores are normalised as NAB does: the null detector scores 0, the perfect one 100; the threshold
-is the one that maximises each profile's score over all files.
-
-Examples:
-  $ ops watch eval --nab ../shared/data/nab
-  $ ops watch eval --nab ../NAB --out results --json`)
+    .addHelpText('after', helpText({
+      details: `Scores are normalised as NAB does: the null detector scores 0, the perfect one 100; the threshold
+is the one that maximises each profile's score over all files.`,
+      examples: [
+        'ops watch eval --nab ../shared/data/nab',
+        'ops watch eval --nab ../NAB --out results --json',
+      ],
+      exitCodes: { 0: 'scored', 1: 'the evaluation failed' },
+    }))
     .action(
       action<{ nab: string; out?: string }>(async (ctx, out, options) => {
         const { resolve } = await import('node:path');
