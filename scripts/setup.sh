@@ -3,8 +3,9 @@
 # and the test helpers. Steps: packages, engine, base-image, registry (default: all); sklearn
 # (Debian's python3-sklearn, the forest benchmark's reference) and pandas (the profile benchmark's)
 # only when asked for; chromium (Debian's headless browser and fonts, for the report and UI tests),
-# sqlite3 (the metrics benchmark's baseline) and postgres (Debian's PostgreSQL 15 server binaries:
-# the test helpers start their own clusters) when asked for.
+# sqlite3 (the metrics benchmark's baseline), postgres (Debian's PostgreSQL 15 server binaries:
+# the test helpers start their own clusters) and shells (zsh and fish, to check the completion
+# scripts) when asked for.
 set -euo pipefail
 
 BASE_IMAGE="${OPS_BASE_IMAGE:-ops/busybox:latest}"
@@ -133,6 +134,7 @@ for step in "${steps[@]}"; do
     chromium) install_missing chromium fonts-dejavu-core ;;
     sqlite3) install_missing sqlite3 ;;
     postgres) install_missing postgresql-15 postgresql-client-15 ;;
-    *) log "unknown step $step (packages, engine, base-image, registry, sklearn, pandas, chromium, sqlite3, postgres)"; exit 2 ;;
+    shells) install_missing zsh fish ;;
+    *) log "unknown step $step (packages, engine, base-image, registry, sklearn, pandas, chromium, sqlite3, postgres, shells)"; exit 2 ;;
   esac
 done

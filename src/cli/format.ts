@@ -18,6 +18,15 @@ export function formatTime(value: string | number | null | undefined): string {
   return Number.isNaN(date.getTime()) ? String(value) : `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 19)}Z`;
 }
 
+/** How long ago: 45s, 12m, 3h, 2d. */
+export function formatAge(value: string | number, nowMs: number): string {
+  const seconds = Math.max(0, Math.round((nowMs - new Date(value).getTime()) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
 export function formatDuration(ms: number | null): string {
   if (ms == null) return '-';
   if (ms < 1000) return `${ms}ms`;
@@ -28,6 +37,13 @@ export function formatDuration(ms: number | null): string {
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
+}
+
+/** How many at once (--parallel): 1 to 32. */
+export function concurrencyFlag(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('expected a whole number from 1 to 32');
   return n;
 }
 

@@ -3,6 +3,7 @@ import { ECHO_MAX_CHARS, escapeControl, EXIT_CODE_MEANINGS, ExitCode, UsageError
 import { errorDocument, report, takeExitCode } from './action.js';
 import { setInstallation, type Installation } from './installation.js';
 import { registerBuild } from './commands/build.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerData } from './commands/data.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -15,6 +16,7 @@ import { registerModel } from './commands/model.js';
 import { registerReport } from './commands/report.js';
 import { registerRisk } from './commands/risk.js';
 import { registerRuns } from './commands/runs.js';
+import { registerStatus } from './commands/status.js';
 import { registerUi } from './commands/ui.js';
 import { registerWatch } from './commands/watch.js';
 
@@ -29,6 +31,7 @@ ${Object.entries(EXIT_CODE_MEANINGS).map(([code, meaning]) => `  ${code.padEnd(4
 const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> = {
   init: registerInit,
   doctor: registerDoctor,
+  status: registerStatus,
   runs: registerRuns,
   build: registerBuild,
   deploy: registerDeploy,
@@ -42,6 +45,7 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   metrics: registerMetrics,
   report: registerReport,
   ui: registerUi,
+  completion: registerCompletion,
 };
 
 /** Other names of commands (commander aliases), so that only their command is defined. */
@@ -129,6 +133,14 @@ export async function main(argv: string[], install: Installation): Promise<numbe
   setInstallation(install);
   takeExitCode();
   const args = argv.slice(2);
+  if (args[0] === '__complete') {
+    // The shell asks for candidates at each TAB (see cli/completion.ts): the whole tree, no context.
+    const { complete, configNames } = await import('./completion.js');
+    const words = args.slice(args[1] === '--' ? 2 : 1);
+    const candidates = await complete(await buildProgram([], install.version), words, () => configNames(words, process.env));
+    process.stdout.write(candidates.map((c) => `${c}\n`).join(''));
+    return ExitCode.ok;
+  }
   const program = await buildProgram(args, install.version);
 
   try {

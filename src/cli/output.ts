@@ -37,6 +37,8 @@ export function colorEnabled(flag: boolean, env: NodeJS.ProcessEnv, stream: Node
 
 /** The CLI's Output: spinners on a TTY, timestamped plain lines elsewhere, nothing on stdout. */
 export class CliOutput implements Output {
+  private spinning = false;
+
   private constructor(
     readonly mode: OutputMode,
     readonly chalk: Styles,
@@ -71,7 +73,8 @@ export class CliOutput implements Output {
 
   async step<T>(text: string, work: (update: (detail: string) => void) => Promise<T>): Promise<T> {
     if (this.mode.quiet || this.mode.json) return work(() => {});
-    if (!this.mode.tty) {
+    // One spinner at a time: steps that run beside it (ops deploy --parallel) print plain lines.
+    if (!this.mode.tty || this.spinning) {
       this.line(`${text} ...`);
       const started = performance.now();
       try {
@@ -88,6 +91,7 @@ export class CliOutput implements Output {
         throw err;
       }
     }
+    this.spinning = true;
     const { default: ora } = await import('ora');
     const spinner = ora({ text, stream: process.stderr, color: 'cyan', isEnabled: true }).start();
     // One line only: ora redraws by clearing as many lines as the text took.
@@ -102,6 +106,8 @@ export class CliOutput implements Output {
     } catch (err) {
       spinner.fail();
       throw err;
+    } finally {
+      this.spinning = false;
     }
   }
 

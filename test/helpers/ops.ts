@@ -78,6 +78,10 @@ export function runProcess(file: string, args: string[], options: RunOptions = {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // A child that exits without reading its input is not an error of the caller's.
+    child.stdin!.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin!.end(options.input ?? '');
   });
 }

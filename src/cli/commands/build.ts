@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { action } from '../action.js';
 import { helpText } from '../help.js';
-import { collect } from '../format.js';
+import { collect, concurrencyFlag } from '../format.js';
 
 interface BuildFlags {
   tag?: string[];
@@ -11,12 +10,6 @@ interface BuildFlags {
   cache: boolean;
   parallel: number;
   dryRun?: boolean;
-}
-
-function concurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('expected a whole number from 1 to 32');
-  return n;
 }
 
 function size(bytes: number | null): string {
@@ -32,7 +25,7 @@ export function registerBuild(program: Command): void {
     .option('-t, --tag <tag>', 'an extra tag (repeatable)', collect)
     .option('--push', 'push every tag to the registry and record the digest')
     .option('--no-cache', 'build even when an image with the same input digest exists, without the engine cache')
-    .option('--parallel <n>', 'build this many services at once', concurrency, 1)
+    .option('--parallel <n>', 'build this many services at once', concurrencyFlag, 1)
     .option('-n, --dry-run', 'print what would be built and its tags; computes the input digest only')
     .addHelpText('after', helpText({
       details: `Tags: <image>:<short sha>, or <image>:<short sha>-dirty-<8 hex> with uncommitted changes.

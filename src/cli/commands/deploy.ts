@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import type { DeployResult } from '../../core/deploy/index.js';
+import type { ManyResult } from '../../core/deploy/many.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { Release } from '../../ledger/index.js';
 import { action } from '../action.js';
 import { helpText } from '../help.js';
 import type { CliOutput } from '../output.js';
-import { durationFlag, formatDuration, formatTime, nameFlag, positiveInt } from '../format.js';
+import { concurrencyFlag, durationFlag, formatDuration, formatTime, nameFlag, positiveInt } from '../format.js';
 
 interface DeployFlags {
   env?: string;
+  parallel: number;
   image?: string;
   build?: boolean;
   lockTimeout: number;
@@ -48,11 +50,29 @@ async function printResult(out: CliOutput, result: DeployResult, json: boolean |
   return result.status === 'deployed' ? ExitCode.ok : ExitCode.failed;
 }
 
+async function printMany(out: CliOutput, many: ManyResult, json: boolean | undefined): Promise<number> {
+  for (const result of many.results) if (result.status !== 'deployed' && 'revision' in result) reportFailure(out, result);
+  if (json) out.json(many);
+  else {
+    out.result(
+      await out.table(
+        ['SERVICE', 'ENV', 'REVISION', 'STATUS', 'IMAGE', 'DURATION', 'RISK'],
+        many.results.map((r) =>
+          'revision' in r
+            ? [r.service, r.env, r.revision, r.status, r.image, formatDuration(r.durationMs), riskText(r)]
+            : [r.service, r.env, null, `${r.status}: ${'reason' in r ? r.reason : r.error}`, null, null, null],
+        ),
+      ),
+    );
+  }
+  return many.status === 'deployed' ? ExitCode.ok : ExitCode.failed;
+}
+
 export function registerDeploy(program: Command): void {
   const deploy = program
     .command('deploy')
     .description('ship an image to an environment, wait for it to be healthy, keep its release history')
-    .argument('<service>', 'the service to deploy')
+    .argument('<services...>', 'the services to deploy, in dependsOn order whatever order they are named in')
     // Not requiredOption: commander would demand it of the subcommands' parent too.
     .option('-e, --env <env>', 'the environment (from environments: in the config)', nameFlag)
     .option('--image <ref>', 'the image to deploy (default: the service\'s last successful build)')
@@ -60,28 +80,34 @@ export function registerDeploy(program: Command): void {
     .option('--lock-timeout <duration>', 'wait this long for another deploy of the service to finish', durationFlag, 0)
     .option('--accept-risk <reason>', 'deploy even above risk.block; the reason is recorded with the release')
     .option('-n, --dry-run', 'show the rendered manifests and `kubectl diff` (or the Docker plan); changes nothing')
+    .option('--parallel <n>', 'deploy up to n services at once; each still waits for those it depends on', concurrencyFlag, 1)
     .addHelpText('after', helpText({
       details: `Docker target: the new container starts beside the old one and must be healthy (HEALTHCHECK, or
 health.http in the config) before the old one is removed. Kubernetes target: kubectl apply, then
 the rollout is watched; CrashLoopBackOff, image pull errors and the progress deadline fail it, and
 autoRollback runs \`kubectl rollout undo\`.
-One deploy per service and environment runs at a time (a lock in the ledger).`,
+One deploy per service and environment runs at a time (a lock in the ledger).
+Several services deploy in dependsOn order, each as its own release; every name and image is
+checked before the first starts, and the first failure stops the rest (reported as skipped).`,
       examples: [
         'ops deploy web --env local',
         'ops deploy web --env staging --build',
         'ops deploy web --env prod --image registry.local:5000/web:1a2b3c4 --lock-timeout 5m',
         'ops deploy web --env prod --dry-run',
+        'ops deploy web worker --env staging              # worker first when web dependsOn it',
+        'ops deploy web worker cron --env staging --parallel 2',
         'ops deploy history web --env prod',
         'ops deploy rollback web --env prod --to 3',
       ],
-      exitCodes: { 0: 'deployed and healthy', 1: 'the deploy failed (unhealthy, rolled back, lock held), or no build to deploy', 3: 'blocked by the risk gate (above risk.block without --accept-risk)' },
+      exitCodes: { 0: 'deployed and healthy (every service named)', 1: 'a deploy failed (unhealthy, rolled back, lock held), or no build to deploy', 3: 'blocked by the risk gate (above risk.block without --accept-risk)' },
     }))
     .action(
-      action<DeployFlags, [string]>(async (ctx, out, options, service) => {
+      action<DeployFlags, [string[]]>(async (ctx, out, options, services) => {
         requireEnv(options.env);
+        if (services.length > 1 && options.image) throw new UsageError('--image names one image, for one service', 'deploy the services one at a time with --image, or leave --image out to deploy their last builds');
         const core = await import('../../core/deploy/index.js');
         const request = {
-          service,
+          service: services[0]!,
           env: options.env,
           image: options.image,
           build: options.build,
@@ -92,6 +118,17 @@ One deploy per service and environment runs at a time (a lock in the ledger).`,
             return confirm({ message, default: false });
           },
         };
+        if (services.length > 1) {
+          const { deployMany, deployOrder } = await import('../../core/deploy/many.js');
+          if (options.dryRun) {
+            const plans = [];
+            for (const { service } of deployOrder(ctx.requireConfig(), services)) plans.push(await core.dryRun(ctx, { ...request, service }));
+            if (options.json) return out.json(plans.map((plan) => ({ ...plan, manifests: plan.manifests?.documents })));
+            out.result(plans.map((plan) => `${plan.service} to ${plan.env} (${plan.target}): ${plan.image}; now running: ${plan.current ? `r${plan.current.revision} ${plan.current.image}` : 'nothing'}`).join('\n'));
+            return;
+          }
+          return printMany(out, await deployMany(ctx, { ...request, services, parallel: options.parallel }), options.json);
+        }
         if (options.dryRun) {
           const plan = await core.dryRun(ctx, request);
           if (options.json) return out.json({ ...plan, manifests: plan.manifests?.documents });
