@@ -104,6 +104,8 @@ describe('one output contract', () => {
       [['report', '--env', 'local', '--until', 'soon'], 2, 'usage'],
       [['ui', '--port', '99999'], 2, 'usage'],
       [['--config', join(empty, 'nope.yaml'), 'runs', 'list'], 2, 'config'],
+      [['status', 'extra'], 2, 'usage'],
+      [['completion', 'tcsh'], 2, 'usage'],
       [['no-such-command'], 2, 'usage'],
       [['runs', 'list', '--colour'], 2, 'usage'],
     ];

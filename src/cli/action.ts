@@ -3,7 +3,7 @@ import { createContext, isCI, type Context } from '../core/context.js';
 import { systemClock } from '../core/output.js';
 import { redact, secretValuesFromEnv } from '../redact.js';
 import { escapeControl, ExitCode, OpsError } from '../errors.js';
-import { CliOutput, colorEnabled } from './output.js';
+import { CliOutput, colorEnabled, jsonText } from './output.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -62,7 +62,7 @@ export function report(err: unknown, mode: ReportMode, out: CliOutput | undefine
   // Escaped whatever the call site did: an error is always one line, and input cannot fake another.
   process.stderr.write(`${red('error:')} ${escapeControl(redact(line, mode.secrets))}\n`);
   if (mode.verbose && (err as Error)?.stack) process.stderr.write(`${redact((err as Error).stack!, mode.secrets)}\n`);
-  if (mode.json) process.stdout.write(`${redact(JSON.stringify(doc, null, 2), mode.secrets)}\n`);
+  if (mode.json) process.stdout.write(`${redact(jsonText(doc, 2), mode.secrets)}\n`);
   return doc.error.exitCode;
 }
 

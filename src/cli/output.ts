@@ -8,15 +8,26 @@ import textTable from 'text-table';
 import type { Output } from '../core/output.js';
 import { redact } from '../redact.js';
 
-// A field named `at` or `...At` holds a time: the ledger keeps some as epoch milliseconds.
+// A field named `at` or `...At` holds a time: the ledger keeps some as epoch milliseconds, Docker
+// gives nanoseconds (2026-01-31T12:00:00.123456789Z) or an offset.
 const TIME_KEY = /^at$|[a-z]At$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function isoTime(field: unknown): unknown {
+  if (typeof field === 'number' && Number.isFinite(field)) return new Date(field).toISOString();
+  if (typeof field === 'string' && ISO_TIME.test(field)) {
+    const date = new Date(field);
+    if (!Number.isNaN(date.getTime())) return date.toISOString();
+  }
+  return field;
+}
 
 /**
- * The JSON text of a result, with every time in ISO 8601 UTC (`2026-01-31T12:00:00.000Z`), whatever
- * form the layer below keeps it in: one format in every --json output.
+ * The JSON text of a result, with every time in one format, ISO 8601 UTC to the millisecond
+ * (`2026-01-31T12:00:00.000Z`), whatever form the layer below keeps it in.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (key, field) => (typeof field === 'number' && TIME_KEY.test(key) && Number.isFinite(field) ? new Date(field).toISOString() : field), indent);
+  return JSON.stringify(value, (key, field) => (TIME_KEY.test(key) ? isoTime(field) : field), indent);
 }
 
 export interface OutputMode {

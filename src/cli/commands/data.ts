@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { action } from '../action.js';
+import { helpText, withHelp } from '../help.js';
 
 type DataFormat = 'csv' | 'jsonl' | 'parquet';
 type ReportFormat = 'text' | 'markdown' | 'json';
@@ -20,7 +21,9 @@ const inputFormat = () => new Option('--input-format <format>', 'the data format
 const reportFormat = () => new Option('--format <format>', 'report format (default: text, or json with --json)').choices(['text', 'markdown', 'json']);
 
 export function registerData(program: Command): void {
-  const data = program.command('data').description('profile datasets, check them against expectations, and measure drift');
+  const data = withHelp(program.command('data').description('profile datasets, check them against expectations, and measure drift'), {
+    examples: ['ops data profile data/churn.csv', 'ops data check data/new.csv --suite checks/churn.yaml --against data/train.csv'],
+  });
 
   data
     .command('profile')
@@ -28,18 +31,14 @@ export function registerData(program: Command): void {
     .argument('<path>', 'a data file, or a folder whose files are one dataset')
     .addOption(inputFormat())
     .addOption(reportFormat())
-    .addHelpText('after', `
-Per column: inferred type, count, nulls, distinct values (exact up to 10,000, then HyperLogLog,
+    .addHelpText('after', helpText({
+      details: `Per column: inferred type, count, nulls, distinct values (exact up to 10,000, then HyperLogLog,
 marked ~), min/max/mean/std, quantiles from a t-digest, a histogram, and the most frequent values.
-Memory stays bounded whatever the file's size.
-
-Exit codes: 0 profiled; 2 a missing or unreadable file, or a bad one (ragged rows, invalid UTF-8,
-no header), named by row.
-
-Examples:
-  $ ops data profile data/churn.csv
-  $ ops data profile data/events/ --input-format parquet --json
-  $ ops data profile data/churn.csv --format markdown > profile.md`)
+Memory stays bounded whatever the file's size. A missing, unreadable or bad file (ragged rows,
+invalid UTF-8, no header) is exit 2, named by row.`,
+      examples: ['ops data profile data/churn.csv', 'ops data profile data/events/ --input-format parquet --json', 'ops data profile data/churn.csv --format markdown > profile.md'],
+      exitCodes: { 0: 'profiled', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<ProfileFlags, [string]>(async (ctx, out, options, path) => {
         const { profileDataset } = await import('../../core/data/index.js');
@@ -59,18 +58,17 @@ Examples:
     .option('--against <reference>', 'measure drift against another data file')
     .addOption(inputFormat())
     .addOption(reportFormat())
-    .addHelpText('after', `
-Drift per column, from the two profiles: numbers by PSI (>= 0.2) and Kolmogorov-Smirnov (D >= 0.1
+    .addHelpText('after', helpText({
+      details: `Drift per column, from the two profiles: numbers by PSI (>= 0.2) and Kolmogorov-Smirnov (D >= 0.1
 with p < 0.05); categories by chi-squared (p < 0.05) with Jensen-Shannon distance (>= 0.1).
-Thresholds can be set in the suite's drift: section.
-
-Exit codes: 0 every check passed and nothing drifted; 1 a check failed or a column drifted; 2 a bad
-file, suite or flag.
-
-Examples:
-  $ ops data check data/new.csv --suite checks/churn.yaml
-  $ ops data check data/new.csv --against data/train.csv
-  $ ops data check data/new.csv --suite checks/churn.yaml --against data/train.csv --format markdown`)
+Thresholds can be set in the suite's drift: section. A bad file, suite or flag is exit 2.`,
+      examples: [
+        'ops data check data/new.csv --suite checks/churn.yaml',
+        'ops data check data/new.csv --against data/train.csv',
+        'ops data check data/new.csv --suite checks/churn.yaml --against data/train.csv --format markdown',
+      ],
+      exitCodes: { 0: 'every check passed and nothing drifted', 1: 'a check failed or a column drifted' },
+    }))
     .action(
       action<CheckFlags, [string]>(async (ctx, out, options, path) => {
         const { checkDataset, profileDataset } = await import('../../core/data/index.js');
