@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { MetricsReport } from '../../core/metrics/index.js';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import type { CliOutput } from '../output.js';
 
 export interface WindowOptions {
@@ -98,14 +99,16 @@ export function registerMetrics(program: Command): void {
       .alias('dora')
       .description("DORA's four keys (deployment frequency, lead time, change failure rate, time to restore) and the risk scorer's quality"),
   )
-    .addHelpText('after', `
-The four keys count production releases (see the README for their definitions and the DORA bands);
-each is compared with the window just before. Rollbacks restore service and count as no deployment.
-
-Examples:
-  $ ops metrics                          the last 30 days of the production environments
-  $ ops dora --since 12w --by week       the same command, a quarter by week
-  $ ops metrics --env prod --service web --json`)
+    .addHelpText('after', helpText({
+      details: `The four keys count production releases (see the README for their definitions and the DORA bands);
+each is compared with the window just before. Rollbacks restore service and count as no deployment.`,
+      examples: [
+        'ops metrics                          the last 30 days of the production environments',
+        'ops dora --since 12w --by week       the same command, a quarter by week',
+        'ops metrics --env prod --service web --json',
+      ],
+      exitCodes: { 0: 'measured (also when there is no production release in the window)', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<WindowOptions>(async (ctx, out, options) => {
         const { metrics } = await import('../../core/metrics/index.js');

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { action } from '../action.js';
+import { helpText } from '../help.js';
 import { durationFlag } from '../format.js';
 import { installedVersion } from '../installation.js';
 import { windowOptions, type WindowOptions } from './metrics.js';
@@ -16,14 +17,16 @@ export function registerUi(program: Command): void {
     .option('--port <n>', 'port to listen on (0: any free port)', port, 7600)
     .option('--host <address>', 'address to listen on; anything but loopback needs the token printed at start', '127.0.0.1')
     .option('--refresh <duration>', 'how often open pages check the ledger for changes', durationFlag, 5000)
-    .addHelpText('after', `
-The UI only reads: there are no write endpoints, and it answers while other ops processes write.
-Pages reload themselves when the ledger changes. Stop it with Ctrl-C.
-
-Examples:
-  $ ops ui                               http://127.0.0.1:7600/
-  $ ops ui --port 0 --since 90d
-  $ ops ui --host 0.0.0.0                reachable from other machines; open the printed URL (it carries the token)`)
+    .addHelpText('after', helpText({
+      details: `The UI only reads: there are no write endpoints, and it answers while other ops processes write.
+Pages reload themselves when the ledger changes. Stop it with Ctrl-C.`,
+      examples: [
+        'ops ui                               http://127.0.0.1:7600/',
+        'ops ui --port 0 --since 90d',
+        'ops ui --host 0.0.0.0                reachable from other machines; open the printed URL (it carries the token)',
+      ],
+      exitCodes: { 0: 'stopped by SIGINT/SIGTERM', 1: 'an unexpected failure (details with --verbose)' },
+    }))
     .action(
       action<WindowOptions & { port: number; host: string; refresh: number }>(
         async (ctx, out, options) => {
