@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
 import { EXIT_CODE_MEANINGS } from '../src/errors.js';
 import { gitRepo } from './helpers/git.js';
-import { cleanEnv, runOps } from './helpers/ops.js';
+import { childPids, cleanEnv, OPS_BIN, processName, runOps } from './helpers/ops.js';
 
 /** Every command, groups too (commander's own `help` pseudo-command left out). */
 export async function allCommands(): Promise<Array<{ words: string[]; aliases: string[]; runs: boolean; group: boolean }>> {
@@ -162,5 +163,17 @@ describe('one output contract', () => {
     assert.doesNotMatch(modelList, /train|gate/);
     const promote = section((await runOps(['model', 'promote', '--help'])).stdout, 'Exit codes:')!.join('\n');
     assert.match(promote, /\n  3 +blocked by the alias's promotion gate/);
+  });
+
+  it('--json: interrupted is a JSON error too (exit 130, error.code interrupted)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-contract-'));
+    const child = spawn(process.execPath, [OPS_BIN, '--ledger', join(dir, 'l.db'), '--json', 'exec', '--', 'sleep', '30'], { cwd: dir, env: cleanEnv() });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    while (!childPids(child.pid!).some((pid) => processName(pid) === 'sleep')) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 130);
+    assert.deepEqual(JSON.parse(stdout).error, { message: 'interrupted by SIGTERM', hint: 'the run is recorded as interrupted; run the command again', code: 'interrupted', exitCode: 130 });
   });
 });

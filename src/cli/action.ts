@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createContext, isCI, type Context } from '../core/context.js';
 import { systemClock } from '../core/output.js';
 import { redact, secretValuesFromEnv } from '../redact.js';
-import { escapeControl, ExitCode, OpsError } from '../errors.js';
+import { escapeControl, ExitCode, InterruptedError, OpsError } from '../errors.js';
 import { CliOutput, colorEnabled, jsonText } from './output.js';
 
 export interface GlobalOptions {
@@ -99,6 +99,7 @@ export function action<O, A extends unknown[] = []>(handler: Action<O, A>, behav
       const stop = () => {
         controller.abort(signal);
         process.stderr.write(`\ninterrupted by ${signal}\n`);
+        if (options.json) process.stdout.write(`${jsonText(errorDocument(new InterruptedError(`interrupted by ${signal}`, 'the run is recorded as interrupted; run the command again')), 2)}\n`);
         process.exit(ExitCode.interrupted);
       };
       // A second signal does not wait for the ledger.
