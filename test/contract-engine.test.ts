@@ -178,7 +178,7 @@ describe('one output contract on the real engine: several services, ops status, 
       assert.ok(result.json !== undefined, `ops ${args.join(' ')} --json: ${result.stderr}`);
       times += assertIsoTimes(result.json, `ops ${args.join(' ')}`);
     }
-    assert.ok(times > 100, `${times} times checked`);
+    assert.ok(times > 50, `${times} times checked`);
 
     // Tables: runs list and runs show print a run's start the same way, in UTC, marked Z.
     const run = (await ops('runs', 'show', '1')).json;
