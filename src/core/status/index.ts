@@ -52,7 +52,7 @@ export async function projectStatus(ctx: Context): Promise<ProjectStatus> {
       found = err as Error;
     }
     for (const service of Object.keys(config.services)) {
-      const release = ledger.releases.current(service, env);
+      const release = await ledger.releases.current(service, env);
       if (!release) continue;
       const row = found instanceof Error ? undefined : found.find((s) => s.service === service);
       releases.push({
@@ -67,16 +67,17 @@ export async function projectStatus(ctx: Context): Promise<ProjectStatus> {
       });
     }
   }
-  const models = ledger.models.list().flatMap((m) => Object.entries(m.aliases).map(([alias, version]) => ({ model: m.name, alias, version })));
-  const builds = Object.keys(config.services).flatMap((service) => {
-    const build = ledger.builds.latestForService(service);
-    return build ? [{ service, tags: build.tags, status: build.status, commit: build.git.sha, dirty: build.git.dirty, createdAt: build.createdAt }] : [];
-  });
+  const models = (await ledger.models.list()).flatMap((m) => Object.entries(m.aliases).map(([alias, version]) => ({ model: m.name, alias, version })));
+  const builds: ProjectStatus['builds'] = [];
+  for (const service of Object.keys(config.services)) {
+    const build = await ledger.builds.latestForService(service);
+    if (build) builds.push({ service, tags: build.tags, status: build.status, commit: build.git.sha, dirty: build.git.dirty, createdAt: build.createdAt });
+  }
   return {
     project: config.project,
     at: new Date(ctx.clock.now()).toISOString(),
     releases,
-    incidents: ledger.incidents.list({ state: 'unresolved', limit: 50 }),
+    incidents: await ledger.incidents.list({ state: 'unresolved', limit: 50 }),
     models,
     builds,
   };
