@@ -89,7 +89,7 @@ describe('ops watch --listen: who may post (shared secret, path, content type)',
     }
     const short = await runOps(['watch', '--listen', `0.0.0.0:${port}`], { cwd: p.dir, env: { ...p.env, OPS_WATCH__LISTEN__TOKEN: 'short' }, timeoutMs: 20_000 });
     assert.equal(short.code, 2);
-    assert.match(short.stderr, /watch\.listen\.token: .*at least 16 characters/);
+    assert.match(short.stderr, /OPS_WATCH__LISTEN__TOKEN: .*at least 16 characters.*it sets watch\.listen\.token/);
   });
 
   it('on all interfaces takes only the token or the basic credentials, on its path, as JSON; stores nothing for the rest', async (t) => {

@@ -81,6 +81,7 @@ export async function serveWebhooks(options: WebhookServerOptions, handle: (requ
   const { createServer } = await import('node:http');
   let inFlight = 0;
   let settled: (() => void) | undefined;
+  const idleMs = Math.max(options.headersTimeoutMs, options.keepAliveTimeoutMs) + 1000;
 
   const reply = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return;
@@ -105,6 +106,9 @@ export async function serveWebhooks(options: WebhookServerOptions, handle: (requ
 
   const server: Server = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: options.requestTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs, connectionsCheckingInterval: 500 }, (req, res) => {
     inFlight++;
+    // While a request is in (its arrival is bounded by requestTimeout) the idle cut waits; once it is
+    // answered, node arms the keep-alive timeout on the socket.
+    req.socket.setTimeout(0);
     res.on('close', () => {
       inFlight--;
       if (inFlight === 0) settled?.();
@@ -135,7 +139,7 @@ export async function serveWebhooks(options: WebhookServerOptions, handle: (requ
   });
   server.maxConnections = options.maxConnections;
   // A connection that sends nothing at all (not even a first header line) is cut as well.
-  server.setTimeout(Math.max(options.headersTimeoutMs, options.keepAliveTimeoutMs) + 1000, (socket: Socket) => socket.destroy());
+  server.setTimeout(idleMs, (socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
