@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Context } from '../context.js';
+import type { Incident } from '../../ledger/index.js';
 import { applyReport, clearAlert, type Changes } from './incidents.js';
 import { announce, policyOf } from './index.js';
 import { fingerprint, type Signal } from './types.js';
@@ -102,10 +103,22 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
   }
   const outer = envelope.safeParse(parsed);
   if (!outer.success) return parseError(outer.error.issues[0]!);
+  let sliceStart = performance.now();
+  const breathe = async () => {
+    if (performance.now() - sliceStart < SLICE_MS) return;
+    await nextTurn();
+    sliceStart = performance.now();
+  };
   const given = outer.data.alerts;
-  const taken = z.array(alert).safeParse(given.slice(0, limits.maxAlerts));
-  if (!taken.success) return parseError({ ...taken.error.issues[0]!, path: ['alerts', ...taken.error.issues[0]!.path] });
-  const held = { alerts: given.length - taken.data.length, services: new Set<string>() };
+  // Validated one by one, in slices: a 4,000-alert body took 0.5 s of zod at once on a loaded machine.
+  const taken: Alert[] = [];
+  for (const [i, raw] of given.slice(0, limits.maxAlerts).entries()) {
+    const checked = alert.safeParse(raw);
+    if (!checked.success) return parseError({ ...checked.error.issues[0]!, path: ['alerts', i, ...checked.error.issues[0]!.path] });
+    taken.push(checked.data);
+    await breathe();
+  }
+  const held = { alerts: given.length - taken.length, services: new Set<string>() };
   for (const a of given.slice(limits.maxAlerts)) {
     const labels = (a as { labels?: Record<string, unknown> } | null)?.labels;
     const service = labels?.service ?? labels?.app ?? labels?.job;
@@ -117,13 +130,7 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
   const changes: Changes = { opened: [], resolved: [] };
   const firing = new Map<string, { service: string; env: string; signals: Signal[] }>();
   let resolvedCount = 0;
-  let sliceStart = performance.now();
-  const breathe = async () => {
-    if (performance.now() - sliceStart < SLICE_MS) return;
-    await nextTurn();
-    sliceStart = performance.now();
-  };
-  for (const a of taken.data) {
+  for (const a of taken) {
     const target = alertTarget(a);
     if (a.status === 'resolved') {
       await clearAlert(ctx, target.service, target.env, target.condition, target.resource, now, changes);
@@ -156,7 +163,12 @@ export async function receiveAlerts(ctx: Context, body: Buffer, sender: string, 
     await breathe();
   }
   const floodIncident = held.alerts > 0 ? await recordFlood(ctx, sender, held, limits, now, changes) : undefined;
-  changes.opened = await Promise.all(changes.opened.map(async (incident) => (await store.get(incident.id))!));
+  const opened: Incident[] = [];
+  for (const incident of changes.opened) {
+    opened.push((await store.get(incident.id))!);
+    await breathe();
+  }
+  changes.opened = opened;
   await announce(ctx, changes);
   const firingCount = [...firing.values()].reduce((n, g) => n + g.signals.length, 0);
   return {
