@@ -83,7 +83,7 @@ describe('ops model', () => {
     assert.ok(trained.metrics.auc > 0.85, `auc ${trained.metrics.auc}`);
     for (const key of ['accuracy', 'f1', 'precision', 'recall']) assert.equal(typeof trained.metrics[key], 'number');
     assert.equal(trained.metrics.testRows, 120);
-    assert.deepEqual(trained.artifacts.map((a: { path: string }) => a.path), ['metrics.json', 'model.json', 'params.json']);
+    assert.deepEqual(trained.artifacts.map((a: { path: string }) => a.path), ['holdout.csv', 'metrics.json', 'model.json', 'params.json']);
     assert.equal(trained.datasets[0].digest, `sha256:${sha256(readFileSync(join(repo.dir, 'data/churn.csv')))}`);
     assert.equal(trained.registered.version, 1);
 
@@ -188,6 +188,51 @@ describe('ops model', () => {
     assert.equal(forced.event.forced, true);
   });
 
+  it('compares the candidate with the alias holder on the candidate\'s held-out rows, not on their own figures', async () => {
+    // label = x1 + x2 > 1; the newest 20% (by t) are held out. v1: clean training rows, held-out
+    // labels 35% flipped (its own figure looks poor). v2: training labels 25% flipped (a worse
+    // model), clean held-out rows (its own figure looks good).
+    const table = (flipTrain: number, flipTest: number, seed: number) => {
+      const random = seededRandom(seed);
+      const lines = ['t,x1,x2,label'];
+      for (let t = 0; t < 500; t++) {
+        const [x1, x2] = [random(), random()];
+        const flip = random() < (t >= 400 ? flipTest : flipTrain);
+        lines.push(`${t},${x1.toFixed(4)},${x2.toFixed(4)},${x1 + x2 > 1 !== flip ? 'yes' : 'no'}`);
+      }
+      return `${lines.join('\n')}\n`;
+    };
+    writeFileSync(join(repo.dir, 'holder.csv'), table(0, 0.35, 11));
+    writeFileSync(join(repo.dir, 'candidate.csv'), table(0.25, 0, 11));
+    const train = (file: string) => json('model', 'train', 'sums', '--data', file, '--target', 'label', '--features', 'x1,x2', '--split', 'time:t', '--register');
+    const v1 = await train('holder.csv');
+    const v2 = await train('candidate.csv');
+    assert.ok(v2.metrics.auc > v1.metrics.auc, `their own figures favour v2: ${v2.metrics.auc} vs ${v1.metrics.auc}`);
+    writeFileSync(join(repo.dir, 'ops.config.yaml'), `${CONFIG}    sums@production:\n      - { metric: auc, minAbsoluteChange: 0 }\n      - { metric: testRows, minAbsoluteChange: 0 }\n`);
+    assert.equal((await ops('model', 'promote', 'sums@1', '--to', 'production')).code, 0);
+
+    const blocked = await ops('model', 'promote', 'sums@2', '--to', 'production', '--json');
+    assert.equal(blocked.code, 3, blocked.stderr);
+    const [auc, rows] = JSON.parse(blocked.stdout).result.checks;
+    assert.deepEqual([auc.metric, auc.basis, auc.passed, auc.note], ['auc', 'same rows', false, 'both scored on v2\'s 100 held-out rows']);
+    assert.equal(auc.candidate, v2.metrics.auc, 'the candidate scores the same on its own rows');
+    assert.ok(auc.baseline > auc.candidate && auc.baseline !== v1.metrics.auc, `v1 on v2's rows: ${auc.baseline}`);
+    assert.deepEqual([rows.metric, rows.basis, rows.passed, rows.note], ['testRows', 'recorded', true, 'recorded figures, not the same rows: testRows is not computed from rows']);
+    const table2 = await ops('model', 'promote', 'sums@2', '--to', 'production');
+    assert.match(table2.stdout, /auc .*\+0 vs baseline\s+FAIL \(both scored on v2's 100 held-out rows\)/);
+
+    // A holder ops cannot run (an external command's model): the recorded figures, and why.
+    const opaque = await json('model', 'train', 'sums', '--param', 'auc=0.5', '--register', '--', process.execPath, 'train.js');
+    assert.equal((await ops('model', 'promote', `sums@${opaque.registered.version}`, '--to', 'canary')).code, 0);
+    writeFileSync(join(repo.dir, 'ops.config.yaml'), `${CONFIG}    sums@canary:\n      - { metric: auc, minAbsoluteChange: 0 }\n`);
+    const unknown = JSON.parse((await ops('model', 'promote', 'sums@2', '--to', 'canary', '--json')).stdout);
+    assert.deepEqual(
+      unknown.checks.map((c: { basis: string; passed: boolean; note: string }) => [c.basis, c.passed, c.note]),
+      [['recorded', true, `recorded figures, not the same rows: v${opaque.registered.version} has no built-in model (model.json) to score them with`]],
+    );
+    writeFileSync(join(repo.dir, 'ops.config.yaml'), CONFIG);
+  });
+
   it('keeps every alias move with who, when, from, to and why, and rolls back to the previous holder', async () => {
     assert.equal((await ops('model', 'promote', 'churn@1', '--to', 'staging')).code, 0);
     assert.equal((await ops('model', 'promote', 'churn@2', '--to', 'staging', '--reason', 'try v2')).code, 0);
@@ -263,9 +308,10 @@ describe('ops model', () => {
 
   it('rejects bad input with one clear line and changes nothing', async () => {
     const before = await json('model', 'list');
+    const trainRuns = (await json('runs', 'list', '--kind', 'train', '--limit', '100')).length;
     repo.write({ 'data/text.csv': 'a,b,label\n1,x,0\n2,y,1\n3,z,0\n4,w,1\n' });
     const cases: Array<[string[], number, RegExp]> = [
-      [['model', 'show', 'nope'], 1, /model "nope" does not exist; registered models: churn, parallel\n/],
+      [['model', 'show', 'nope'], 1, /model "nope" does not exist; registered models: churn, parallel, sums\n/],
       [['model', 'show', 'churn@99'], 1, /churn@99 does not exist; versions of churn run from 1 to 2/],
       [['model', 'show', 'churn@canary'], 1, /model "churn" has no alias "canary"/],
       [['model', 'promote', 'churn@1', '--to', 'v2'], 2, /"v2" is not a valid alias/],
@@ -285,6 +331,6 @@ describe('ops model', () => {
     }
     assert.deepEqual(await json('model', 'list'), before);
     const runs = await json('runs', 'list', '--kind', 'train', '--limit', '100');
-    assert.equal(runs.length, 4, 'no run recorded for rejected training input');
+    assert.equal(runs.length, trainRuns, 'no run recorded for rejected training input');
   });
 });

@@ -13,7 +13,7 @@ const f3 = (v: number | null | undefined) => (v == null ? 'n/a' : v.toFixed(3));
 function trainingText(result: RiskTraining): string {
   const promotion = result.promotion;
   const gates = (promotion?.checks ?? []).map(
-    (c) => `gate ${c.metric} ${c.rule}: ${shortNumber(c.candidate)}${c.baseline != null ? ` (v${promotion!.baseline}: ${shortNumber(c.baseline)})` : ''} ${c.passed ? 'passed' : 'FAILED'}`,
+    (c) => `gate ${c.metric} ${c.rule}: ${shortNumber(c.candidate)}${c.baseline != null ? ` (v${promotion!.baseline}: ${shortNumber(c.baseline)})` : ''} ${c.passed ? 'passed' : 'FAILED'}${c.note ? ` (${c.note})` : ''}`,
   );
   const promoted = promotion?.promoted ? `promoted to ${promotion.alias}` : '';
   const labels = `commits: ${result.rows} (${result.mining.mined} newly mined), bug-inducing: ${result.positives} (SZZ from ${result.szz.fixes} new fixes; ${result.releaseLabelled} from failed releases and incident causes)`;

@@ -5,6 +5,7 @@ import type { MetricGate } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { NotFoundError, OpsError, quote, UsageError } from '../../errors.js';
 import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
+import { compareOnHoldout, type SameRows } from './compare.js';
 import { checkAlias, checkModelName, resolveVersion, requireModel, type ModelRef } from './refs.js';
 
 export async function registerVersion(ctx: Context, name: string, source: { runId?: number; artifact?: string }): Promise<ModelVersion> {
@@ -57,19 +58,25 @@ export interface GateCheck {
   candidate: number | null;
   baseline: number | null;
   passed: boolean;
+  /** What the comparison stands on: both versions scored on the same held-out rows, or their recorded figures. */
+  basis?: 'same rows' | 'recorded';
   note?: string;
 }
 
 const format = (n: number) => Number(n.toPrecision(6)).toString();
 
-/** MLflow's MetricThreshold semantics: every configured bound must hold. */
-export function checkGates(gates: MetricGate[], candidate: ModelVersion, baseline: ModelVersion | null): GateCheck[] {
+/**
+ * MLflow's MetricThreshold semantics: every configured bound must hold. A change rule compares the
+ * candidate with the alias's current holder on the same held-out rows when `sameRows` has the
+ * metric; otherwise on their recorded figures, and the note says why.
+ */
+export function checkGates(gates: MetricGate[], candidate: ModelVersion, baseline: ModelVersion | null, sameRows: SameRows | { reason: string } | null = null): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const gate of gates) {
     const better = gate.greaterIsBetter;
     const value = candidate.metrics?.[gate.metric] ?? null;
     const base = baseline?.metrics?.[gate.metric] ?? null;
-    const add = (rule: string, passed: boolean, note?: string) => checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed, note });
+    const add = (rule: string, passed: boolean, note?: string) => checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed, ...(note ? { note } : {}) });
     if (gate.threshold !== undefined) {
       const rule = `${better ? '>=' : '<='} ${format(gate.threshold)}`;
       if (value == null) add(rule, false, `v${candidate.version} has no ${gate.metric}`);
@@ -85,10 +92,33 @@ export function checkGates(gates: MetricGate[], candidate: ModelVersion, baselin
       ]);
     }
     for (const [rule, minimum, gain] of changes) {
-      if (value == null) add(rule, false, `v${candidate.version} has no ${gate.metric}`);
-      else if (!baseline) add(rule, true, 'no current holder to compare with');
-      else if (base == null) add(rule, true, `v${baseline.version} has no ${gate.metric} to compare with`);
-      else add(rule, gain(value, base) >= minimum - 1e-12);
+      if (!baseline) {
+        if (value == null) add(rule, false, `v${candidate.version} has no ${gate.metric}`);
+        else add(rule, true, 'no current holder to compare with');
+        continue;
+      }
+      const same = sameRows && 'rows' in sameRows ? sameRows : null;
+      const unavailable = sameRows && 'reason' in sameRows ? sameRows.reason : 'no held-out rows to compare on';
+      const mine = same?.candidate[gate.metric];
+      const theirs = same?.baseline[gate.metric];
+      if (same && mine != null && theirs != null) {
+        checks.push({
+          metric: gate.metric,
+          rule,
+          candidate: mine,
+          baseline: theirs,
+          passed: gain(mine, theirs) >= minimum - 1e-12,
+          basis: 'same rows',
+          note: `both scored on v${same.rowsOf}'s ${same.rows} held-out rows`,
+        });
+        continue;
+      }
+      // Not comparable on the same rows: the recorded figures, and why.
+      const why = same ? `${gate.metric} is not computed from rows` : unavailable;
+      const basis = { basis: 'recorded' as const };
+      if (value == null) checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed: false, ...basis, note: `v${candidate.version} has no ${gate.metric}` });
+      else if (base == null) checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed: true, ...basis, note: `v${baseline.version} has no ${gate.metric} to compare with` });
+      else checks.push({ metric: gate.metric, rule, candidate: value, baseline: base, passed: gain(value, base) >= minimum - 1e-12, ...basis, note: `recorded figures, not the same rows: ${why}` });
     }
   }
   return checks;
@@ -111,8 +141,10 @@ export interface Promotion {
 }
 
 /**
- * Point `alias` at a version if its gates pass (or `force` with a reason); the gate compares with
- * the holder read in the same transaction that moves the alias.
+ * Point `alias` at a version if its gates pass (or `force` with a reason). A change rule compares
+ * with the alias's current holder, scored on the candidate's held-out rows beforehand; the gate
+ * decides on the holder read in the same transaction that moves the alias (one that moved
+ * meanwhile is compared on its recorded figures, and the check says so).
  */
 export async function promote(ctx: Context, ref: ModelRef, aliasName: string, options: { reason?: string; force?: boolean }): Promise<Promotion> {
   const alias = checkAlias(aliasName);
@@ -121,11 +153,20 @@ export async function promote(ctx: Context, ref: ModelRef, aliasName: string, op
   const candidate = await resolveVersion(ledger, ref);
   if (candidate.artifactDigest) ArtifactStore.beside(ctx.ledgerPath).verifyTree(candidate.artifactDigest);
   const gates = gatesFor(ctx, candidate.model, alias);
+  const holder = await ledger.models.aliasHolder(candidate.model, alias);
+  const holderVersion = holder == null ? null : (await ledger.models.version(candidate.model, holder)) ?? null;
+  const compared =
+    holder === candidate.version
+      ? { reason: `v${holder} already holds ${alias}` }
+      : holderVersion && gates.some((g) => g.minAbsoluteChange !== undefined || g.minRelativeChange !== undefined)
+        ? await compareOnHoldout(ctx, candidate, holderVersion)
+        : null;
   const result = await ledger.models.moveAlias(
     { model: candidate.model, alias, actor: ctx.actor, reason: options.reason ?? null },
     async (current) => {
       const baseline = current == null ? null : (await ledger.models.version(candidate.model, current)) ?? null;
-      const checks = checkGates(gates, candidate, baseline);
+      const sameRows = current === holder ? compared : { reason: `the alias moved to v${current} while v${holder} was being compared` };
+      const checks = checkGates(gates, candidate, baseline, sameRows);
       const passed = checks.every((c) => c.passed);
       const forced = !passed && Boolean(options.force);
       return { baseline: current, checks, forced, toVersion: passed || forced ? candidate.version : null };

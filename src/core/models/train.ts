@@ -4,9 +4,9 @@ import { basename, delimiter, join } from 'node:path';
 import type { Context } from '../context.js';
 import { OpsError, quote, UsageError } from '../../errors.js';
 import { DEFAULT_FOREST_PARAMS, RandomForest, seededRandom, type ForestParams, type SerializedForest, type Task } from '../forest/forest.js';
-import { binaryMetrics, multiclassMetrics, regressionMetrics } from '../forest/metrics.js';
 import { childOutput, withRun, type ActiveRun } from '../runs.js';
 import { ArtifactStore, TREE_MEDIA_TYPE } from './artifacts.js';
+import { evaluateForest, holdoutCsv, HOLDOUT_FILE } from './compare.js';
 import { digestDataset, type DatasetDigest } from '../data/files.js';
 import { columnIndex, numericColumn, readCsv, type Table } from './datasets.js';
 import { checkModelName } from './refs.js';
@@ -164,24 +164,6 @@ async function prepareBuiltin(ctx: Context, spec: BuiltinTraining) {
   return { table, featureNames, columns, params, task, y, classes, split, train: order.slice(0, order.length - testCount), test: order.slice(order.length - testCount) };
 }
 
-function evaluate(forest: RandomForest, task: Task, classes: string[], columns: Float64Array[], y: Float64Array): Record<string, number> {
-  const predicted = forest.predict(columns);
-  if (task === 'regression') return regressionMetrics(predicted, y);
-  if (classes.length === 2) {
-    const scores = Float64Array.from({ length: y.length }, (_, i) => predicted[i * 2 + 1]!);
-    const metrics = binaryMetrics(scores, Array.from(y, (v) => v === 1));
-    const { auc, ...rest } = metrics;
-    return auc == null ? rest : { auc, ...rest };
-  }
-  const k = classes.length;
-  const best = Float64Array.from({ length: y.length }, (_, i) => {
-    let top = 0;
-    for (let c = 1; c < k; c++) if (predicted[i * k + c]! > predicted[i * k + top]!) top = c;
-    return top;
-  });
-  return multiclassMetrics(best, y, k);
-}
-
 async function toolVersions(ctx: Context, command: string[] | null): Promise<Record<string, string>> {
   const tools: Record<string, string> = { node: process.version };
   const program = command?.[0];
@@ -252,13 +234,16 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
     const forest = await ctx.output.step(`training ${params.nTrees} trees on ${train.length} rows x ${featureNames.length} features`, async () =>
       RandomForest.train(task, { columns: columns.map((c) => pick(c, train)), y: pick(y, train) }, classes.length, params),
     );
-    metrics = { ...evaluate(forest, task, classes, columns.map((c) => pick(c, test)), pick(y, test)), trainRows: train.length, testRows: test.length };
+    const testColumns = columns.map((c) => pick(c, test));
+    const testY = pick(y, test);
+    metrics = { ...evaluateForest(forest, task, classes, testColumns, testY), trainRows: train.length, testRows: test.length };
     const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task, target: spec.target, features: featureNames, classes, forest: forest.toJSON() };
     const dir = mkdtempSync(join(tmpdir(), 'ops-train-'));
     try {
       writeFileSync(join(dir, 'model.json'), JSON.stringify(model));
       writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
       writeFileSync(join(dir, 'params.json'), JSON.stringify({ ...params, task }, null, 2));
+      writeFileSync(join(dir, HOLDOUT_FILE), holdoutCsv(featureNames, spec.target, testColumns, task === 'regression' ? testY : Array.from(testY, (c) => classes[c]!)));
       files = await storeRunArtifacts(ctx, run.id, dir, {
         model: name,
         trainer: 'builtin',

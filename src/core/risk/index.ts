@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { NotFoundError, quote, UsageError } from '../../errors.js';
 import { RandomForest, type ForestParams } from '../forest/forest.js';
 import { loadModel, versionFile } from '../models/predict.js';
+import { holdoutCsv, HOLDOUT_FILE } from '../models/compare.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
 import { storeRunArtifacts, type ModelFile } from '../models/train.js';
 import { pool } from '../pool.js';
@@ -307,6 +308,9 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       if (deploy.model) writeFileSync(join(artifactDir, 'deploy-model.json'), JSON.stringify(deploy.model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
+      // The newest 20%, for a promotion gate to score the alias's holder on the same rows.
+      const held = (column: Float64Array) => column.subarray(metrics!.trainRows);
+      writeFileSync(join(artifactDir, HOLDOUT_FILE), holdoutCsv([...FEATURE_NAMES], 'bug', featureColumns(commits).map(held), Array.from(held(y), String)));
       await ledger.models.recordDataset({ digest: dataset, path: datasetPath, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
       await storeRunArtifacts(ctx, run.id, artifactDir, {
         model: RISK_MODEL,
