@@ -358,10 +358,8 @@ function modelRule(evidence: Evidence): Draft[] {
     }));
 }
 
-/**
- * Evidence in, ranked hypotheses out: deterministic (the same evidence always ranks the same way),
- * each with the evidence lines behind it and numbered actions.
- */
+const RECORDED_CONFIDENCE = 0.95;
+
 /**
  * A resolved incident's cause was named by whoever resolved it (a person, or `triage --apply` once
  * the service was healthy again): that is evidence too, and the strongest there is. The hypothesis
@@ -388,8 +386,10 @@ function recordedCause(evidence: Evidence, drafts: Draft[]): Draft[] {
   ];
 }
 
-const RECORDED_CONFIDENCE = 0.95;
-
+/**
+ * Evidence in, ranked hypotheses out: deterministic (the same evidence always ranks the same way),
+ * each with the evidence lines behind it and numbered actions.
+ */
 export function diagnose(evidence: Evidence): Hypothesis[] {
   const mechanisms = [...oomRule(evidence), ...crashRule(evidence), ...imageRule(evidence), ...healthRule(evidence), ...unschedulableRule(evidence), ...configErrorRule(evidence)];
   for (const m of mechanisms) {
