@@ -117,11 +117,11 @@ describe('configuration', () => {
     const dir = project({ 'ops.config.yaml': `${VALID}risk:\n  block: 0.9\n` });
     const result = await runOps(['deploy', 'status', '--env', 'local'], { cwd: dir, env: cleanEnv({ OPS_RISK__BLOCK: 'abc' }) });
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, 'error: environment variable OPS_RISK__BLOCK: risk.block: expected number, found string "abc"; fix or unset OPS_RISK__BLOCK (it sets risk.block)\n');
+    assert.equal(result.stderr, 'error: environment variable OPS_RISK__BLOCK (risk.block): expected number, found string "abc"; fix or unset OPS_RISK__BLOCK\n');
     // A whole mapping replaced by a variable: the variable is still the source.
     const mapping = await runOps(['deploy', 'status', '--env', 'local'], { cwd: dir, env: cleanEnv({ OPS_WATCH: '[1, 2]' }) });
     assert.equal(mapping.code, 2);
-    assert.match(mapping.stderr, /^error: environment variable OPS_WATCH: watch: expected a mapping, found a list;/);
+    assert.match(mapping.stderr, /^error: environment variable OPS_WATCH \(watch\): expected a mapping, found a list;/);
     // The file's own mistakes still name the file and line.
     const file = project({ 'ops.config.yaml': `${VALID}risk:\n  block: abc\n` });
     const fromFile = await runOps(['deploy', 'status', '--env', 'local'], { cwd: file, env: cleanEnv({ OPS_RISK__WARN: '0.4' }) });

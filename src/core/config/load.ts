@@ -298,8 +298,9 @@ export async function validateConfig(raw: Raw, files: string[], overrides: EnvOv
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
   const variable = overrideOf(overrides, path);
   if (variable) {
-    // The value came from the environment, not from a file: blame the variable.
-    throw new ConfigError(`environment variable ${variable.name}: ${formatPath(path)}: ${text}${more}`, `fix or unset ${variable.name} (it sets ${variable.path.join('.')})`);
+    // The value came from the environment, not from a file: blame the variable. (No "key: value"
+    // shape: a key named like a secret would read as one to the redaction of printed lines.)
+    throw new ConfigError(`environment variable ${variable.name} (${formatPath(path)}): ${text}${more}`, `fix or unset ${variable.name}`);
   }
   const file = files.find((f) => schemaPathIn(f, path)) ?? files[0] ?? 'configuration';
   const line = files.length ? (await import('./locate.js')).lineOf(file, path) : undefined;
