@@ -48,7 +48,7 @@ describe('the risk scorer is a registered model (dogfood)', () => {
     assert.equal(scored.json.model, 'risk-scorer@1');
     assert.ok(scored.json.reasons.length > 0);
     assert.equal(scored.json.deployFeatures.commits, 5);
-    assert.equal(scored.json.deployFeatures.maxRisk, Math.max(...scored.json.commits.map((c: { probability: number }) => c.probability)));
+    assert.equal(scored.json.deployFeatures.maxRisk, Math.max(...scored.json.commits.map((c: { score: number }) => c.score)));
     for (const commit of scored.json.commits) {
       const contributions = commit.reasons.map((r: { contribution: number }) => r.contribution);
       assert.deepEqual(contributions, [...contributions].sort((a: number, b: number) => b - a), 'reasons sorted by contribution');

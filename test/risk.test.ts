@@ -140,7 +140,7 @@ describe('ops risk: deploy-level features', () => {
     const commit = (sha: string, at: number, author: string, nf: number, ns: number, la: number, ld: number, sexp: number) => {
       const features = new Array(FEATURE_NAMES.length).fill(0);
       Object.entries({ nf, ns, la, ld, sexp }).forEach(([name, value]) => (features[FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number])] = value));
-      return { sha, seq: 0, at, author, subject: sha, features };
+      return { sha, seq: 0, at, author, subject: sha, features, kind: 'other', reason: '', details: null };
     };
     const monday = Date.UTC(2024, 0, 1) / 1000;
     const commits = [

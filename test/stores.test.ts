@@ -184,16 +184,18 @@ for (const backend of BACKENDS) {
     it('risk: mined commits and state, SZZ labels once, scores and failed releases', async (t) => {
       const ledger = await open(t, backend);
       if (!ledger) return;
-      const commit = (sha: string, seq: number) => ({ sha, seq, at: 1_700_000_000 + seq, author: 'a', subject: `c${seq}`, features: [seq, 0.5] });
+      const commit = (sha: string, seq: number) => ({ sha, seq, at: 1_700_000_000 + seq, author: 'a', subject: `c${seq}`, features: [seq, 0.5], kind: seq === 2 ? 'fix' : 'other', reason: seq === 2 ? 'fix: keyword' : '', details: seq === 2 ? { references: ['#1'] } : null });
       await ledger.risk.saveMined('/repo', [commit('c1', 0), commit('c2', 1)], 'c2', '{"count":2}', false, 1000);
       await ledger.risk.saveMined('/repo', [commit('c2', 1), commit('c3', 2)], 'c3', '{"count":3}', false, 2000);
       assert.deepEqual((await ledger.risk.commits('/repo')).map((c) => c.sha), ['c1', 'c2', 'c3']);
       assert.deepEqual((await ledger.risk.commitsBySha('/repo', ['c3', 'nope']))[0]!.features, [2, 0.5]);
       assert.deepEqual(await ledger.risk.miningState('/repo'), { head: 'c3', state: '{"count":3}' });
       const labels = [{ sha: 'c1', source: 'szz', evidence: 'fix c3' }];
-      await ledger.risk.saveSzz('/repo', ['c3'], labels, 3000);
-      await ledger.risk.saveSzz('/repo', ['c3'], labels, 3001);
-      assert.deepEqual(await ledger.risk.labels('/repo'), labels);
+      await ledger.risk.saveSzz('/repo', [{ sha: 'c3', outcome: { labelled: [] } }], labels, 3000);
+      await ledger.risk.saveSzz('/repo', [{ sha: 'c3', outcome: { labelled: ['c1'] } }], labels, 3001);
+      assert.deepEqual(await ledger.risk.labels('/repo'), [{ ...labels[0], at: 3000 }]);
+      assert.deepEqual(await ledger.risk.fixOutcomes('/repo'), [{ sha: 'c3', outcome: { labelled: ['c1'] } }]);
+      assert.deepEqual((await ledger.risk.commits('/repo')).map((c) => [c.kind, c.reason, c.details]), [['other', '', null], ['other', '', null], ['fix', 'fix: keyword', { references: ['#1'] }]]);
       assert.deepEqual([...(await ledger.risk.processedFixes('/repo'))], ['c3']);
       const scoreId = await ledger.risk.recordScore({ service: 'web', env: 'prod', commitRange: 'c1..c3', probability: 0.9, level: 'high', reasons: ['big'], modelVersionId: null, details: { deployFeatures: [1, 2] } }, null, 4000);
       assert.deepEqual(await ledger.risk.score(scoreId), { id: scoreId, probability: 0.9, level: 'high', reasons: ['big'], commitRange: 'c1..c3' });

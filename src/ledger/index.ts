@@ -23,7 +23,7 @@ export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
-export type { CommitLabel, NewRiskScore, StoredCommit } from './risk.js';
+export type { CommitLabel, FixOutcome, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
 export { INCIDENT_STATES } from './incidents.js';
 export type { IncidentAction, StoredTriage } from './triage.js';

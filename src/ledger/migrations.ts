@@ -356,6 +356,15 @@ export const migrations: readonly string[] = [
   CREATE INDEX releases_env_finished ON releases (env, finished_at);
   CREATE INDEX incidents_cause_release ON incidents (cause_release);
   `,
+  // 8: the risk scorer's commit classes (fix, revert, bot, release, merge, other, with the reason)
+  // and what SZZ made of each fix (labelled, skipped as too large, candidates dropped and why).
+  `
+  ALTER TABLE commit_features ADD COLUMN kind TEXT NOT NULL DEFAULT 'other';
+  ALTER TABLE commit_features ADD COLUMN reason TEXT;
+  ALTER TABLE commit_features ADD COLUMN details TEXT;
+  CREATE INDEX commit_features_kind ON commit_features (repo, kind);
+  ALTER TABLE szz_fixes ADD COLUMN outcome TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -7,13 +7,30 @@ export interface StoredCommit {
   author: string;
   subject: string;
   features: number[];
+  /** fix, revert, bot, release, merge or other, and the rule that decided it. */
+  kind: string;
+  reason: string;
+  /** A revert's target, a fix's issue references. */
+  details: { reverts?: string; revertsSubject?: string; references?: string[] } | null;
 }
 
 export interface CommitLabel {
   sha: string;
   source: string;
   evidence: string;
+  /** When it was stored (ms); set on labels read back. */
+  at?: number;
 }
+
+/** What SZZ made of one fix (or revert), kept with it. */
+export interface FixOutcome {
+  sha: string;
+  outcome: Record<string, unknown>;
+}
+
+type CommitRow = Omit<StoredCommit, 'features' | 'details'> & { features: string; details: string | null };
+const COMMIT_COLUMNS = `sha, seq, at, author, subject, features, kind, coalesce(reason, '') AS reason, details`;
+const toCommit = (r: CommitRow): StoredCommit => ({ ...r, features: JSON.parse(r.features) as number[], details: r.details ? (JSON.parse(r.details) as StoredCommit['details']) : null });
 
 export interface NewRiskScore {
   service: string | null;
@@ -38,12 +55,17 @@ export class RiskStore {
   saveMined(repo: string, commits: StoredCommit[], head: string, state: string, reset: boolean, nowMs: number): Promise<void> {
     return this.db.transaction(
       async () => {
-        if (reset) await this.db.run(`DELETE FROM commit_features WHERE repo = ?`, repo);
+        if (reset) {
+          // Mined again from the start (history rewritten, other fix rules): SZZ starts over too.
+          await this.db.run(`DELETE FROM commit_features WHERE repo = ?`, repo);
+          await this.db.run(`DELETE FROM szz_fixes WHERE repo = ?`, repo);
+          await this.db.run(`DELETE FROM commit_labels WHERE repo = ? AND source IN ('szz', 'revert')`, repo);
+        }
         for (const c of commits) {
           await this.db.run(
-            `INSERT INTO commit_features (repo, sha, seq, at, author, subject, features) VALUES (?, ?, ?, ?, ?, ?, ?)
+            `INSERT INTO commit_features (repo, sha, seq, at, author, subject, features, kind, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (repo, sha) DO UPDATE SET seq = excluded.seq, at = excluded.at, author = excluded.author,
-               subject = excluded.subject, features = excluded.features`,
+               subject = excluded.subject, features = excluded.features, kind = excluded.kind, reason = excluded.reason, details = excluded.details`,
             repo,
             c.sha,
             c.seq,
@@ -51,6 +73,9 @@ export class RiskStore {
             c.author,
             c.subject,
             JSON.stringify(c.features),
+            c.kind,
+            c.reason,
+            c.details && JSON.stringify(c.details),
           );
         }
         await this.db.run(
@@ -68,23 +93,14 @@ export class RiskStore {
 
   /** Every mined commit of the repository, oldest first. */
   async commits(repo: string): Promise<StoredCommit[]> {
-    return (
-      await this.db.all<Omit<StoredCommit, 'features'> & { features: string }>(
-        `SELECT sha, seq, at, author, subject, features FROM commit_features WHERE repo = ? ORDER BY at, seq`,
-        repo,
-      )
-    ).map((r) => ({ ...r, features: JSON.parse(r.features) as number[] }));
+    return (await this.db.all<CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commit_features WHERE repo = ? ORDER BY at, seq`, repo)).map(toCommit);
   }
 
   async commitsBySha(repo: string, shas: string[]): Promise<StoredCommit[]> {
     const found: StoredCommit[] = [];
     for (const sha of shas) {
-      const row = await this.db.get<Omit<StoredCommit, 'features'> & { features: string }>(
-        `SELECT sha, seq, at, author, subject, features FROM commit_features WHERE repo = ? AND sha = ?`,
-        repo,
-        sha,
-      );
-      if (row) found.push({ ...row, features: JSON.parse(row.features) as number[] });
+      const row = await this.db.get<CommitRow>(`SELECT ${COMMIT_COLUMNS} FROM commit_features WHERE repo = ? AND sha = ?`, repo, sha);
+      if (row) found.push(toCommit(row));
     }
     return found;
   }
@@ -93,11 +109,26 @@ export class RiskStore {
     return new Set((await this.db.all<{ sha: string }>(`SELECT sha FROM szz_fixes WHERE repo = ?`, repo)).map((r) => r.sha));
   }
 
-  /** Labels found for a batch of fixes, with the fixes marked done, in one transaction. */
-  saveSzz(repo: string, fixes: string[], labels: CommitLabel[], nowMs: number): Promise<void> {
+  /** What SZZ made of each processed fix of the repository. */
+  async fixOutcomes(repo: string): Promise<FixOutcome[]> {
+    return (await this.db.all<{ sha: string; outcome: string | null }>(`SELECT sha, outcome FROM szz_fixes WHERE repo = ? ORDER BY sha`, repo)).map((r) => ({
+      sha: r.sha,
+      outcome: r.outcome ? (JSON.parse(r.outcome) as Record<string, unknown>) : {},
+    }));
+  }
+
+  /** Labels found for a batch of fixes, with the fixes marked done and what SZZ made of each, in one transaction. */
+  saveSzz(repo: string, fixes: FixOutcome[], labels: CommitLabel[], nowMs: number): Promise<void> {
     return this.db.transaction(
       async () => {
-        for (const sha of fixes) await this.db.run(`INSERT INTO szz_fixes (repo, sha) VALUES (?, ?) ON CONFLICT DO NOTHING`, repo, sha);
+        for (const { sha, outcome } of fixes) {
+          await this.db.run(
+            `INSERT INTO szz_fixes (repo, sha, outcome) VALUES (?, ?, ?) ON CONFLICT (repo, sha) DO UPDATE SET outcome = excluded.outcome`,
+            repo,
+            sha,
+            JSON.stringify(outcome),
+          );
+        }
         await this.addLabels(repo, labels, nowMs);
       },
       { lock: `szz:${repo}` },
@@ -118,7 +149,7 @@ export class RiskStore {
   }
 
   labels(repo: string): Promise<CommitLabel[]> {
-    return this.db.all<CommitLabel>(`SELECT sha, source, evidence FROM commit_labels WHERE repo = ? ORDER BY sha, source`, repo);
+    return this.db.all<CommitLabel>(`SELECT sha, source, evidence, at FROM commit_labels WHERE repo = ? ORDER BY sha, source`, repo);
   }
 
   async recordScore(score: NewRiskScore, runId: number | null, nowMs: number): Promise<number> {

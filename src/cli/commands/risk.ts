@@ -102,6 +102,64 @@ cached in the ledger by sha, so a second run with no new commits reads nothing f
     );
 
   risk
+    .command('labels')
+    .description('show how commits were classified (fix, revert, bot, release, merge, other) and what SZZ labelled, to check risk.fixPattern')
+    .option('--repo <path>', 'the git repository (default: the project root)')
+    .option('--kind <kind...>', 'only these classes: fix, revert, bot, release, merge, other')
+    .option('--limit <n>', 'commits shown per class, spread over the history (0: all)', '5')
+    .option('--against <csv>', 'compare the bug-inducing labels with a published data set (commit ids in _id, labels in bug)')
+    .option('--fixed-before <date>', 'with --against: count only labels from fixes committed before this date (when the data set was collected)')
+    .addHelpText('after', `
+Mines and labels first (cached, as \`ops risk mine --labels\`). Each commit is a fix (with the rule
+that matched), a revert (which labels the commit it reverts), a bot's commit or dependency update, a
+release, a merge message, or other. A fix share outside 3-60% is flagged: tune risk.fixPattern or
+risk.ticketKeys.
+${EXIT_CODES}
+
+Examples:
+  $ ops risk labels
+  $ ops risk labels --kind fix --limit 0 --json
+  $ ops risk labels --repo ../jdt --against ../shared/data/jit/jdt_k_feature.csv --fixed-before 2020-01-01`)
+    .action(
+      action<{ repo?: string; kind?: string[]; limit: string; against?: string; fixedBefore?: string }>(async (ctx, out, options) => {
+        const kinds = ['fix', 'revert', 'bot', 'release', 'merge', 'other'] as const;
+        const unknown = (options.kind ?? []).filter((k) => !(kinds as readonly string[]).includes(k));
+        if (unknown.length) throw new UsageError(`--kind ${quote(unknown[0]!)} is not a class`, `give one of ${kinds.join(', ')}`);
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be a whole number, not ${quote(options.limit)}`, 'e.g. --limit 20 (0 shows all)');
+        if (options.fixedBefore && !options.against) throw new UsageError('--fixed-before needs --against', 'e.g. --against jdt_k_feature.csv --fixed-before 2020-01-01');
+        const { labelReport } = await import('../../core/risk/report.js');
+        const report = await labelReport(ctx, options.repo ?? ctx.root, { limit, kinds: options.kind as (typeof kinds)[number][] | undefined, against: options.against, fixedBefore: options.fixedBefore });
+        if (report.warning) ctx.output.warn(report.warning);
+        if (options.json) {
+          out.json(report);
+          return;
+        }
+        const share = (n: number) => `${((100 * n) / Math.max(1, report.commits)).toFixed(1)}%`;
+        const { szz } = report;
+        const lines = [
+          `${report.commits.toLocaleString('en-US')} commits of ${report.repo}: ${kinds.map((k) => `${k} ${report.classes[k].toLocaleString('en-US')} (${share(report.classes[k])})`).join(', ')}`,
+          `fix share ${(report.fixShare * 100).toFixed(1)}% (fixes and reverts)`,
+          `SZZ: ${szz.processed} fixes and reverts processed, ${szz.labelled.toLocaleString('en-US')} commits labelled bug-inducing (${(szz.share * 100).toFixed(1)}%); ${szz.skippedLarge} fixes skipped as too large; blamed but not labelled: ${szz.dropped.merges} merges, ${szz.dropped.notMined} other commits mining does not have, ${szz.dropped.afterReport} written after the bug's report`,
+        ];
+        for (const [kind, samples] of Object.entries(report.samples)) {
+          if (!samples.length) continue;
+          lines.push('', `${kind} (${samples.length} of ${report.classes[kind as (typeof kinds)[number]]}):`);
+          for (const s of samples) {
+            const found = s.skipped ? ` -> not blamed: ${s.skipped}` : s.labelled === undefined ? '' : ` -> ${s.labelled} bug-inducing`;
+            lines.push(`  ${s.sha.slice(0, 10)}  ${s.subject.slice(0, 72)}  [${s.reason}]${found}`);
+          }
+        }
+        const a = report.agreement;
+        if (a) {
+          const f3 = (v: number | null) => (v == null ? 'n/a' : v.toFixed(3));
+          lines.push('', `against ${a.file}${a.fixedBefore ? ` (labels from fixes before ${a.fixedBefore})` : ''}: ${a.common.toLocaleString('en-US')} commits in both; bug-inducing: ${a.published} published, ${a.ours} by ops, ${a.both} by both: precision ${f3(a.precision)}, recall ${f3(a.recall)}`);
+        }
+        out.result(lines.join('\n'));
+      }),
+    );
+
+  risk
     .command('eval')
     .description('measure the scorer: train on the oldest 80% of a data set, test on the newest 20%')
     .option('--csv <files...>', 'data sets in the layout of the published JIT sets (date, bug and the 14 features)')

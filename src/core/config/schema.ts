@@ -138,7 +138,10 @@ export const configSchema = z.strictObject({
       block: probability.default(0.8),
       /** The alias of the `risk-scorer` model that scores deploys. */
       alias: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'an alias such as "production"').default('production'),
-      /** Commit subjects matching this (case-sensitive) are bug fixes, for FIX and SZZ. */
+      /**
+       * Commit messages matching this (case-sensitive) are bug fixes, for FIX and SZZ, instead of
+       * the built-in rules (bots, releases, merges and reverts are still told apart first).
+       */
       fixPattern: z
         .string()
         .refine((text) => {
@@ -150,9 +153,13 @@ export const configSchema = z.strictObject({
           }
         }, 'a valid regular expression')
         .optional(),
+      /** Issue-tracker project keys (OPS for OPS-12): a commit naming such a ticket is a fix. */
+      ticketKeys: z.array(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'a project key in capitals, such as "OPS"')).default([]),
+      /** A CSV of `id,reported` (issue #12 or ticket OPS-12, an ISO date): SZZ drops candidates written after their bug was reported. */
+      bugReports: z.string().min(1).optional(),
       /** Sample weights of labelled commits in `ops risk train`, by where the label came from. */
       labelWeights: z
-        .strictObject({ szz: z.number().min(0).default(1), release: z.number().min(0).default(2) })
+        .strictObject({ szz: z.number().min(0).default(1), revert: z.number().min(0).default(1), release: z.number().min(0).default(2) })
         .default({}),
     })
     .default({}),

@@ -5,6 +5,7 @@
 import type { StoredCommit } from '../../ledger/index.js';
 import { RandomForest, type ForestParams, type SerializedForest } from '../forest/forest.js';
 import { auc } from '../forest/metrics.js';
+import { logisticRegression1d } from './baseline.js';
 import { FEATURE_NAMES } from './mine.js';
 
 export const DEPLOY_FEATURES = [
@@ -139,6 +140,54 @@ export interface DeployModelFile {
   version: 1;
   features: string[];
   forest: SerializedForest;
+  /** The [min, max] of the size features over the change sets it was trained on. */
+  range?: Record<string, [number, number]>;
+  /** Platt scaling of the forest's output, fitted on the held-out change sets; absent when they were too few. */
+  calibration?: Calibration;
+}
+
+/** Platt scaling: p = 1 / (1 + exp(-(intercept + slope * score))). */
+export interface Calibration {
+  intercept: number;
+  slope: number;
+  /** Brier scores on the held-out change sets before and after. */
+  brierBefore: number;
+  brierAfter: number;
+  rows: number;
+}
+
+/** The features whose training range is checked: how big a change set is. */
+export const RANGE_FEATURES = ['commits', 'authors', 'files', 'subsystems', 'linesChanged'] as const;
+
+const brier = (p: ArrayLike<number>, y: boolean[]) => y.reduce((sum, v, i) => sum + ((v ? 1 : 0) - p[i]!) ** 2, 0) / Math.max(1, y.length);
+
+export function calibrate(calibration: Calibration | undefined, score: number): number {
+  return calibration ? 1 / (1 + Math.exp(-(calibration.intercept + calibration.slope * score))) : score;
+}
+
+/**
+ * Fit Platt scaling on held-out scores (the forest's leaves of 5 and its bootstrap pull
+ * probabilities towards the middle); none with fewer than 20 rows or one outcome only.
+ */
+export function fitCalibration(scores: ArrayLike<number>, outcomes: boolean[]): Calibration | undefined {
+  const positives = outcomes.filter(Boolean).length;
+  if (outcomes.length < 20 || positives === 0 || positives === outcomes.length) return undefined;
+  const { intercept, slope } = logisticRegression1d(scores, Float64Array.from(outcomes, (v) => (v ? 1 : 0)));
+  if (!(slope > 0)) return undefined;
+  const calibration = { intercept, slope, brierBefore: brier(scores, outcomes), brierAfter: 0, rows: outcomes.length };
+  calibration.brierAfter = brier(Array.from(scores as ArrayLike<number>, (s) => calibrate(calibration, s)), outcomes);
+  return calibration;
+}
+
+/** What of a change set lies outside the deploy model's training range, in words (empty: inside). */
+export function outsideRange(model: Pick<DeployModelFile, 'range'>, named: Record<string, number>): string[] {
+  const out: string[] = [];
+  for (const [name, [min, max]] of Object.entries(model.range ?? {})) {
+    const value = named[name];
+    if (value === undefined || (value >= min && value <= max)) continue;
+    out.push(`${name} ${value.toLocaleString('en-US')} (trained on ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')})`);
+  }
+  return out;
 }
 
 export interface DeployTraining {
@@ -171,10 +220,21 @@ export function trainDeployForest(
   // Releases scored before a feature existed lack it: 0 (no open incident was recorded then).
   const columns = (rows: Array<{ features: number[] }>) => DEPLOY_FEATURES.map((_, f) => Float64Array.from(rows, (r) => r.features[f] ?? 0));
   const forest = RandomForest.train('classification', { columns: columns(training), y: Float64Array.from(training, (d) => (d.failed ? 1 : 0)) }, 2, params);
+  let calibration: Calibration | undefined;
   if (testing.length) {
     const predicted = forest.predict(columns(testing));
-    const testAuc = auc(Float64Array.from(testing, (_, i) => predicted[i * 2 + 1]!), testing.map((d) => d.failed));
+    const scores = Float64Array.from(testing, (_, i) => predicted[i * 2 + 1]!);
+    const outcomes = testing.map((d) => d.failed);
+    const testAuc = auc(scores, outcomes);
     if (testAuc != null) metrics.deployAuc = testAuc;
+    calibration = fitCalibration(scores, outcomes);
+    if (calibration) Object.assign(metrics, { deployBrier: calibration.brierBefore, deployBrierCalibrated: calibration.brierAfter });
   }
-  return { model: { format: 'ops-deploy-risk', version: 1, features: [...DEPLOY_FEATURES], forest: forest.toJSON() }, metrics };
+  const range: Record<string, [number, number]> = {};
+  for (const name of RANGE_FEATURES) {
+    const f = DEPLOY_FEATURES.indexOf(name);
+    const values = training.map((d) => d.features[f] ?? 0);
+    range[name] = [Math.min(...values), Math.max(...values)];
+  }
+  return { model: { format: 'ops-deploy-risk', version: 1, features: [...DEPLOY_FEATURES], forest: forest.toJSON(), range, ...(calibration ? { calibration } : {}) }, metrics };
 }

@@ -6,7 +6,6 @@ import { numericColumn, readCsv } from '../models/datasets.js';
 import { baselineAuc, laBaseline, type Baseline } from './baseline.js';
 import { FEATURE_NAMES } from './mine.js';
 
-const LA = FEATURE_NAMES.indexOf('la');
 
 /** Forest settings for the risk scorer: leaves of at least 5 commits smooth the probabilities. */
 export const RISK_FOREST_PARAMS: ForestParams = { ...DEFAULT_FOREST_PARAMS, minSamplesLeaf: 5 };
@@ -28,6 +27,41 @@ export interface HoldoutMetrics {
   baseline: Baseline;
   /** The forest's AUC minus the better baseline's (null without an AUC). */
   gainOverBaseline: number | null;
+  /** Which features the forest used, most first. */
+  featureUse: FeatureUse[];
+}
+
+export interface FeatureUse {
+  feature: string;
+  /** Share of the forest's splits on it. */
+  splits: number;
+  /** Mean absolute change it made to the held-out rows' predicted risk (per-feature contributions). */
+  contribution: number;
+}
+
+/** How much each feature served the forest: its share of splits, and its mean contribution on `rows`. */
+export function featureUse(forest: RandomForest, names: readonly string[], rows: Float64Array[]): FeatureUse[] {
+  const splits = new Float64Array(names.length);
+  let total = 0;
+  for (const tree of forest.trees) {
+    for (const f of tree.feature) {
+      if (f >= 0) {
+        splits[f]!++;
+        total++;
+      }
+    }
+  }
+  const contribution = new Float64Array(names.length);
+  const n = rows[0]?.length ?? 0;
+  const row = new Float64Array(names.length);
+  for (let r = 0; r < n; r++) {
+    for (let f = 0; f < names.length; f++) row[f] = rows[f]![r]!;
+    const { byFeature } = forest.contributions(row, 1);
+    for (let f = 0; f < names.length; f++) contribution[f]! += Math.abs(byFeature[f]!);
+  }
+  return names
+    .map((feature, f) => ({ feature, splits: total ? splits[f]! / total : 0, contribution: n ? contribution[f]! / n : 0 }))
+    .sort((a, b) => b.contribution - a.contribution || b.splits - a.splits);
 }
 
 /**
@@ -41,6 +75,7 @@ export function trainHoldout(
   threshold: number,
   what: string,
   sampleWeight?: Float64Array,
+  names: readonly string[] = FEATURE_NAMES,
 ): { forest: RandomForest; metrics: HoldoutMetrics; scores: Float64Array } {
   const rows = y.length;
   const cut = Math.floor(rows * 0.8);
@@ -62,7 +97,8 @@ export function trainHoldout(
   const flagged = Math.ceil(scores.length * 0.2);
   const riskiest = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, flagged);
   const caught = riskiest.filter((i) => positive[i]).length;
-  const baseline = laBaseline(columns[LA]!.subarray(0, cut), y.subarray(0, cut), columns[LA]!.subarray(cut), positive);
+  const la = columns[names.indexOf('la')];
+  const baseline = la ? laBaseline(la.subarray(0, cut), y.subarray(0, cut), la.subarray(cut), positive) : { la: null, logisticLa: null };
   const best = baselineAuc(baseline);
   return {
     forest,
@@ -70,6 +106,7 @@ export function trainHoldout(
     metrics: { rows, trainRows: cut, testRows: rows - cut, testPositives, auc, threshold, f1, precision, recall, caughtInRiskiest20: testPositives ? caught / testPositives : 0,
       baseline,
       gainOverBaseline: auc != null && best != null ? auc - best : null,
+      featureUse: featureUse(forest, names, columns.map((c) => c.subarray(cut))),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommitLabel, ModelVersion, StoredCommit } from '../../ledger/index.js';
 import type { Context } from '../context.js';
@@ -10,129 +10,15 @@ import { loadModel, versionFile } from '../models/predict.js';
 import { holdoutCsv, HOLDOUT_FILE } from '../models/compare.js';
 import { promote, registerVersion, type Promotion } from '../models/registry.js';
 import { storeRunArtifacts, type ModelFile } from '../models/train.js';
-import { pool } from '../pool.js';
 import { withRun } from '../runs.js';
-import { DEFAULT_FIX_PATTERN, emptyMiningState, FEATURE_NAMES, logArguments, mineCommits, type MiningState } from './mine.js';
-import { blamedCommits, lineRanges, removedLines } from './szz.js';
-import { DEPLOY_FEATURES, deployFeatures, describeDeploy, RECENT_DEPLOYS, trainDeployForest, type DeployModelFile, type DeployTraining } from './deploy.js';
+import { featureColumns, MODEL_FEATURES } from './features.js';
+import { fixShare, mine, mineRepository, openRepository, type MiningResult, type Repository, type SzzResult } from './history.js';
+import { calibrate, DEPLOY_FEATURES, deployFeatures, describeDeploy, fitCalibration, outsideRange, RECENT_DEPLOYS, trainDeployForest, type Calibration, type DeployModelFile, type DeployTraining } from './deploy.js';
 import { baselineWarning, RISK_FOREST_PARAMS, trainHoldout, type HoldoutMetrics } from './evaluate.js';
 
 export const RISK_MODEL = 'risk-scorer';
 
-interface Repository {
-  root: string;
-  head: string;
-}
-
-async function git(ctx: Context, root: string, args: string[]): Promise<string> {
-  return ctx.adapters.git.gitOutput(root, args);
-}
-
-/** The repository at `dir`: a clear error outside one, or in a shallow clone (history is missing). */
-export async function openRepository(ctx: Context, dir: string): Promise<Repository> {
-  let root: string;
-  try {
-    root = (await git(ctx, dir, ['rev-parse', '--show-toplevel'])).trim();
-  } catch {
-    throw new UsageError(`${dir} is not a git repository`, 'run ops risk in a git work tree, or pass --repo <path>');
-  }
-  if ((await git(ctx, root, ['rev-parse', '--is-shallow-repository'])).trim() === 'true') {
-    throw new UsageError(`${root} is a shallow clone: mining needs the whole history`, 'run `git fetch --unshallow` (in CI: fetch-depth: 0)');
-  }
-  let head: string;
-  try {
-    head = (await git(ctx, root, ['rev-parse', '--verify', 'HEAD'])).trim();
-  } catch {
-    throw new UsageError(`${root} has no commits yet`, 'commit something first');
-  }
-  return { root, head };
-}
-
-function fixPattern(ctx: Context): RegExp {
-  return new RegExp(ctx.config?.risk.fixPattern ?? DEFAULT_FIX_PATTERN);
-}
-
-export interface MiningResult {
-  repo: string;
-  head: string;
-  mined: number;
-  total: number;
-  cached: boolean;
-}
-
-/**
- * Mine the commits the ledger does not have yet: `<last head>..HEAD` when the last head is still an
- * ancestor, everything otherwise (history was rewritten). One `git log` call either way.
- */
-export async function mine(ctx: Context, repo: Repository): Promise<MiningResult> {
-  const ledger = ctx.ledger();
-  const saved = await ledger.risk.miningState(repo.root);
-  let state: MiningState = emptyMiningState();
-  let range: string | null = null;
-  if (saved?.head) {
-    if (saved.head === repo.head) return { repo: repo.root, head: repo.head, mined: 0, total: JSON.parse(saved.state).count as number, cached: true };
-    const ancestor = await git(ctx, repo.root, ['merge-base', '--is-ancestor', saved.head, repo.head]).then(() => true, () => false);
-    if (ancestor) {
-      state = JSON.parse(saved.state) as MiningState;
-      range = `${saved.head}..${repo.head}`;
-    }
-  }
-  const output = await git(ctx, repo.root, logArguments(range ?? repo.head));
-  const reset = range === null;
-  const mined = mineCommits(output, state, fixPattern(ctx));
-  state.head = repo.head;
-  const start = state.count - mined.length;
-  await ledger.risk.saveMined(
-    repo.root,
-    mined.map((c, i) => ({ ...c, seq: start + i })),
-    repo.head,
-    JSON.stringify(state),
-    reset,
-    ctx.clock.now(),
-  );
-  return { repo: repo.root, head: repo.head, mined: mined.length, total: state.count, cached: false };
-}
-
-export interface SzzResult {
-  fixes: number;
-  labelled: number;
-  seconds: number;
-}
-
-/** Label the commits that introduced the lines each new fix commit removed or changed. */
-export async function runSzz(ctx: Context, repo: Repository): Promise<SzzResult> {
-  const ledger = ctx.ledger();
-  const done = await ledger.risk.processedFixes(repo.root);
-  const fixIndex = FEATURE_NAMES.indexOf('fix');
-  const fixes = (await ledger.risk.commits(repo.root)).filter((c) => c.features[fixIndex] === 1 && !done.has(c.sha));
-  const started = performance.now();
-  // Blame is git's cost, not ours: keep a few git processes busy at once.
-  const perFix = await pool(fixes, Math.max(2, availableParallelism() * 2), async (fix) => {
-    const diff = await git(ctx, repo.root, ['show', '-U0', '-M', '--format=', '--no-color', '--no-ext-diff', fix.sha]);
-    const found: CommitLabel[] = [];
-    for (const [path, lines] of removedLines(diff)) {
-      const porcelain = await git(ctx, repo.root, ['blame', '--porcelain', '-w', ...lineRanges(lines), `${fix.sha}^`, '--', path]).catch(() => '');
-      for (const sha of blamedCommits(porcelain)) found.push({ sha, source: 'szz', evidence: `fix ${fix.sha}` });
-    }
-    return found;
-  });
-  const labels = perFix.flat();
-  await ledger.risk.saveSzz(repo.root, fixes.map((f) => f.sha), labels, ctx.clock.now());
-  return { fixes: fixes.length, labelled: new Set(labels.map((l) => l.sha)).size, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Commits shipped in failed or rolled-back releases: the range each release added over the one before. */
-export async function labelFromReleases(ctx: Context, repo: Repository): Promise<number> {
-  const ledger = ctx.ledger();
-  const labels: CommitLabel[] = [];
-  for (const release of await ledger.risk.failedReleases()) {
-    const range = release.previousSha ? [`${release.previousSha}..${release.sha}`] : ['-1', release.sha];
-    const shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', ...range]).catch(() => '')).split('\n').filter(Boolean);
-    for (const sha of shas) labels.push({ sha, source: 'release', evidence: `release ${release.id} (${release.service} r${release.revision} to ${release.env}) ${release.status}` });
-  }
-  await ledger.transaction(() => ledger.risk.addLabels(repo.root, labels, ctx.clock.now()));
-  return new Set(labels.map((l) => l.sha)).size;
-}
+export { mine, openRepository, runSzz, type MiningResult, type Repository, type SzzResult } from './history.js';
 
 export interface MineReport {
   runId: number;
@@ -159,19 +45,6 @@ export async function mineRecorded(ctx: Context, dir: string, labels: boolean): 
   return { runId: outcome.runId, mining: result!.mining, ...(result!.labels ?? {}) };
 }
 
-/** Mine new commits, and with `labels` run SZZ on new fixes and label failed releases. */
-export async function mineRepository(
-  ctx: Context,
-  dir: string,
-  labels: boolean,
-): Promise<{ repo: Repository; mining: MiningResult; labels: { szz: SzzResult; releaseLabelled: number } | null }> {
-  const repo = await openRepository(ctx, dir);
-  const mining = await ctx.output.step('mining commits', async () => mine(ctx, repo));
-  if (!labels) return { repo, mining, labels: null };
-  const szz = await ctx.output.step('finding bug-inducing commits (SZZ)', async () => runSzz(ctx, repo));
-  return { repo, mining, labels: { szz, releaseLabelled: await labelFromReleases(ctx, repo) } };
-}
-
 export interface LabelledHistory {
   repo: Repository;
   mining: MiningResult;
@@ -179,26 +52,30 @@ export interface LabelledHistory {
   releaseLabelled: number;
   /** Oldest first. */
   commits: StoredCommit[];
+  labels: CommitLabel[];
   bug: Set<string>;
 }
 
-/** Mine new commits, label them (SZZ, failed releases), and read back the whole labelled history. */
+/** Mine new commits, label them (SZZ, reverts, failed releases), and read back the whole labelled history. */
 export async function labelledHistory(ctx: Context, dir: string): Promise<LabelledHistory> {
-  const { repo, mining, labels } = await mineRepository(ctx, dir, true);
-  const { szz, releaseLabelled } = labels!;
+  const { repo, mining, labels: found } = await mineRepository(ctx, dir, true);
+  const { szz, releaseLabelled } = found!;
   const ledger = ctx.ledger();
   const commits = await ledger.risk.commits(repo.root);
   if (commits.length < 10) throw new UsageError(`${repo.root} has ${commits.length} commits; the risk scorer needs at least 10`, 'train it on a repository with more history');
-  return { repo, mining, szz, releaseLabelled, commits, bug: new Set((await ledger.risk.labels(repo.root)).map((l) => l.sha)) };
+  const { warning } = fixShare(commits);
+  if (warning) ctx.output.warn(`${warning} (see \`ops risk labels\`)`);
+  const labels = await ledger.risk.labels(repo.root);
+  return { repo, mining, szz, releaseLabelled, commits, labels, bug: new Set(labels.map((l) => l.sha)) };
 }
 
-const featureColumns = (commits: StoredCommit[]) => FEATURE_NAMES.map((_, f) => Float64Array.from(commits, (c) => c.features[f]!));
+const modelColumns = (history: LabelledHistory) => featureColumns(MODEL_FEATURES, history.commits, history.commits, history.labels);
 
 /** Train on the oldest 80% of a repository's labelled commits and score the newest 20%. */
 export async function evaluateRepository(ctx: Context, dir: string, threshold: number, params: ForestParams = RISK_FOREST_PARAMS): Promise<{ repository: string; metrics: HoldoutMetrics; mining: MiningResult; szz: SzzResult }> {
   const history = await labelledHistory(ctx, dir);
   const y = Float64Array.from(history.commits, (c) => (history.bug.has(c.sha) ? 1 : 0));
-  const { metrics } = trainHoldout(featureColumns(history.commits), y, params, threshold, `${history.repo.root}'s commits`);
+  const { metrics } = trainHoldout(modelColumns(history), y, params, threshold, `${history.repo.root}'s commits`, undefined, MODEL_FEATURES);
   return { repository: history.repo.root, metrics, mining: history.mining, szz: history.szz };
 }
 
@@ -216,30 +93,32 @@ export interface RiskTraining {
   rows: number;
   positives: number;
   /** The training set registered as the version's dataset, and how many of its rows each label source marked. */
-  trainingSet: { digest: string; path: string; rows: number; szzLabelled: number; releaseLabelled: number; weights: { szz: number; release: number } };
+  trainingSet: { digest: string; path: string; rows: number; szzLabelled: number; revertLabelled: number; releaseLabelled: number; weights: LabelWeights };
   promotion: Promotion | null;
   /** What the user should know: the forest not beating LApredict, a first promotion refused by its gate. */
   warnings: string[];
 }
 
 /** Each commit's label sources ("szz", "release", both) and its sample weight: the heaviest of its labels, 1 when clean. */
-function labelWeights(commits: StoredCommit[], labels: CommitLabel[], weights: { szz: number; release: number }): { sources: string[]; weight: Float64Array } {
+type LabelWeights = { szz: number; revert: number; release: number };
+
+function labelWeights(commits: StoredCommit[], labels: CommitLabel[], weights: LabelWeights): { sources: string[]; weight: Float64Array } {
   const bySha = new Map<string, Set<string>>();
   for (const label of labels) (bySha.get(label.sha) ?? bySha.set(label.sha, new Set()).get(label.sha)!).add(label.source);
   const sources = commits.map((c) => [...(bySha.get(c.sha) ?? [])].sort().join('+'));
-  const weight = Float64Array.from(sources, (s) => (s ? Math.max(...s.split('+').map((k) => weights[k as 'szz' | 'release'] ?? 1)) : 1));
+  const weight = Float64Array.from(sources, (s) => (s ? Math.max(...s.split('+').map((k) => weights[k as keyof LabelWeights] ?? 1)) : 1));
   return { sources, weight };
 }
 
-function trainingCsv(commits: StoredCommit[], bug: Set<string>, sources: string[], weight: Float64Array): string {
-  const lines = [['sha', 'at', ...FEATURE_NAMES, 'bug', 'label_source', 'weight'].join(',')];
-  commits.forEach((c, i) => lines.push([c.sha, c.at, ...c.features, bug.has(c.sha) ? 1 : 0, sources[i] || '', weight[i]].join(',')));
+function trainingCsv(commits: StoredCommit[], columns: Float64Array[], bug: Set<string>, sources: string[], weight: Float64Array): string {
+  const lines = [['sha', 'at', ...MODEL_FEATURES, 'bug', 'label_source', 'weight'].join(',')];
+  commits.forEach((c, i) => lines.push([c.sha, c.at, ...columns.map((column) => column[i]), bug.has(c.sha) ? 1 : 0, sources[i] || '', weight[i]].join(',')));
   return `${lines.join('\n')}\n`;
 }
 
 /** Held-out metrics as a version's flat metrics: the baseline's AUCs beside the forest's. */
 function recordedMetrics(metrics: HoldoutMetrics): Record<string, number> {
-  const { auc, baseline, gainOverBaseline, ...rest } = metrics;
+  const { auc, baseline, gainOverBaseline, featureUse, ...rest } = metrics;
   return {
     ...(auc == null ? {} : { auc }),
     ...rest,
@@ -256,13 +135,15 @@ function recordedMetrics(metrics: HoldoutMetrics): Record<string, number> {
  * version, when nothing holds `risk.alias`, is promoted to it through its gates.
  */
 export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?: string; reason?: string; force?: boolean }): Promise<RiskTraining> {
-  const { repo, mining, szz, releaseLabelled, commits, bug } = await labelledHistory(ctx, dir);
+  const history = await labelledHistory(ctx, dir);
+  const { repo, mining, szz, releaseLabelled, commits, bug } = history;
   const ledger = ctx.ledger();
   const y = Float64Array.from(commits, (c) => (bug.has(c.sha) ? 1 : 0));
   const positives = commits.filter((c) => bug.has(c.sha)).length;
-  const weights = ctx.config?.risk.labelWeights ?? { szz: 1, release: 2 };
-  const { sources, weight } = labelWeights(commits, await ledger.risk.labels(repo.root), weights);
-  const csv = trainingCsv(commits, bug, sources, weight);
+  const weights = ctx.config?.risk.labelWeights ?? { szz: 1, revert: 1, release: 2 };
+  const { sources, weight } = labelWeights(commits, history.labels, weights);
+  const columns = modelColumns(history);
+  const csv = trainingCsv(commits, columns, bug, sources, weight);
   const dataset = `sha256:${createHash('sha256').update(csv).digest('hex')}`;
   const datasetPath = `git:${repo.root}#${commits[0]!.sha.slice(0, 12)}..${commits[commits.length - 1]!.sha.slice(0, 12)}`;
   const trainingSet = {
@@ -270,6 +151,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
     path: datasetPath,
     rows: commits.length,
     szzLabelled: sources.filter((s) => s.includes('szz')).length,
+    revertLabelled: sources.filter((s) => s.includes('revert')).length,
     releaseLabelled: sources.filter((s) => s.includes('release')).length,
     weights,
   };
@@ -295,18 +177,21 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
   let deploy: DeployTraining | undefined;
   const outcome = await withRun(ctx, { kind: 'train', params: { ...RISK_FOREST_PARAMS, labelWeights: weights } }, async (run) => {
     const holdout = await ctx.output.step(`training on ${Math.floor(commits.length * 0.8)} commits`, async () =>
-      trainHoldout(featureColumns(commits), y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`, weighted ? weight : undefined),
+      trainHoldout(columns, y, RISK_FOREST_PARAMS, 0.5, `${repo.root}'s commits (check risk.fixPattern)`, weighted ? weight : undefined, MODEL_FEATURES),
     );
     metrics = holdout.metrics;
+    const commitCalibration = fitCalibration(holdout.scores.subarray(metrics.trainRows), Array.from(y.subarray(metrics.trainRows), (v) => v === 1));
     deploy = trainDeployForest(commits, holdout.scores, bug, metrics.trainRows, await ledger.risk.scoredReleases(), RISK_FOREST_PARAMS);
     if (deploy.skipped) ctx.output.warn(`no deploy-level model: ${deploy.skipped}; deploys are scored by their riskiest commit`);
-    const recorded = { ...recordedMetrics(metrics), positives, ...deploy.metrics };
-    const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...FEATURE_NAMES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
+    const calibrationMetrics = commitCalibration ? { brier: commitCalibration.brierBefore, brierCalibrated: commitCalibration.brierAfter } : {};
+    const recorded = { ...recordedMetrics(metrics), ...calibrationMetrics, positives, ...deploy.metrics };
+    const model: ModelFile = { format: 'ops-model', version: 1, kind: 'random-forest', task: 'classification', target: 'bug', features: [...MODEL_FEATURES], classes: ['0', '1'], forest: holdout.forest.toJSON() };
     const artifactDir = mkdtempSync(join(tmpdir(), 'ops-risk-'));
     try {
       writeFileSync(join(artifactDir, 'model.json'), JSON.stringify(model));
       if (deploy.model) writeFileSync(join(artifactDir, 'deploy-model.json'), JSON.stringify(deploy.model));
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
+      if (commitCalibration) writeFileSync(join(artifactDir, 'calibration.json'), JSON.stringify({ commit: commitCalibration }));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
       // The newest 20%, for a promotion gate to score the alias's holder on the same rows.
       const held = (column: Float64Array) => column.subarray(metrics!.trainRows);
@@ -336,7 +221,10 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
 export interface CommitRisk {
   sha: string;
   subject: string;
+  /** Calibrated on the held-out commits when the version has a calibration; else the forest's score. */
   probability: number;
+  /** The forest's own output (what the deploy model reads). */
+  score: number;
   reasons: Array<{ feature: string; value: number; contribution: number; text: string }>;
 }
 
@@ -349,10 +237,15 @@ export interface RiskScore {
   model: string;
   /** The change set's deploy-level features, when the model has a deploy stage. */
   deployFeatures?: Record<string, number>;
+  /** Whether the probability went through the version's calibration (held-out Platt scaling). */
+  calibrated: boolean;
+  /** Why to take the probability with care: a change set outside the deploy model's training range. */
+  warnings: string[];
   commits: CommitRisk[];
 }
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+const days = (value: number) => (value < 2 ? `${(value * 24).toFixed(0)} hours` : `${value.toFixed(0)} days`);
 
 /** A feature's value in words, for a reason. */
 function describe(feature: string, value: number): string {
@@ -371,7 +264,14 @@ function describe(feature: string, value: number): string {
     case 'exp': return value < 10 ? `author new to the project (${plural(value, 'earlier change')})` : `author with ${plural(value, 'earlier change')}`;
     case 'rexp': return `author's recent experience ${value.toFixed(1)}`;
     case 'sexp': return value < 3 ? `author new to this subsystem (${plural(value, 'earlier change')} there)` : `author with ${plural(value, 'change')} in this subsystem`;
-    default: return `${feature} = ${value}`;
+    case 'pfix': return `touches files with ${value.toLocaleString('en-US')} earlier fix${value === 1 ? '' : 'es'}`;
+    case 'ltc': return value < 0 ? 'adds new files only' : `touches a file changed ${days(value)} before`;
+    case 'lfix': return value < 0 ? 'adds new files only' : `touches a file last fixed (or created) ${days(value)} before`;
+    case 'own': return value < 0 ? 'adds new files only' : `author wrote ${(value * 100).toFixed(0)}% of the earlier changes to these files`;
+    case 'top': return value < 0 ? 'adds new files only' : `these files' main author wrote ${(value * 100).toFixed(0)}% of their changes`;
+    case 'minor': return `touches files with ${plural(value, 'minor contributor')}`;
+    case 'arate': return `${(value * 100).toFixed(0)}% of the author's recent commits were bug-inducing`;
+    default: return /^t[ar]\d+$/.test(feature) ? `the words of the code it ${feature.startsWith('ta') ? 'adds' : 'removes'} (token group ${feature.slice(2)}: ${plural(value, 'token')})` : `${feature} = ${value}`;
   }
 }
 
@@ -408,22 +308,30 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   await mine(ctx, repo);
   let shas: string[];
   try {
-    shas = (await git(ctx, repo.root, ['rev-list', '--no-merges', range])).split('\n').filter(Boolean);
+    shas = (await ctx.adapters.git.gitOutput(repo.root, ['rev-list', '--no-merges', range])).split('\n').filter(Boolean);
   } catch {
     throw new UsageError(`${quote(range)} is not a commit range of ${repo.root}`, 'give A..B with commits that exist, e.g. --range v1.2.0..HEAD');
   }
   if (shas.length === 0) throw new UsageError(`the range ${quote(range)} has no commits`, 'nothing new to score; check the range');
-  const { label, version, forest } = await loadModel(ctx, { name: RISK_MODEL, alias });
-  const commits = await ledger.risk.commitsBySha(repo.root, shas);
-  const predicted = forest.predict(featureColumns(commits));
+  const { label, version, file, forest } = await loadModel(ctx, { name: RISK_MODEL, alias });
+  const history = await ledger.risk.commits(repo.root);
+  const wanted = new Set(shas);
+  const commits = history.filter((c) => wanted.has(c.sha));
+  // In the order the model was trained with: a model from before a feature existed still scores.
+  const columns = featureColumns(file.features, commits, history, await ledger.risk.labels(repo.root));
+  const predicted = forest.predict(columns);
+  const commitCalibration = (JSON.parse(versionFile(ctx, version, 'calibration.json')?.toString('utf8') ?? '{}') as { commit?: Calibration }).commit;
   const scored: CommitRisk[] = commits
     .map((c, i) => {
-      const { byFeature } = forest.contributions(c.features, 1);
-      const reasons = FEATURE_NAMES.map((feature, f) => ({ feature, value: c.features[f]!, contribution: byFeature[f]!, text: describe(feature, c.features[f]!) }))
+      const row = columns.map((column) => column[i]!);
+      const { byFeature } = forest.contributions(row, 1);
+      const reasons = file.features
+        .map((feature, f) => ({ feature, value: row[f]!, contribution: byFeature[f]!, text: describe(feature, row[f]!) }))
         .filter((r) => r.contribution > 0)
         .sort((a, b) => b.contribution - a.contribution)
         .slice(0, 3);
-      return { sha: c.sha, subject: c.subject, probability: predicted[i * 2 + 1]!, reasons };
+      const score = predicted[i * 2 + 1]!;
+      return { sha: c.sha, subject: c.subject, probability: calibrate(commitCalibration, score), score, reasons };
     })
     .sort((a, b) => b.probability - a.probability);
   const riskiest = scored[0]!;
@@ -431,6 +339,11 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   // Without a deploy-level model (too little history when it was trained), the riskiest commit speaks.
   const probability = deploy?.probability ?? riskiest.probability;
   const reasons = deploy?.reasons ?? riskiest.reasons.map((r) => `${riskiest.sha.slice(0, 8)} ${r.text}`);
+  const calibrated = deploy ? deploy.calibrated : commitCalibration !== undefined;
+  const warnings = deploy?.outside.length
+    ? [`this change set is outside what the deploy model was trained on (${deploy.outside.join('; ')}): its ${(probability * 100).toFixed(0)}% is an extrapolation`]
+    : [];
+  for (const warning of warnings) ctx.output.warn(warning);
   const level = riskLevel(ctx, probability);
   const id = await ledger.risk.recordScore(
     {
@@ -441,12 +354,12 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
       level,
       reasons,
       modelVersionId: version.id,
-      details: { model: label, deployFeatures: deploy?.features, commits: scored.map((c) => ({ sha: c.sha, probability: c.probability })) },
+      details: { model: label, deployFeatures: deploy?.features, calibrated, warnings, commits: scored.map((c) => ({ sha: c.sha, probability: c.probability })) },
     },
     null,
     ctx.clock.now(),
   );
-  return { id, range, probability, level, reasons, model: label, deployFeatures: deploy?.named, commits: scored };
+  return { id, range, probability, level, reasons, model: label, deployFeatures: deploy?.named, calibrated, warnings, commits: scored };
 }
 
 /**
@@ -459,7 +372,7 @@ async function deployRisk(
   commits: StoredCommit[],
   risks: Float64Array,
   scope: { service?: string; env?: string },
-): Promise<{ probability: number; reasons: string[]; features: number[]; named: Record<string, number> } | null> {
+): Promise<{ probability: number; calibrated: boolean; outside: string[]; reasons: string[]; features: number[]; named: Record<string, number> } | null> {
   const bytes = versionFile(ctx, version, 'deploy-model.json');
   if (!bytes) return null;
   const model = JSON.parse(bytes.toString('utf8')) as DeployModelFile;
@@ -477,12 +390,12 @@ async function deployRisk(
   const named = Object.fromEntries(DEPLOY_FEATURES.map((name, f) => [name, current[f]!]));
   // In the order the model was trained with: a model from before a feature was added still scores.
   const features = model.features.map((name) => named[name] ?? 0);
-  const probability = forest.predict(features.map((v) => Float64Array.of(v)))[1]!;
+  const probability = calibrate(model.calibration, forest.predict(features.map((v) => Float64Array.of(v)))[1]!);
   const { byFeature } = forest.contributions(features, 1);
   const reasons = model.features.map((name, f) => ({ name, contribution: byFeature[f]!, text: describeDeploy(name, features[f]!, { service: scope.service, failedRecently }) }))
     .filter((r) => r.contribution > 0)
     .sort((a, b) => b.contribution - a.contribution)
     .slice(0, 3)
     .map((r) => r.text);
-  return { probability, reasons, features: current, named };
+  return { probability, calibrated: model.calibration !== undefined, outside: outsideRange(model, named), reasons, features: current, named };
 }
