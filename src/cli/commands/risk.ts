@@ -79,8 +79,10 @@ risk-scorer version N+1, with lineage to the training set.`,
     .option('--repo <path>', 'the git repository (default: the project root)')
     .option('--labels', 'then label bug-inducing commits: SZZ on new fixes, and failed releases')
     .addHelpText('after', helpText({
-      details: `One \`git log\` pass over the commits since the last mined HEAD; the 14 features of each are
-cached in the ledger by sha, so a second run with no new commits reads nothing from git.`,
+      details: `One \`git log\` pass over the commits since the last mined HEAD; the features of each (the 14 of
+Kamei et al., the touched files' history and ownership, hashed tokens) are cached in the ledger by
+sha, so a second run with no new commits reads nothing from git. Recorded as a run (\`ops runs list\`);
+SZZ progress is saved every 32 fixes, so a killed \`--labels\` resumes where it stopped.`,
       examples: ['ops risk mine', 'ops risk mine --repo ../service --labels --json'],
       exitCodes: { 1: 'mining or labelling failed' },
     }))
@@ -109,17 +111,14 @@ cached in the ledger by sha, so a second run with no new commits reads nothing f
     .option('--limit <n>', 'commits shown per class, spread over the history (0: all)', '5')
     .option('--against <csv>', 'compare the bug-inducing labels with a published data set (commit ids in _id, labels in bug)')
     .option('--fixed-before <date>', 'with --against: count only labels from fixes committed before this date (when the data set was collected)')
-    .addHelpText('after', `
-Mines and labels first (cached, as \`ops risk mine --labels\`). Each commit is a fix (with the rule
+    .addHelpText('after', helpText({
+      details: `Mines and labels first (cached, as \`ops risk mine --labels\`). Each commit is a fix (with the rule
 that matched), a revert (which labels the commit it reverts), a bot's commit or dependency update, a
 release, a merge message, or other. A fix share outside 3-60% is flagged: tune risk.fixPattern or
-risk.ticketKeys.
-${EXIT_CODES}
-
-Examples:
-  $ ops risk labels
-  $ ops risk labels --kind fix --limit 0 --json
-  $ ops risk labels --repo ../jdt --against ../shared/data/jit/jdt_k_feature.csv --fixed-before 2020-01-01`)
+risk.ticketKeys.`,
+      examples: ['ops risk labels', 'ops risk labels --kind fix --limit 0 --json', 'ops risk labels --repo ../jdt --against ../shared/data/jit/jdt_k_feature.csv --fixed-before 2020-01-01'],
+      exitCodes: { 0: 'shown', 1: 'mining or labelling failed, or the --against file could not be read' },
+    }))
     .action(
       action<{ repo?: string; kind?: string[]; limit: string; against?: string; fixedBefore?: string }>(async (ctx, out, options) => {
         const kinds = ['fix', 'revert', 'bot', 'release', 'merge', 'other'] as const;

@@ -195,7 +195,7 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
       // The newest 20%, for a promotion gate to score the alias's holder on the same rows.
       const held = (column: Float64Array) => column.subarray(metrics!.trainRows);
-      writeFileSync(join(artifactDir, HOLDOUT_FILE), holdoutCsv([...FEATURE_NAMES], 'bug', featureColumns(commits).map(held), Array.from(held(y), String)));
+      writeFileSync(join(artifactDir, HOLDOUT_FILE), holdoutCsv([...MODEL_FEATURES], 'bug', columns.map(held), Array.from(held(y), String)));
       await ledger.models.recordDataset({ digest: dataset, path: datasetPath, kind: 'file', sizeBytes: Buffer.byteLength(csv) }, run.id, ctx.clock.now());
       await storeRunArtifacts(ctx, run.id, artifactDir, {
         model: RISK_MODEL,
