@@ -4,19 +4,23 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${OPS_QUICKSTART_DIR:-/tmp/ops-quickstart}
+port=${OPS_QUICKSTART_PORT:-8080}
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "installing and starting the Docker engine, the base image and a registry on 127.0.0.1:5000"
 bash "$here/scripts/setup.sh"
 
-step "installing ops"
 cd "$here"
-npm ci --no-fund --no-audit
-npm run build --silent
+# The test of this script runs it on the suite's build, which a reinstall would pull from under it.
+if [ -z "${OPS_QUICKSTART_BUILT:-}" ]; then
+  step "installing ops"
+  npm ci --no-fund --no-audit
+  npm run build --silent
+fi
 ops() { node "$here/bin/ops.js" "$@"; }
 
 step "copying the sample service to $work (a new git repository)"
-# A previous run's containers would still hold port 8080.
+# A previous run's containers would still hold the port.
 docker ps -aq --filter "label=ops.project=$(basename "$work")" | xargs -r docker rm -f >/dev/null
 rm -rf "$work"
 cp -r "$here/examples/sample" "$work"
@@ -27,6 +31,7 @@ git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -
 
 step "ops init --no-input --registry 127.0.0.1:5000"
 ops init --no-input --registry 127.0.0.1:5000
+[ "$port" = 8080 ] || sed -i "s/- 8080:8080/- $port:8080/" ops.config.yaml
 cat ops.config.yaml
 git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid add -A
 git -c user.name=ops-quickstart -c user.email=quickstart@ops.invalid commit -q -m "ops config"
@@ -69,7 +74,7 @@ ops build
 
 step "ops deploy web --env local (start-first on the local engine, health-gated by the image's HEALTHCHECK)"
 ops deploy web --env local
-curl -fsS http://127.0.0.1:8080/health
+curl -fsS http://127.0.0.1:$port/health
 
 step "a second release, then a rollback to the first"
 echo "<p>second release</p>" >> web/www/index.html
@@ -91,7 +96,9 @@ models:
   gates:
     risk-scorer@production:
       - { metric: auc, threshold: 0.5 }
-      - { metric: testRows, minAbsoluteChange: 0 }   # compared with the version it replaces
+      - { metric: auc, minAbsoluteChange: 0 }   # no worse than the version it replaces, on the same held-out rows
+    demand@production:
+      - { metric: auc, minAbsoluteChange: 0 }
 watch:
   sources:
     - { type: docker, service: web, env: local }
@@ -112,6 +119,7 @@ for attempt in $(seq 30); do
   if ops watch --once; then sleep 2; else break; fi
 done
 ops incident list
+ops incident show 1
 
 step "the loop, 4/6: ops triage (evidence, ranked hypotheses, actions)"
 ops triage
@@ -119,10 +127,31 @@ ops triage
 step "the loop, 5/6: ops triage --apply 1 --yes (roll back, check with one watch cycle, resolve with the cause)"
 ops triage --apply 1 --yes
 ops deploy history web --env local
-curl -fsS http://127.0.0.1:8080/health
+curl -fsS http://127.0.0.1:$port/health
+
+step "what a redeploy would ship: the commits since the one that runs now (revision 3's image), the crash among them"
+ops risk score --service web --env local
 
 step "the loop, 6/6: ops risk train again: the rolled-back release's commit is now labelled, the new version gated against the old"
-ops risk train --promote production --reason "after the incident"
+# Exit 3 is the gate keeping the current version; anything else but 0 is a failure.
+status=0
+ops risk train --promote production --reason "after the incident" || status=$?
+case $status in
+  0) echo "the new version passed its gates and holds production" >&2 ;;
+  3) echo "the gate kept the version that holds production: the new one is worse on the same held-out rows" >&2 ;;
+  *) exit "$status" ;;
+esac
 ops model history risk-scorer --alias production
+
+step "a gate that blocks a worse model: the built-in forest on one CSV, then a single shallow tree on it"
+# Busy hours: load and queue length above a line, with a deterministic 1-in-7 flip as noise.
+awk 'BEGIN { print "load,queue,busy"; for (i = 0; i < 600; i++) { l = (i * 37) % 101; q = (i * 53) % 97; b = (l + q > 100) != (i % 7 == 0); print l "," q "," b } }' > demand.csv
+ops model train demand --data demand.csv --target busy --split random:0.25 --register
+ops model promote demand --to production --reason "first version"
+ops model train demand --data demand.csv --target busy --split random:0.25 --param nTrees=1 --param maxDepth=1 --register
+status=0
+ops model promote demand --to production --reason "a single shallow tree" || status=$?
+[ "$status" -eq 3 ] || { echo "quickstart: the gate should have blocked demand v2 (exit 3), got exit $status" >&2; exit 1; }
+ops model history demand --alias production
 
 step "done: try 'cd $work && node $here/bin/ops.js --help'"
