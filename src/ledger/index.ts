@@ -6,6 +6,7 @@ import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresDb, postgresSchemaVersion } from './postgres.js';
 import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
 import { BuildStore } from './builds.js';
+import { DataStore } from './data.js';
 import { IncidentStore } from './incidents.js';
 import { LockStore } from './locks.js';
 import { MetricsStore } from './metrics.js';
@@ -22,6 +23,7 @@ export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
+export type { DataCheckRecord, NewDataCheck, StoredProfile } from './data.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
 export type { CommitLabel, FixOutcome, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
@@ -44,6 +46,7 @@ export class Ledger {
   readonly incidents: IncidentStore;
   readonly triage: TriageStore;
   readonly metrics: MetricsStore;
+  readonly data: DataStore;
 
   private constructor(
     /** The file path or URL it was opened with (a URL may hold a password: show it with displayTarget). */
@@ -61,6 +64,7 @@ export class Ledger {
     this.incidents = new IncidentStore(db);
     this.triage = new TriageStore(db);
     this.metrics = new MetricsStore(db);
+    this.data = new DataStore(db);
   }
 
   /**

@@ -365,6 +365,29 @@ export const migrations: readonly string[] = [
   CREATE INDEX commit_features_kind ON commit_features (repo, kind);
   ALTER TABLE szz_fixes ADD COLUMN outcome TEXT;
   `,
+  // 9: data profiles kept by dataset digest, and each suite run against a dataset (by a training
+  // run, or overridden with the reason).
+  `
+  CREATE TABLE dataset_profiles (
+    digest      TEXT PRIMARY KEY,
+    row_count   INTEGER NOT NULL,
+    profile     TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE data_checks (
+    id          INTEGER PRIMARY KEY,
+    digest      TEXT    NOT NULL,
+    run_id      INTEGER REFERENCES runs (id),
+    suite       TEXT    NOT NULL,
+    passed      INTEGER NOT NULL,
+    failed      TEXT    NOT NULL,
+    checks      TEXT    NOT NULL,
+    override    TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE INDEX data_checks_run ON data_checks (run_id, id);
+  CREATE INDEX data_checks_digest ON data_checks (digest, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

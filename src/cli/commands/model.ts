@@ -16,6 +16,8 @@ interface TrainFlags {
   split?: string;
   task?: 'auto' | 'classification' | 'regression';
   register?: boolean;
+  suite?: string;
+  allowBadData?: string;
 }
 
 // Static: the registry's queries are light (SQLite only), and a dynamic import costs a module round trip.
@@ -33,6 +35,7 @@ async function printTraining(out: CliOutput, result: TrainingResult, registered:
     if (result.metrics) lines.push(`metrics: ${metricsText(result.metrics, 20)}`);
     lines.push(`artifacts: ${result.artifacts.map((a) => a.path).join(', ') || '(none)'}`);
     for (const d of result.datasets) lines.push(`dataset: ${d.path} ${d.digest}`);
+    for (const c of result.dataChecks) lines.push(`data checks: ${c.suite} ${c.passed ? 'passed' : `FAILED (${c.failed.length}), used anyway: ${c.override}`}`);
     lines.push(registered ? `registered ${registered.model} version ${registered.version}` : `register it: ops model register <name> --run ${result.runId}`);
     out.result(lines.join('\n'));
   }
@@ -81,18 +84,23 @@ const SUBCOMMANDS: Record<string, (model: Command) => void> = {
       .option('--param <key=value>', 'a parameter (built-in: nTrees, maxDepth, minSamplesLeaf, minSamplesSplit, maxFeatures, maxBins, bootstrap, seed)', collect)
       .option('--split <how>', 'built-in holdout: time:<column>[:fraction] (newest rows test) or random[:fraction]', undefined)
       .option('--task <task>', 'built-in: auto, classification or regression', 'auto')
+      .option('--suite <file>', 'expectations (YAML, as `ops data check`) the training data must pass; the outcome is recorded for the `data: pass` gate')
+      .option('--allow-bad-data <reason>', 'train on data that fails --suite all the same (the reason is recorded)')
       .option('--register', 'register the trained model as a new version when the run succeeds')
       .addHelpText('after', helpText({
         details: `Built-in training evaluates on the holdout (AUC, accuracy, F1, precision, recall; RMSE, MAE,
 R2 for a numeric target) and stores model.json. An external command gets OPS_RUN_ID,
 OPS_ARTIFACT_DIR, OPS_PARAMS (JSON) and OPS_DATA in its environment; on exit 0 ops collects
-metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.`,
+metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR. Each --data file or folder
+of CSV, JSON Lines or Parquet is profiled into the ledger by digest; with --suite a dataset that
+fails its checks stops the training (exit 3) unless --allow-bad-data "<reason>" is given.`,
         examples: [
           'ops model train churn --data data/churn.csv --target churned --split time:signup_date',
           'ops model train churn --data data/churn.csv --target churned --param nTrees=300 --register',
           'ops model train churn --data data/ --param lr=0.1 -- python3 train.py',
+          'ops model train churn --data data/churn.csv --target churned --suite checks/churn.yaml --register',
         ],
-        exitCodes: { 0: 'trained (and registered with --register)', 1: 'the training run failed' },
+        exitCodes: { 0: 'trained (and registered with --register)', 1: 'the training run failed', 3: 'the training data fails --suite (see --allow-bad-data)' },
       }))
       .action(
         action<TrainFlags, [string, string[]]>(async (ctx, out, options, name, command) => {
@@ -105,7 +113,7 @@ metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.`,
           let result: TrainingResult;
           if (command.length > 0) {
             if (options.target || options.features || options.split) throw new UsageError('--target, --features and --split are for built-in training', 'leave them out when a command trains the model');
-            result = await train.trainExternal(ctx, name, command, { params, data });
+            result = await train.trainExternal(ctx, name, command, { params, data, suite: options.suite, allowBadData: options.allowBadData });
           } else {
             if (!options.target || data.length !== 1) {
               throw new UsageError('built-in training needs one --data file and --target', 'e.g. `ops model train churn --data churn.csv --target churned`, or give a command after --');
@@ -117,6 +125,8 @@ metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.`,
               params,
               split: options.split,
               task: options.task,
+              suite: options.suite,
+              allowBadData: options.allowBadData,
             });
           }
           const registered = options.register && result.status === 'succeeded' ? await registry.registerVersion(ctx, name, { runId: result.runId }) : null;
@@ -157,7 +167,8 @@ metrics.json, params.json and every file it wrote to OPS_ARTIFACT_DIR.`,
       .addHelpText('after', helpText({
         details: `Gates come from models.gates in the config, by "<model>@<alias>" or "<alias>": an absolute
 threshold and a minimum absolute or relative change against the alias's current holder
-(MLflow's MetricThreshold). A blocked promotion prints the comparison and exits 3.`,
+(MLflow's MetricThreshold); \`- data: pass\` requires the suite run on the candidate's training data
+(\`ops model train --suite\`) to have passed. A blocked promotion prints the comparison and exits 3.`,
         examples: [
           'ops model promote churn@4 --to production --reason "beats v3 on AUC"',
           'ops model promote churn@staging --to production',

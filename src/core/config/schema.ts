@@ -122,6 +122,9 @@ const metricGate = z
   .refine((gate) => gate.threshold !== undefined || gate.minAbsoluteChange !== undefined || gate.minRelativeChange !== undefined, {
     message: 'a gate needs threshold, minAbsoluteChange or minRelativeChange',
   });
+/** `- data: pass`: the checks of the candidate's training data (its suite, at `ops model train`) passed. */
+const dataGate = z.strictObject({ data: z.literal('pass') });
+const promotionGate = z.union([dataGate, metricGate]);
 
 /** Gates apply to an alias of every model ("production") or of one ("risk-scorer@production"). */
 const GATE_KEY_PATTERN = /^([A-Za-z0-9][A-Za-z0-9._-]*@)?[a-z][a-z0-9_-]*$/;
@@ -200,7 +203,7 @@ export const configSchema = z.strictObject({
     .default({}),
   models: z
     .strictObject({
-      gates: z.record(z.string().regex(GATE_KEY_PATTERN, 'an alias ("production") or a model and alias ("risk-scorer@production")'), z.array(metricGate)).default({}),
+      gates: z.record(z.string().regex(GATE_KEY_PATTERN, 'an alias ("production") or a model and alias ("risk-scorer@production")'), z.array(promotionGate)).default({}),
     })
     .default({}),
 });
@@ -210,4 +213,5 @@ export type ServiceConfig = OpsConfig['services'][string];
 export type EnvironmentConfig = OpsConfig['environments'][string];
 export type WatchSourceConfig = OpsConfig['watch']['sources'][number];
 export type WatchConfig = OpsConfig['watch'];
-export type MetricGate = OpsConfig['models']['gates'][string][number];
+export type PromotionGate = OpsConfig['models']['gates'][string][number];
+export type MetricGate = Extract<PromotionGate, { metric: string }>;

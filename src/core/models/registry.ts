@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { AliasEvent, ModelSummary, ModelVersion, Run, StoredDataset, VersionUse } from '../../ledger/index.js';
-import type { MetricGate } from '../config/schema.js';
+import type { MetricGate, PromotionGate } from '../config/schema.js';
 import type { Context } from '../context.js';
 import { NotFoundError, OpsError, quote, UsageError } from '../../errors.js';
 import { ArtifactStore, TREE_MEDIA_TYPE, type StoredBlob, type TreeEntry } from './artifacts.js';
@@ -124,9 +124,23 @@ export function checkGates(gates: MetricGate[], candidate: ModelVersion, baselin
   return checks;
 }
 
-export function gatesFor(ctx: Context, model: string, alias: string): MetricGate[] {
+export function gatesFor(ctx: Context, model: string, alias: string): PromotionGate[] {
   const gates = ctx.config?.models.gates ?? {};
   return gates[`${model}@${alias}`] ?? gates[alias] ?? [];
+}
+
+const isMetricGate = (gate: PromotionGate): gate is MetricGate => 'metric' in gate;
+
+/** `data: pass`: the suites run on the candidate's training data at `ops model train` all passed (an override is no pass). */
+export async function dataGateCheck(ctx: Context, candidate: ModelVersion): Promise<GateCheck> {
+  const base = { metric: 'data', rule: 'training data checks pass', candidate: null, baseline: null };
+  if (candidate.runId == null) return { ...base, passed: false, note: `v${candidate.version} was registered from a file: no training data was checked` };
+  const checks = await ctx.ledger().data.checksOfRun(candidate.runId);
+  if (checks.length === 0) return { ...base, passed: false, note: `run ${candidate.runId} checked its data with no suite (train with --suite)` };
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length === 0) return { ...base, passed: true, note: `${checks.map((c) => c.suite).join(', ')} passed on run ${candidate.runId}'s data` };
+  const first = failed[0]!;
+  return { ...base, passed: false, note: `${first.suite} failed (${first.failed.slice(0, 3).join('; ')})${first.override ? `, used anyway: ${first.override}` : ''}` };
 }
 
 export interface Promotion {
@@ -152,7 +166,9 @@ export async function promote(ctx: Context, ref: ModelRef, aliasName: string, op
   const ledger = ctx.ledger();
   const candidate = await resolveVersion(ledger, ref);
   if (candidate.artifactDigest) ArtifactStore.beside(ctx.ledgerPath).verifyTree(candidate.artifactDigest);
-  const gates = gatesFor(ctx, candidate.model, alias);
+  const configured = gatesFor(ctx, candidate.model, alias);
+  const gates = configured.filter(isMetricGate);
+  const dataCheck = configured.some((g) => !isMetricGate(g)) ? await dataGateCheck(ctx, candidate) : null;
   const holder = await ledger.models.aliasHolder(candidate.model, alias);
   const holderVersion = holder == null ? null : (await ledger.models.version(candidate.model, holder)) ?? null;
   const compared =
@@ -166,7 +182,7 @@ export async function promote(ctx: Context, ref: ModelRef, aliasName: string, op
     async (current) => {
       const baseline = current == null ? null : (await ledger.models.version(candidate.model, current)) ?? null;
       const sameRows = current === holder ? compared : { reason: `the alias moved to v${current} while v${holder} was being compared` };
-      const checks = checkGates(gates, candidate, baseline, sameRows);
+      const checks = [...(dataCheck ? [dataCheck] : []), ...checkGates(gates, candidate, baseline, sameRows)];
       const passed = checks.every((c) => c.passed);
       const forced = !passed && Boolean(options.force);
       return { baseline: current, checks, forced, toVersion: passed || forced ? candidate.version : null };

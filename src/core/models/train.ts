@@ -10,6 +10,7 @@ import { evaluateForest, holdoutCsv, HOLDOUT_FILE } from './compare.js';
 import { digestDataset, type DatasetDigest } from '../data/files.js';
 import { columnIndex, numericColumn, readCsv, type Table } from './datasets.js';
 import { checkModelName } from './refs.js';
+import { checkTrainingData, recordTrainingData, type CheckedDataset, type TrainingDataOptions } from './training-data.js';
 
 /** The file a built-in training run stores: what `ops model predict` and the risk scorer load. */
 export interface ModelFile {
@@ -26,7 +27,7 @@ export interface ModelFile {
 
 export type Split = { kind: 'time'; column: string; testFraction: number } | { kind: 'random'; testFraction: number };
 
-export interface BuiltinTraining {
+export interface BuiltinTraining extends TrainingDataOptions {
   data: string;
   target: string;
   features?: string[];
@@ -42,8 +43,13 @@ export interface TrainingResult {
   metrics: Record<string, number> | null;
   artifacts: Array<{ path: string; digest: string; sizeBytes: number }>;
   datasets: DatasetDigest[];
+  /** Each dataset's suite outcome (with --suite). */
+  dataChecks: Array<{ path: string; digest: string; suite: string; passed: boolean; failed: string[]; override: string | null }>;
   error?: string;
 }
+
+const dataChecksOf = (checked: CheckedDataset[]) =>
+  checked.flatMap(({ dataset, check }) => (check ? [{ path: dataset.path, digest: dataset.digest, suite: check.suite, passed: check.passed, failed: check.failed, override: check.override }] : []));
 
 const FOREST_PARAM_NAMES = Object.keys(DEFAULT_FOREST_PARAMS) as Array<keyof ForestParams>;
 
@@ -223,6 +229,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
   checkModelName(name);
   const prepared = await prepareBuiltin(ctx, spec);
   const [dataset] = await digestAll(ctx, [spec.data]);
+  const checked = await checkTrainingData(ctx, [dataset!], spec);
   const tools = await toolVersions(ctx, null);
   // One git status serves the run record and the hash of the uncommitted changes.
   const git = await ctx.adapters.git.gitState(ctx.root);
@@ -230,6 +237,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
   let metrics: Record<string, number> | null = null;
   const outcome = await withRun(ctx, { kind: 'train', git, params: { ...prepared.params, task: prepared.task } }, async (run) => {
     await recordDatasets(ctx, run.id, [dataset!]);
+    await recordTrainingData(ctx, run.id, checked);
     const { columns, y, train, test, params, task, classes, featureNames } = prepared;
     const forest = await ctx.output.step(`training ${params.nTrees} trees on ${train.length} rows x ${featureNames.length} features`, async () =>
       RandomForest.train(task, { columns: columns.map((c) => pick(c, train)), y: pick(y, train) }, classes.length, params),
@@ -260,7 +268,7 @@ export async function trainBuiltin(ctx: Context, name: string, spec: BuiltinTrai
     }
     return { status: 'succeeded', exitCode: 0, metrics: metrics ?? undefined };
   });
-  return { runId: outcome.runId, status: outcome.status, exitCode: outcome.exitCode, metrics, artifacts: files, datasets: [dataset!] };
+  return { runId: outcome.runId, status: outcome.status, exitCode: outcome.exitCode, metrics, artifacts: files, datasets: [dataset!], dataChecks: dataChecksOf(checked) };
 }
 
 const TAIL_LINES = 15;
@@ -269,10 +277,11 @@ const TAIL_LINES = 15;
  * Run any training command with OPS_RUN_ID, OPS_ARTIFACT_DIR, OPS_PARAMS and OPS_DATA in its
  * environment; on exit 0 collect metrics.json, params.json and every file it wrote there.
  */
-export async function trainExternal(ctx: Context, name: string, command: string[], options: { params: Record<string, string>; data: string[] }): Promise<TrainingResult> {
+export async function trainExternal(ctx: Context, name: string, command: string[], options: TrainingDataOptions & { params: Record<string, string>; data: string[] }): Promise<TrainingResult> {
   checkModelName(name);
   if (command.length === 0) throw new UsageError('no training command given', 'put it after --, e.g. `ops model train churn -- python3 train.py`');
   const datasets = await digestAll(ctx, options.data);
+  const checked = await checkTrainingData(ctx, datasets, options);
   const tools = await toolVersions(ctx, command);
   const git = await ctx.adapters.git.gitState(ctx.root);
   const artifactDir = mkdtempSync(join(tmpdir(), 'ops-artifacts-'));
@@ -281,6 +290,7 @@ export async function trainExternal(ctx: Context, name: string, command: string[
   try {
     const outcome = await withRun(ctx, { kind: 'train', git, params: options.params }, async (run: ActiveRun) => {
       await recordDatasets(ctx, run.id, datasets);
+      await recordTrainingData(ctx, run.id, checked);
       const details = { model: name, trainer: 'external', command, datasets: datasets.map((d) => d.digest), tools, dirtyHash: git?.dirtyHash ?? null };
       await ctx.ledger().runs.setDetails(run.id, details);
       let tail = '';
@@ -315,7 +325,7 @@ export async function trainExternal(ctx: Context, name: string, command: string[
       const params = written ? { ...options.params, ...written } : options.params;
       return { status: 'succeeded', exitCode: 0, metrics: metrics ?? undefined, params };
     });
-    return { runId: outcome.runId, status: outcome.status, exitCode: outcome.exitCode, metrics, artifacts: files, datasets, error: outcome.error };
+    return { runId: outcome.runId, status: outcome.status, exitCode: outcome.exitCode, metrics, artifacts: files, datasets, dataChecks: dataChecksOf(checked), error: outcome.error };
   } finally {
     rmSync(artifactDir, { recursive: true, force: true });
   }
