@@ -44,5 +44,32 @@ for (const backend of BACKENDS) {
       assert.deepEqual(checks[0]!.checks, [{ check: 'tickets: not null', passed: false }]);
       assert.equal(checks[1]!.createdAt, new Date(now + 5).toISOString());
     });
+
+    it('appends predictions per version, skips a known id, labels by id, and reads windows newest first', async (t) => {
+      const ledger = await open(t, backend);
+      if (!ledger) return;
+      const at = Date.UTC(2026, 2, 1, 12);
+      const p = (version: number, id: string | null, atMs: number, output: string | number) => ({ model: 'churn', version, externalId: id, inputs: { tenure: atMs % 7, plan: 'pro' }, output, source: 'log' as const, atMs });
+      assert.equal(await ledger.predictions.append([p(1, 'a', at, 'yes'), p(1, 'b', at + 1000, 'no'), p(2, null, at + 2000, 'yes'), p(2, null, at + 3000, 'no')]), 4);
+      assert.equal(await ledger.predictions.append([p(2, 'a', at + 4000, 'no'), p(2, 'c', at + 5000, 0.5)]), 1, 'id "a" is known: skipped');
+      assert.equal(await ledger.predictions.append([{ ...p(1, 'a', at, 'yes'), model: 'other' }]), 1, 'ids are per model');
+
+      const labelled = await ledger.predictions.label([{ id: 'a', label: 'no', model: 'churn' }, { id: 'c', label: 1, model: null }, { id: 'zz', label: 'yes', model: null }], at + 9000);
+      assert.deepEqual(labelled, { labelled: 2, unknown: ['zz'] });
+
+      const all = await ledger.predictions.window({ model: 'churn' });
+      assert.deepEqual(all.map((r) => [r.version, r.externalId, r.output, r.label]), [
+        [2, 'c', 0.5, 1],
+        [2, null, 'no', undefined],
+        [2, null, 'yes', undefined],
+        [1, 'b', 'no', undefined],
+        [1, 'a', 'yes', 'no'],
+      ]);
+      assert.deepEqual(all[4]!.inputs, { tenure: at % 7, plan: 'pro' });
+      assert.equal(all[0]!.at, new Date(at + 5000).toISOString());
+      assert.deepEqual((await ledger.predictions.window({ model: 'churn', version: 2, limit: 2 })).map((r) => r.output), [0.5, 'no']);
+      assert.deepEqual((await ledger.predictions.window({ model: 'churn', sinceMs: at + 2500 })).map((r) => r.output), [0.5, 'no']);
+      assert.equal((await ledger.predictions.window({ model: 'other' }))[0]!.label, undefined, "another model's id is not labelled by --model churn");
+    });
   });
 }

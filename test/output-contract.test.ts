@@ -87,6 +87,8 @@ describe('one output contract', () => {
       [['model', 'diff', 'm@1', 'm@2'], 1, 'not_found'],
       [['model', 'verify', 'm@1'], 1, 'not_found'],
       [['model', 'predict', 'm@1', '--data', 'x.csv'], 1, 'not_found'],
+      [['model', 'log', 'x.jsonl'], 2, 'usage'],
+      [['model', 'label', 'x.jsonl'], 2, 'usage'],
       [['risk', 'train', '--repo', empty], 2, 'usage'],
       [['risk', 'mine', '--repo', empty], 2, 'usage'],
       [['risk', 'labels', '--repo', empty], 2, 'usage'],

@@ -103,3 +103,116 @@ export class DataStore {
     return (await this.db.all<CheckRow>(`SELECT * FROM data_checks WHERE run_id = ? ORDER BY id`, runId)).map(toCheck);
   }
 }
+
+export type PredictionValue = string | number | boolean | null;
+
+export interface NewPrediction {
+  model: string;
+  version: number;
+  /** The caller's id, for a delayed label; unique per model. */
+  externalId: string | null;
+  inputs: Record<string, PredictionValue>;
+  output: PredictionValue;
+  /** Where it came from: `predict` (ops model predict --log) or `log` (ops model log). */
+  source: 'predict' | 'log';
+  atMs: number;
+}
+
+export interface StoredPrediction {
+  id: number;
+  version: number;
+  externalId: string | null;
+  inputs: Record<string, PredictionValue>;
+  output: PredictionValue;
+  label: PredictionValue | undefined;
+  at: string;
+}
+
+export interface PredictionWindow {
+  model: string;
+  /** Only this version's predictions (default: every version's). */
+  version?: number;
+  /** Only predictions made at or after this time. */
+  sinceMs?: number;
+  /** The newest this many. */
+  limit?: number;
+}
+
+interface PredictionRow {
+  id: number;
+  version: number;
+  external_id: string | null;
+  inputs: string;
+  output: string;
+  label: string | null;
+  at: number;
+}
+
+/** Predictions per model version and their delayed labels: what `ops model monitor` compares with the training data. */
+export class PredictionStore {
+  constructor(private readonly db: Db) {}
+
+  /** Append predictions in one transaction; one whose id the model already has is skipped. Returns how many were new. */
+  append(predictions: NewPrediction[]): Promise<number> {
+    return this.db.transaction(async () => {
+      let added = 0;
+      for (const p of predictions) {
+        added += await this.db.run(
+          `INSERT INTO predictions (model, version, external_id, inputs, output, source, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, external_id) DO NOTHING`,
+          p.model,
+          p.version,
+          p.externalId,
+          JSON.stringify(p.inputs),
+          JSON.stringify(p.output),
+          p.source,
+          p.atMs,
+        );
+      }
+      return added;
+    });
+  }
+
+  /** Attach labels by the caller's id (within one model, or any model's); returns the ids that matched no prediction. */
+  label(labels: Array<{ id: string; label: PredictionValue; model: string | null }>, nowMs: number): Promise<{ labelled: number; unknown: string[] }> {
+    return this.db.transaction(async () => {
+      let labelled = 0;
+      const unknown: string[] = [];
+      for (const l of labels) {
+        const changed = l.model
+          ? await this.db.run(`UPDATE predictions SET label = ?, labelled_at = ? WHERE model = ? AND external_id = ?`, JSON.stringify(l.label), nowMs, l.model, l.id)
+          : await this.db.run(`UPDATE predictions SET label = ?, labelled_at = ? WHERE external_id = ?`, JSON.stringify(l.label), nowMs, l.id);
+        if (changed === 0) unknown.push(l.id);
+        labelled += changed;
+      }
+      return { labelled, unknown };
+    });
+  }
+
+  /** A window of a model's predictions, newest first. */
+  async window(w: PredictionWindow): Promise<StoredPrediction[]> {
+    const where = ['model = ?'];
+    const params: unknown[] = [w.model];
+    if (w.version !== undefined) {
+      where.push('version = ?');
+      params.push(w.version);
+    }
+    if (w.sinceMs !== undefined) {
+      where.push('at >= ?');
+      params.push(w.sinceMs);
+    }
+    const limit = w.limit !== undefined ? ` LIMIT ${Math.floor(w.limit)}` : '';
+    const rows = await this.db.all<PredictionRow>(
+      `SELECT id, version, external_id, inputs, output, label, at FROM predictions WHERE ${where.join(' AND ')} ORDER BY at DESC, id DESC${limit}`,
+      ...params,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      version: r.version,
+      externalId: r.external_id,
+      inputs: JSON.parse(r.inputs) as Record<string, PredictionValue>,
+      output: JSON.parse(r.output) as PredictionValue,
+      label: r.label == null ? undefined : (JSON.parse(r.label) as PredictionValue),
+      at: new Date(r.at).toISOString(),
+    }));
+  }
+}

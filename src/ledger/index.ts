@@ -6,7 +6,7 @@ import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresDb, postgresSchemaVersion } from './postgres.js';
 import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
 import { BuildStore } from './builds.js';
-import { DataStore } from './data.js';
+import { DataStore, PredictionStore } from './data.js';
 import { IncidentStore } from './incidents.js';
 import { LockStore } from './locks.js';
 import { MetricsStore } from './metrics.js';
@@ -23,7 +23,7 @@ export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
-export type { DataCheckRecord, NewDataCheck, StoredProfile } from './data.js';
+export type { DataCheckRecord, NewDataCheck, NewPrediction, PredictionValue, PredictionWindow, StoredPrediction, StoredProfile } from './data.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
 export type { CommitLabel, FixOutcome, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';
@@ -47,6 +47,7 @@ export class Ledger {
   readonly triage: TriageStore;
   readonly metrics: MetricsStore;
   readonly data: DataStore;
+  readonly predictions: PredictionStore;
 
   private constructor(
     /** The file path or URL it was opened with (a URL may hold a password: show it with displayTarget). */
@@ -65,6 +66,7 @@ export class Ledger {
     this.triage = new TriageStore(db);
     this.metrics = new MetricsStore(db);
     this.data = new DataStore(db);
+    this.predictions = new PredictionStore(db);
   }
 
   /**

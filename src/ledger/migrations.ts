@@ -388,6 +388,25 @@ export const migrations: readonly string[] = [
   CREATE INDEX data_checks_run ON data_checks (run_id, id);
   CREATE INDEX data_checks_digest ON data_checks (digest, id);
   `,
+  // 10: predictions per model version (from `ops model predict --log` or `ops model log`), with the
+  // caller's id that a delayed label (`ops model label`) finds them by.
+  `
+  CREATE TABLE predictions (
+    id           INTEGER PRIMARY KEY,
+    model        TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    external_id  TEXT,
+    inputs       TEXT    NOT NULL,
+    output       TEXT    NOT NULL,
+    label        TEXT,
+    labelled_at  INTEGER,
+    source       TEXT    NOT NULL,
+    at           INTEGER NOT NULL
+  );
+  CREATE INDEX predictions_model_at ON predictions (model, at);
+  CREATE INDEX predictions_version_at ON predictions (model, version, at);
+  CREATE UNIQUE INDEX predictions_external ON predictions (model, external_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -417,17 +417,64 @@ threshold and a minimum absolute or relative change against the alias's current 
       .description('predict every row of a CSV with a built-in model version')
       .argument('<ref>', 'name@version or name@alias')
       .requiredOption('--data <file>', 'CSV with the columns the model was trained on')
+      .option('--log', 'record each row\'s inputs and prediction against the version, for `ops model monitor`')
+      .option('--id-column <column>', 'with --log: the column holding each row\'s id, for delayed labels (`ops model label`)')
       .addHelpText('after', helpText({
         details: `Prints CSV (prediction, then one probability column per class) or --json.`,
-        examples: ['ops model predict churn@production --data new-customers.csv > scored.csv'],
+        examples: ['ops model predict churn@production --data new-customers.csv > scored.csv', 'ops model predict churn@production --data today.csv --log --id-column customer'],
         exitCodes: { 1: 'no such version, or it holds no built-in model' },
       }))
       .action(
-        action<{ data: string }, [string]>(async (ctx, out, options, refText) => {
+        action<{ data: string; log?: boolean; idColumn?: string }, [string]>(async (ctx, out, options, refText) => {
           const { predictCsv } = await import('../../core/models/predict.js');
-          const predictions = await predictCsv(ctx, refs.parseModelRef(refText), options.data);
-          if (options.json) return out.json(predictions);
+          const { logged, ...predictions } = await predictCsv(ctx, refs.parseModelRef(refText), options.data, { log: options.log, idColumn: options.idColumn });
+          if (logged !== null) out.info(`logged ${logged} predictions of ${predictions.model}${logged < predictions.rows.length ? ` (${predictions.rows.length - logged} ids were logged before)` : ''}`);
+          if (options.json) return out.json(logged === null ? predictions : { ...predictions, logged });
           out.result([predictions.columns.join(','), ...predictions.rows.map((r) => r.join(','))].join('\n'));
-        }, { readOnly: true }),
+        }, { readOnly: (options) => !options.log }),
+      ),
+
+  log: (model) =>
+    model
+      .command('log')
+      .description('record predictions made elsewhere (JSON Lines: inputs, prediction, optional id and time) for `ops model monitor`')
+      .argument('<file>', 'JSON Lines: {"id": "c-17", "inputs": {...}, "prediction": "yes", "at": "2026-03-01T12:00:00Z", "model": "churn@3"}')
+      .option('--model <ref>', 'the version for lines without "model": name@version or name@alias')
+      .addHelpText('after', helpText({
+        details: `"id" and "at" are optional: an id lets \`ops model label\` attach the true outcome later, and a
+line whose id the model already has is skipped. Every line is checked before any is recorded: a bad
+line is exit 2, named by its number.`,
+        examples: ['ops model log predictions.jsonl --model churn@production', 'ops model log batch.jsonl --json'],
+        exitCodes: { 1: 'no such model, version or alias' },
+      }))
+      .action(
+        action<{ model?: string }, [string]>(async (ctx, out, options, file) => {
+          const { logPredictions } = await import('../../core/models/predictions.js');
+          const outcome = await logPredictions(ctx, file, options.model);
+          if (options.json) return out.json(outcome);
+          out.result(`logged ${outcome.logged} predictions of ${outcome.versions.join(', ') || '(none)'}${outcome.duplicates ? `; ${outcome.duplicates} ids were logged before` : ''}`);
+        }),
+      ),
+
+  label: (model) =>
+    model
+      .command('label')
+      .description('attach delayed labels (the true outcomes) to logged predictions by their id')
+      .argument('<file>', 'JSON Lines: {"id": "c-17", "label": "no"}')
+      .option('--model <name>', 'only this model\'s predictions (default: any model with the id, or the line\'s "model")')
+      .addHelpText('after', helpText({
+        details: `\`ops model monitor\` scores the labelled predictions of a window against the version's own
+held-out figure. Ids that match no logged prediction are counted and named in a warning; a bad
+line is exit 2, named by its number, and no label is recorded.`,
+        examples: ['ops model label outcomes.jsonl --model churn'],
+        exitCodes: { 0: 'labels recorded (unknown ids are warned about)', 1: 'an unexpected failure (details with --verbose)' },
+      }))
+      .action(
+        action<{ model?: string }, [string]>(async (ctx, out, options, file) => {
+          const { labelPredictions } = await import('../../core/models/predictions.js');
+          const outcome = await labelPredictions(ctx, file, options.model);
+          if (options.json) return out.json(outcome);
+          out.result(`labelled ${outcome.labelled} predictions${outcome.unknownCount ? `; ${outcome.unknownCount} ids matched none` : ''}`);
+        }),
       ),
 };

@@ -1,0 +1,79 @@
+// Live predictions per model version: ops model predict --log, ops model log, ops model label, ops model monitor.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { seededRandom } from '../src/core/forest/forest.js';
+import { gitRepo, type GitRepo } from './helpers/git.js';
+import { cleanEnv, runOps } from './helpers/ops.js';
+
+/** Customers whose churn depends on tenure and tickets; `shift` moves tenure's mean by that many months. */
+function customers(rows: number, seed: number, shift = 0, idFrom = 0): string {
+  const random = seededRandom(seed);
+  const lines = ['customer,tenure,tickets,churned'];
+  for (let i = 0; i < rows; i++) {
+    const tenure = Math.max(0, Math.round(30 + shift + (random() + random() + random() - 1.5) * 20));
+    const tickets = Math.round(random() * 10);
+    lines.push(`c-${idFrom + i},${tenure},${tickets},${tickets * 6 - tenure + shift + (random() - 0.5) * 20 > 0 ? 'yes' : 'no'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const CONFIG = `project: monitor
+ledger: .ops/ledger.db
+`;
+
+describe('model predictions and labels', () => {
+  let repo: GitRepo;
+  const env = cleanEnv();
+  const ops = (...args: string[]) => runOps(args, { cwd: repo.dir, env });
+  const json = async (...args: string[]) => {
+    const result = await ops(...args, '--json');
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+
+  before(async () => {
+    repo = gitRepo('ops-model-monitor-');
+    repo.commit({ 'ops.config.yaml': CONFIG, '.gitignore': '.ops/\n', 'data/train.csv': customers(500, 1), 'data/today.csv': customers(200, 2, 0, 1000) }, 'data');
+    await json('model', 'train', 'churn', '--data', 'data/train.csv', '--target', 'churned', '--features', 'tenure,tickets', '--param', 'nTrees=20', '--register');
+    await json('model', 'promote', 'churn@1', '--to', 'production');
+  });
+  after(() => repo.cleanup());
+
+  it('logs predict --log rows with their ids, skips ids logged before, and attaches delayed labels by id', async () => {
+    const predicted = await ops('model', 'predict', 'churn@production', '--data', 'data/today.csv', '--log', '--id-column', 'customer', '--json');
+    assert.equal(predicted.code, 0, predicted.stderr);
+    assert.equal(JSON.parse(predicted.stdout).logged, 200);
+    const again = await json('model', 'predict', 'churn@production', '--data', 'data/today.csv', '--log', '--id-column', 'customer');
+    assert.equal(again.logged, 0, 'the same ids are not logged twice');
+
+    writeFileSync(join(repo.dir, 'outcomes.jsonl'), `${['{"id": "c-1000", "label": "yes"}', '{"id": "c-1001", "label": "no"}', '', '{"id": "c-9999", "label": "no"}'].join('\n')}\n`);
+    const labelled = await ops('model', 'label', 'outcomes.jsonl', '--model', 'churn', '--json');
+    assert.equal(labelled.code, 0, labelled.stderr);
+    assert.deepEqual(JSON.parse(labelled.stdout), { read: 3, labelled: 2, unknown: ['c-9999'], unknownCount: 1 });
+    assert.match(labelled.stderr, /1 label matched no logged prediction \(first: "c-9999"\)/);
+  });
+
+  it('logs predictions made elsewhere from JSON Lines, and names a bad line without recording any', async () => {
+    const lines = [
+      '{"id": "x-1", "inputs": {"tenure": 12, "tickets": 3}, "prediction": "yes", "at": "2026-03-01T10:00:00Z"}',
+      '{"inputs": {"tenure": 40, "tickets": 1}, "prediction": "no", "model": "churn@1"}',
+    ];
+    writeFileSync(join(repo.dir, 'elsewhere.jsonl'), `${lines.join('\n')}\n`);
+    const logged = await json('model', 'log', 'elsewhere.jsonl', '--model', 'churn@production');
+    assert.deepEqual(logged, { read: 2, logged: 2, duplicates: 0, versions: ['churn@1'] });
+
+    writeFileSync(join(repo.dir, 'bad.jsonl'), `${lines[1]}\n{"id": "x-2", "inputs": {"tenure": [1]}, "prediction": "no"}\n`);
+    const bad = await ops('model', 'log', 'bad.jsonl', '--model', 'churn@production');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bad\.jsonl:2: "inputs" must be an object of numbers, strings, booleans or nulls/);
+    writeFileSync(join(repo.dir, 'nomodel.jsonl'), `${lines[0]}\n`);
+    const noModel = await ops('model', 'log', 'nomodel.jsonl');
+    assert.equal(noModel.code, 2);
+    assert.match(noModel.stderr, /nomodel\.jsonl:1: no model/);
+    const notJson = await ops('model', 'label', 'data/train.csv');
+    assert.equal(notJson.code, 2);
+    assert.match(notJson.stderr, /data\/train\.csv:1: not JSON/);
+  });
+});
