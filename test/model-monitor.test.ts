@@ -76,4 +76,48 @@ describe('model predictions and labels', () => {
     assert.equal(notJson.code, 2);
     assert.match(notJson.stderr, /data\/train\.csv:1: not JSON/);
   });
+
+  it('monitors the window: clean on unshifted inputs, tenure flagged when shifted, decay on wrong labels; exit 1 past a threshold', async () => {
+    // Today's customers, labelled with what really happened: no drift, accuracy near the held-out figure.
+    const truth = customers(200, 2, 0, 1000).trim().split('\n').slice(1).map((l) => l.split(','));
+    writeFileSync(join(repo.dir, 'truth.jsonl'), truth.map(([id, , , churned]) => JSON.stringify({ id, label: churned })).join('\n'));
+    assert.equal((await json('model', 'label', 'truth.jsonl', '--model', 'churn')).labelled, 200);
+    const clean = await ops('model', 'monitor', 'churn@production', '--window', 'last:200', '--json');
+    assert.equal(clean.code, 0, clean.stdout);
+    const report = JSON.parse(clean.stdout);
+    assert.equal(report.healthy, true, report.problems.join('; '));
+    assert.deepEqual(report.features.map((f: { column: string }) => f.column), ['tenure', 'tickets']);
+    assert.equal(report.reference.rows, 500);
+    assert.equal(report.performance.metric, 'accuracy');
+    assert.ok(report.performance.labelled >= 190, String(report.performance.labelled));
+    assert.ok(report.prediction, 'prediction drift is judged against the held-out predictions');
+
+    // Customers who stay 1.5 standard deviations longer: tenure drifts, tickets does not.
+    writeFileSync(join(repo.dir, 'data/shifted.csv'), customers(300, 3, 15, 5000));
+    await json('model', 'predict', 'churn@production', '--data', 'data/shifted.csv', '--log', '--id-column', 'customer');
+    const drifted = await ops('model', 'monitor', 'churn@production', '--window', 'last:300');
+    assert.equal(drifted.code, 1, drifted.stderr);
+    assert.match(drifted.stdout, /feature tenure +psi [\d.]+, ks [\d.]+ \(p [\d.e-]+\) +>= 0\.2, >= 0\.1 +DRIFT/);
+    assert.match(drifted.stdout, /feature tickets .* ok/);
+    assert.match(drifted.stdout, /past threshold: feature tenure drifted: psi [\d.]+ >= 0\.2/);
+    const driftJson = JSON.parse((await ops('model', 'monitor', 'churn@production', '--window', 'last:300', '--json')).stdout);
+    assert.deepEqual(driftJson.drifted, ['tenure']);
+
+    // Every shifted prediction turns out wrong: accuracy decays far past maxDrop.
+    const scored = (await json('model', 'predict', 'churn@production', '--data', 'data/shifted.csv')).rows as string[][];
+    const ids = customers(300, 3, 15, 5000).trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    writeFileSync(join(repo.dir, 'wrong.jsonl'), scored.map((row, i) => JSON.stringify({ id: ids[i], label: row[0] === 'yes' ? 'no' : 'yes' })).join('\n'));
+    await json('model', 'label', 'wrong.jsonl');
+    const decayed = JSON.parse((await ops('model', 'monitor', 'churn@production', '--window', 'last:300', '--json')).stdout);
+    assert.equal(decayed.performance.current, 0);
+    assert.equal(decayed.performance.degraded, true);
+    assert.ok(decayed.problems.some((p: string) => /^accuracy 0 on 300 labelled predictions/.test(p)), decayed.problems.join('; '));
+
+    const few = JSON.parse((await ops('model', 'monitor', 'churn@production', '--window', 'last:10', '--json')).stdout);
+    assert.equal(few.healthy, true);
+    assert.match(few.notes[0], /10 predictions in the window, fewer than minRows 50: drift not judged/);
+    const badWindow = await ops('model', 'monitor', 'churn@production', '--window', 'week');
+    assert.equal(badWindow.code, 2);
+    assert.match(badWindow.stderr, /--window "week" is not understood/);
+  });
 });

@@ -89,6 +89,7 @@ describe('one output contract', () => {
       [['model', 'predict', 'm@1', '--data', 'x.csv'], 1, 'not_found'],
       [['model', 'log', 'x.jsonl'], 2, 'usage'],
       [['model', 'label', 'x.jsonl'], 2, 'usage'],
+      [['model', 'monitor', 'm@production'], 1, 'not_found'],
       [['risk', 'train', '--repo', empty], 2, 'usage'],
       [['risk', 'mine', '--repo', empty], 2, 'usage'],
       [['risk', 'labels', '--repo', empty], 2, 'usage'],

@@ -456,6 +456,54 @@ line is exit 2, named by its number.`,
         }),
       ),
 
+  monitor: (model) =>
+    model
+      .command('monitor')
+      .description("compare a live model's logged predictions with its training data: feature drift, prediction drift, accuracy on labels")
+      .argument('<ref>', 'name@alias (or name@version)')
+      .option('--window <window>', 'the predictions compared: the last 7d, 12h, 30m..., or last:1000 (default: models.monitor.window, 7d)')
+      .addHelpText('after', helpText({
+        details: `Feature drift: the window's logged inputs (of every version of the model) against the profile
+of the version's training data, per feature by PSI (>= 0.2) and Kolmogorov-Smirnov (D >= 0.1, p <
+0.05), categories by chi-squared with Jensen-Shannon (>= 0.1). Prediction drift: the version's
+predictions in the window against its predictions on its own held-out rows. Performance: accuracy
+(R2 for a regression) on the labelled predictions against the version's held-out figure, decayed
+when lower by more than maxDrop (0.05). Thresholds, minRows and minLabels in models.monitor.`,
+        examples: ['ops model monitor churn@production', 'ops model monitor churn@production --window 24h --json', 'ops model monitor churn@production --window last:5000'],
+        exitCodes: { 0: 'nothing past its threshold (or too few predictions to judge)', 1: 'drift or decay past a threshold, or no such model, alias or training profile' },
+      }))
+      .action(
+        action<{ window?: string }, [string]>(async (ctx, out, options, refText) => {
+          const { monitorModel } = await import('../../core/models/monitor.js');
+          const report = await monitorModel(ctx, refs.parseModelRef(refText), { window: options.window });
+          if (options.json) out.json(report);
+          else {
+            const verdict = (bad: boolean) => (bad ? out.chalk.red('DRIFT') : out.chalk.green('ok'));
+            const tests = (d: { tests: Array<{ test: string; statistic: number; pValue: number | null }>; note?: string }) =>
+              d.tests.map((t) => `${t.test} ${number(t.statistic)}${t.pValue !== null ? ` (p ${number(t.pValue)})` : ''}`).join(', ') || d.note || '-';
+            const limits = (d: { tests: Array<{ test: string; threshold: number }> }) => d.tests.map((t) => `${t.test === 'chi-squared' ? 'p <' : '>='} ${t.threshold}`).join(', ') || '-';
+            const rows: Array<Array<string | number | null>> = report.features.map((d) => [`feature ${d.column}`, tests(d), limits(d), verdict(d.drifted)]);
+            if (report.prediction) rows.push(['predictions', tests(report.prediction), limits(report.prediction), verdict(report.prediction.drifted)]);
+            const perf = report.performance;
+            if (perf) {
+              rows.push([
+                perf.metric,
+                `${number(perf.current)} on ${perf.labelled} labelled (held-out ${number(perf.baseline)})`,
+                `drop <= ${perf.maxDrop}`,
+                perf.degraded ? out.chalk.red('DECAY') : out.chalk.green('ok'),
+              ]);
+            }
+            const head = `${report.model}@${report.alias ?? report.version} (v${report.version}): ${report.window.rows} predictions in ${report.window.text} (${report.window.versionRows} of v${report.version}, ${report.window.labelled} labelled) against ${report.reference.rows} training rows`;
+            const lines = [head];
+            if (rows.length) lines.push(await out.table(['CHECK', 'STATISTIC', 'THRESHOLD', 'RESULT'], rows));
+            for (const note of report.notes) lines.push(`note: ${note}`);
+            lines.push(report.healthy ? 'nothing past its threshold' : `${report.problems.length} past threshold: ${report.problems.join('; ')}`);
+            out.result(lines.join('\n'));
+          }
+          return report.healthy ? ExitCode.ok : ExitCode.failed;
+        }, { readOnly: true }),
+      ),
+
   label: (model) =>
     model
       .command('label')

@@ -110,6 +110,8 @@ const watchSource = z.discriminatedUnion('type', [
 ]).refine((source) => source.type !== 'prometheus' || source.threshold !== undefined || source.anomaly, {
   message: 'a prometheus source needs a threshold or anomaly: true',
 });
+export const MONITOR_WINDOW_PATTERN = /^(?:\d+(?:\.\d+)?[smhdw]|last:\d+)$/;
+
 /** MLflow's MetricThreshold: an absolute floor (or ceiling) and a minimum change against the alias's current holder. */
 const metricGate = z
   .strictObject({
@@ -203,6 +205,24 @@ export const configSchema = z.strictObject({
     .default({}),
   models: z
     .strictObject({
+      /** `ops model monitor` and the watch's model sources: what counts as drift or decay of a live model. */
+      monitor: z
+        .strictObject({
+          /** The predictions compared: those of the last "7d" (d, h, m, s), or the newest "last:1000". */
+          window: z.string().regex(MONITOR_WINDOW_PATTERN, 'a time such as "7d" or "12h", or "last:1000" (the newest predictions)').default('7d'),
+          /** Fewer logged predictions than this: too few to judge drift. */
+          minRows: z.number().int().min(1).default(50),
+          /** Fewer labelled predictions than this: too few to judge performance. */
+          minLabels: z.number().int().min(1).default(30),
+          /** Decay: the labelled rows' accuracy (R2 for a regression) this far below the version's held-out figure. */
+          maxDrop: probability.default(0.05),
+          // The drift thresholds, as `ops data check`'s.
+          psi: z.number().positive().default(0.2),
+          ks: z.number().positive().max(1).default(0.1),
+          jensenShannon: z.number().positive().max(1).default(0.1),
+          pValue: z.number().positive().max(1).default(0.05),
+        })
+        .default({}),
       gates: z.record(z.string().regex(GATE_KEY_PATTERN, 'an alias ("production") or a model and alias ("risk-scorer@production")'), z.array(promotionGate)).default({}),
     })
     .default({}),
@@ -215,3 +235,4 @@ export type WatchSourceConfig = OpsConfig['watch']['sources'][number];
 export type WatchConfig = OpsConfig['watch'];
 export type PromotionGate = OpsConfig['models']['gates'][string][number];
 export type MetricGate = Extract<PromotionGate, { metric: string }>;
+export type MonitorConfig = OpsConfig['models']['monitor'];
