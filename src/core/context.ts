@@ -112,7 +112,14 @@ export async function createContext(options: ContextOptions): Promise<Context> {
     ledgerPath,
     ledger() {
       if (!ledger) {
-        const opened = (ledger = Ledger.open(ledgerPath, { redact: (text) => redact(text, ctx.secrets), create: !options.readOnly }));
+        const opened = (ledger = Ledger.open(ledgerPath, {
+          redact: (text) => redact(text, ctx.secrets),
+          create: !options.readOnly,
+          warn: (line) => options.output.warn(line),
+          secret: (value) => {
+            if (!ctx.secrets.includes(value)) ctx.secrets.push(value);
+          },
+        }));
         if (opened.absent) options.output.info(`no ledger here yet (${displayTarget(ledgerPath)}): nothing has been recorded`);
         // Errors reach the queries that wait for this; the sweep itself only logs.
         void opened

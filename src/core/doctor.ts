@@ -74,6 +74,11 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
           if (problems.length !== 1 || problems[0] !== 'ok') {
             return { ok: false, detail: `integrity check: ${problems.slice(0, 3).join('; ')}`, fix: 'restore the ledger from a backup, or move it aside to start a new one' };
           }
+          const server = await ledger.server();
+          if (server) {
+            const tls = server.tls ? `TLS on (${server.tls})` : `TLS off (sslmode ${server.sslmode})`;
+            return { ok: true, detail: `${displayTarget(ctx.ledgerPath)} (PostgreSQL ${server.server}, ${tls}, schema ${current}/${SCHEMA_VERSION}, round trip ${server.latencyMs.toFixed(1)} ms)` };
+          }
           return { ok: true, detail: `${displayTarget(ctx.ledgerPath)} (schema ${current}/${SCHEMA_VERSION}, integrity ok)` };
         } catch (err) {
           return failure(err, 'pass --ledger <file> to use another ledger');

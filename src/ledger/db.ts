@@ -72,7 +72,7 @@ export function isPostgresUrl(target: string): boolean {
 /** The ledger as it may be shown: a URL without its password. */
 export function displayTarget(target: string): string {
   if (!isPostgresUrl(target)) return target;
-  return target.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+  return target.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 /** Which transaction the running async code is inside, for each database. */

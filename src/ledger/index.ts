@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { redact } from '../redact.js';
 import { isPostgresUrl, type Db, type TransactionOptions } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
-import { PostgresDb, postgresSchemaVersion } from './postgres.js';
+import { PostgresDb, postgresSchemaVersion, type PgHooks, type ServerFacts } from './postgres.js';
 import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
 import { BuildStore } from './builds.js';
 import { DataStore, PredictionStore } from './data.js';
@@ -31,6 +31,7 @@ export { INCIDENT_STATES } from './incidents.js';
 export type { IncidentAction, StoredTriage } from './triage.js';
 export type { ChangeFact, FactFilter, IncidentFact, ReleaseFact } from './metrics.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
+export type { ServerFacts } from './postgres.js';
 
 /**
  * The ledger: one set of stores over SQLite (a file path) or PostgreSQL (a postgres:// URL). Every
@@ -73,10 +74,10 @@ export class Ledger {
    * A SQLite file is opened (and migrated) now, so its errors are thrown here; a PostgreSQL URL
    * connects on the first query, which rejects with the connection's error.
    */
-  static open(target: string, options: { redact?: (text: string) => string; create?: boolean } = {}): Ledger {
+  static open(target: string, options: { redact?: (text: string) => string; create?: boolean } & PgHooks = {}): Ledger {
     // `redact` scrubs every string stored or looked up; by default the secret patterns, with no known values.
     const scrub = options.redact ?? ((text: string) => redact(text));
-    if (isPostgresUrl(target)) return new Ledger(target, new PostgresDb(target, scrub));
+    if (isPostgresUrl(target)) return new Ledger(target, new PostgresDb(target, scrub, options));
     // `create: false` (commands that only read): a missing file is not created, and reads as empty.
     if (options.create === false && !existsSync(target)) return new Ledger(target, openSqlite(':memory:', scrub), true);
     return new Ledger(target, openSqlite(target, scrub));
@@ -112,8 +113,8 @@ export class Ledger {
     return (raw.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
   }
 
-  /** Server version and a round trip's time of a PostgreSQL ledger. */
-  async server(): Promise<{ server: string; latencyMs: number } | undefined> {
+  /** Server version, TLS and a round trip's time of a PostgreSQL ledger. */
+  async server(): Promise<ServerFacts | undefined> {
     return this.db instanceof PostgresDb ? this.db.describe() : undefined;
   }
 

@@ -1,7 +1,8 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { LedgerError } from '../errors.js';
+import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import { formatSeconds, LedgerError, UnreachableError } from '../errors.js';
 import { currentTransaction, displayTarget, scrubbed, transactions, type ActiveTransaction, type Db, type Dialect, type Scrub, type TransactionOptions } from './db.js';
 import { SCHEMA_VERSION, migrations } from './migrations.js';
+import { pgSettings, type PgSettings } from './pg-config.js';
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -14,7 +15,6 @@ export const postgresDialect: Dialect = {
 
 /** Every `ops` process migrating a database takes this transaction-scoped advisory lock first. */
 const MIGRATION_LOCK = 'ops ledger migrations';
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /** `?` placeholders as PostgreSQL's `$1, $2...` (quoted text and identifiers left alone). */
 export function numberedPlaceholders(sql: string): string {
@@ -77,34 +77,59 @@ interface PgTransaction extends ActiveTransaction {
   readonly client: PoolClient | undefined;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08006', '08003', '08001']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08003', '08001']);
+const NO_SSL = 'The server does not support SSL connections';
 
-function isConnectionError(err: unknown): boolean {
+/** The connection is gone or never came (server down, restarted, the backend killed): worth retrying later. */
+export function isConnectionError(err: unknown): boolean {
   if (err == null || typeof err !== 'object') return false;
+  if (err instanceof UnreachableError) return true;
   const e = err as { code?: string; message?: string };
-  return (e.code !== undefined && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout expired|connection timeout/i.test(e.message ?? '');
+  return (e.code !== undefined && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout expired|connection timeout|Client has encountered a connection error/i.test(e.message ?? '');
 }
 
 /** A driver error as one line with the fix; the URL shown without its password. */
-export function describePostgresError(target: string, err: unknown): Error {
-  if (err instanceof LedgerError) return err;
+export function describePostgresError(target: string, err: unknown, connectTimeoutMs = 0): Error {
+  if (err instanceof LedgerError || err instanceof UnreachableError) return err;
   const e = err as { code?: string; message?: string };
   const where = displayTarget(target);
   const message = e.message ?? String(err);
   switch (e.code) {
     case '28P01':
-    case '28000':
       return new LedgerError(`PostgreSQL ledger ${where} refused the login: ${message}`, 'check the user and password (in the URL, PGPASSWORD or ~/.pgpass)');
+    case '28000':
+      return new LedgerError(`PostgreSQL ledger ${where} refused the login: ${message}`, "check the user, and the server's pg_hba.conf for this host, user and sslmode");
     case '3D000':
       return new LedgerError(`PostgreSQL ledger ${where}: ${message}`, 'create it (createdb <name>) or fix the database name in the URL');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new LedgerError(`cannot resolve the host of PostgreSQL ledger ${where}`, 'check the host name in the URL');
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return new LedgerError(`the TLS certificate of PostgreSQL ledger ${where} failed verification: ${message}`, "give the server's CA with sslrootcert=<file> in the URL, or use sslmode=require to encrypt without verifying");
+  }
+  if (/client password must be/.test(message)) {
+    return new LedgerError(`PostgreSQL ledger ${where} asks for a password, and none was given`, 'set PGPASSWORD, or add a line to ~/.pgpass (mode 0600), or put it in the URL');
+  }
+  if (message === NO_SSL) return new LedgerError(`PostgreSQL ledger ${where} does not accept TLS, and the URL requires it`, 'enable ssl on the server, or use sslmode=prefer or disable');
+  if (/timeout expired|connection timeout/i.test(message)) {
+    return new UnreachableError(`PostgreSQL ledger ${where} did not answer within ${formatSeconds(connectTimeoutMs)}`, 'check that the server is running and reachable at the host and port in the URL (connect_timeout=<seconds> sets the wait)');
   }
   if (isConnectionError(err)) {
-    return new LedgerError(`cannot reach PostgreSQL ledger ${where}: ${message}`, 'check that the server is running and the host and port in the URL');
+    return new UnreachableError(`cannot reach PostgreSQL ledger ${where}: ${message}`, 'check that the server is running and the host and port in the URL');
   }
   return err as Error;
+}
+
+export interface PgHooks {
+  /** A warning for the user (an ignored password file). */
+  warn?: (line: string) => void;
+  /** A secret learned while connecting (the password), to redact from everything shown or stored. */
+  secret?: (value: string) => void;
 }
 
 /** node-postgres behind the async store interface: a small pool, a dedicated connection per transaction. */
@@ -115,12 +140,23 @@ export class PostgresDb implements Db {
   private ready: Promise<void>;
   private pool: Pool | undefined;
 
+  private settings: PgSettings | undefined;
+
   constructor(
     readonly target: string,
     private readonly scrub: Scrub,
+    hooks: PgHooks = {},
   ) {
     this.ready = (async () => {
-      this.pool = await createPool(target);
+      this.settings = pgSettings(target, process.env, hooks.warn);
+      const password = this.settings.password;
+      // Whatever its source, the password joins the values redacted from output and the ledger.
+      this.settings.password = () => {
+        const found = password();
+        if (found) hooks.secret?.(found);
+        return found;
+      };
+      this.pool = await connectPool(target, this.settings);
       await migrate(this);
     })();
     // A failed opening is reported by the queries that wait for it, not as an unhandled rejection.
@@ -141,7 +177,7 @@ export class PostgresDb implements Db {
       if (!tx) await this.ready;
       return await this.pool!.query(this.text(sql), values);
     } catch (err) {
-      throw describePostgresError(this.target, err);
+      throw describePostgresError(this.target, err, this.settings?.connectTimeoutMs);
     }
   }
 
@@ -177,7 +213,7 @@ export class PostgresDb implements Db {
       if (!mine) await this.ready;
       client = await this.pool!.connect();
     } catch (err) {
-      throw describePostgresError(this.target, err);
+      throw describePostgresError(this.target, err, this.settings?.connectTimeoutMs);
     }
     const marker: PgTransaction = { owner: this, active: true, client, outer: transactions.getStore() };
     let broken: Error | undefined;
@@ -205,11 +241,16 @@ export class PostgresDb implements Db {
     await this.pool?.end();
   }
 
-  /** Server version, schema version and a round trip's time, for `ops doctor`. */
-  async describe(): Promise<{ server: string; latencyMs: number }> {
+  /** Server version, TLS of this connection and a round trip's time, for `ops doctor`. */
+  async describe(): Promise<ServerFacts> {
+    await this.ready;
     const started = performance.now();
-    const row = await this.get<{ version: string }>(`SELECT current_setting('server_version') AS version`);
-    return { server: row!.version, latencyMs: performance.now() - started };
+    await this.get(`SELECT 1`);
+    const latencyMs = performance.now() - started;
+    const row = await this.get<{ version: string; tls: string | null }>(
+      `SELECT split_part(current_setting('server_version'), ' ', 1) AS version, (SELECT CASE WHEN ssl THEN version END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`,
+    );
+    return { server: row!.version, tls: row!.tls, sslmode: this.settings!.sslmode, latencyMs };
   }
 }
 
@@ -255,22 +296,74 @@ async function migrate(db: PostgresDb): Promise<void> {
   marker.active = false;
 }
 
-/** The driver loads only for a PostgreSQL ledger. */
-async function createPool(target: string): Promise<Pool> {
+export interface ServerFacts {
+  server: string;
+  /** The TLS protocol of the connection (TLSv1.3), or null when it is not encrypted. */
+  tls: string | null;
+  sslmode: string;
+  latencyMs: number;
+}
+
+/**
+ * A pool for the settings, its first connection made now so that a server that is down, a wrong
+ * password or a missing database fail the opening within the connect timeout. `prefer` (libpq's
+ * default) and `allow` try the other of TLS and plain when the server refuses the first.
+ * The driver loads only for a PostgreSQL ledger.
+ */
+async function connectPool(target: string, settings: PgSettings): Promise<Pool> {
   const pg = (await import('pg')).default;
+  const plainFirst = settings.sslmode === 'allow';
+  const fallback = settings.sslmode === 'prefer' || settings.sslmode === 'allow';
+  const tls = settings.ssl;
+  let pool = createPool(pg, settings, plainFirst ? false : tls);
+  try {
+    (await pool.connect()).release();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const refused = (err as { message?: string; code?: string }).message === NO_SSL || (plainFirst && (err as { code?: string }).code === '28000');
+    if (!fallback || !refused) throw describePostgresError(target, err, settings.connectTimeoutMs);
+    pool = createPool(pg, settings, plainFirst ? tls : false);
+    try {
+      (await pool.connect()).release();
+    } catch (again) {
+      await pool.end().catch(() => {});
+      throw describePostgresError(target, again, settings.connectTimeoutMs);
+    }
+  }
+  return pool;
+}
+
+function createPool(pg: typeof import('pg').default, settings: PgSettings, ssl: PgSettings['ssl']): Pool {
   const config: PoolConfig = {
-    connectionString: target,
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: settings.user,
+    // Asked only when the server wants a password; never kept in a field that could be printed.
+    password: async () => settings.password() ?? '',
+    ssl,
+    options: settings.options,
     max: 4,
-    connectionTimeoutMillis: Number(process.env.PGCONNECT_TIMEOUT ?? 0) * 1000 || CONNECT_TIMEOUT_MS,
     allowExitOnIdle: true,
-    application_name: 'ops',
+    application_name: settings.applicationName,
     // BIGINT (times, ids, counts) and NUMERIC as numbers: every value the ledger stores fits a double.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   };
-  const pool = new pg.Pool(config);
+  // The connect timeout bounds making a connection; waiting for a busy pool's free one is not a failure.
+  const timeout = settings.connectTimeoutMs;
+  class TimedClient extends pg.Client {
+    constructor(options: ClientConfig = {}) {
+      // The pool keeps the password non-enumerable, out of a spread's reach: named on its own.
+      super({ ...options, password: options.password, connectionTimeoutMillis: timeout });
+      // An error on our side of the login (no password to give) leaves the socket open until the
+      // server's authentication timeout (60 s), holding the process: close it with the error.
+      this.connection.on('error', () => (this.connection as unknown as { stream: { destroy(): void } }).stream.destroy());
+    }
+  }
+  const pool = new pg.Pool({ ...config, Client: TimedClient });
   // An idle connection the server dropped: the next query reconnects; nothing to crash for.
   pool.on('error', () => {});
   return pool;

@@ -16,6 +16,8 @@ export const PG_PASSWORD = 'test-pg-secret-5c1d';
 export interface PostgresServer {
   host: string;
   port: number;
+  /** The CA that signed the server's certificate (for localhost and 127.0.0.1), when started with TLS. */
+  caFile: string | undefined;
   /** A URL (with the password) for a database of this server. */
   url(database: string, options?: { user?: string; password?: string | null }): string;
   /** A new empty database, and its URL. */
@@ -46,7 +48,27 @@ function userIds(name: string): { uid: number; gid: number } | undefined {
 let started: Promise<PostgresServer | string> | undefined;
 let databases = 0;
 
-async function start(): Promise<PostgresServer | string> {
+/** A CA and a server certificate it signed for localhost and 127.0.0.1, in `dir`. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } | string {
+  const ca = join(dir, 'ca.crt');
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const ext = join(dir, 'server.ext');
+  writeFileSync(ext, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  const steps = [
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '2', '-subj', '/CN=ops test CA'],
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext],
+  ];
+  for (const args of steps) {
+    const result = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (result.status !== 0) return `openssl ${args[0]} failed: ${(result.stderr || String(result.error)).trim().split('\n').pop()}`;
+  }
+  return { ca, cert, key };
+}
+
+async function start(tls: boolean): Promise<PostgresServer | string> {
   if (!existsSync(join(BIN, 'pg_ctl'))) {
     if (process.getuid?.() !== 0) return `PostgreSQL 15 is not installed (${BIN}) and installing it needs root: run scripts/setup.sh postgres`;
     const setup = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'setup.sh'), 'postgres'], { encoding: 'utf8' });
@@ -64,8 +86,17 @@ async function start(): Promise<PostgresServer | string> {
   const data = join(dir, 'data');
   const init = run('initdb', ['-D', data, '-U', PG_SUPERUSER, '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '--no-locale', '-E', 'UTF8', '--no-sync']);
   if (init.status !== 0) return `initdb failed: ${(init.stderr || init.stdout).trim().split('\n').pop()}`;
+  let tlsOptions = '';
+  let caFile: string | undefined;
+  if (tls) {
+    const made = makeCertificates(dir);
+    if (typeof made === 'string') return made;
+    for (const file of [made.cert, made.key]) if (asUser) chownSync(file, asUser.uid, asUser.gid);
+    caFile = made.ca;
+    tlsOptions = ` -c ssl=on -c ssl_cert_file=${made.cert} -c ssl_key_file=${made.key}`;
+  }
   const port = await freePort();
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c max_connections=200`;
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c max_connections=200${tlsOptions}`;
   const ctl = (...args: string[]) => {
     const result = run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '60', ...args]);
     if (result.status !== 0) throw new Error(`pg_ctl ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`);
@@ -91,6 +122,7 @@ async function start(): Promise<PostgresServer | string> {
   return {
     host: '127.0.0.1',
     port,
+    caFile,
     url,
     psql,
     ctl,
@@ -102,9 +134,12 @@ async function start(): Promise<PostgresServer | string> {
   };
 }
 
-/** The file's server, started on first use; a string says why there is none. */
-export function postgresServer(): Promise<PostgresServer | string> {
-  started ??= start();
+/**
+ * The file's server, started on first use; a string says why there is none. `tls`: it also takes
+ * TLS connections (certificates from a test CA); the first call of a file decides.
+ */
+export function postgresServer(options: { tls?: boolean } = {}): Promise<PostgresServer | string> {
+  started ??= start(options.tls ?? false);
   return started;
 }
 
