@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { atPath, chromium, drawnCanvases, pageFigures, screenshot, watchProblems } from './helpers/browser.js';
 import { deployProject, HEALTHY_DOCKERFILE, LATE_CRASH_DOCKERFILE, UNHEALTHY_DOCKERFILE, type DeployProject } from './helpers/deploy.js';
@@ -163,6 +164,21 @@ describe('ops report and ops ui in a real browser (docker target, Debian chromiu
     const post = await fetch(`${ui.origin}/`, { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
+
+    // It answers while another process holds the ledger's write lock: reads never wait for a writer.
+    const writer = new Database(join(p.dir, '.ops', 'ledger.db'));
+    writer.pragma('busy_timeout = 1000');
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      writer.prepare(`UPDATE runs SET heartbeat_at = heartbeat_at WHERE id = 1`).run();
+      for (const path of ['/', '/releases/1', '/incidents/1', '/runs/1', '/models/risk-scorer/1']) {
+        const answer = await fetch(`${ui.origin}${path}`, { signal: AbortSignal.timeout(20_000) });
+        assert.equal(answer.status, 200, `${path} while the ledger is locked for writing`);
+      }
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
   });
 
   it('ops ui beyond localhost refuses a request without the printed token', async (t) => {
