@@ -90,6 +90,7 @@ describe('one output contract', () => {
       [['model', 'log', 'x.jsonl'], 2, 'usage'],
       [['model', 'label', 'x.jsonl'], 2, 'usage'],
       [['model', 'monitor', 'm@production'], 1, 'not_found'],
+      [['model', 'retrain', 'm@production'], 1, 'not_found'],
       [['risk', 'train', '--repo', empty], 2, 'usage'],
       [['risk', 'mine', '--repo', empty], 2, 'usage'],
       [['risk', 'labels', '--repo', empty], 2, 'usage'],

@@ -504,6 +504,37 @@ when lower by more than maxDrop (0.05). Thresholds, minRows and minLabels in mod
         }, { readOnly: true }),
       ),
 
+  retrain: (model) =>
+    model
+      .command('retrain')
+      .description("retrain the version an alias holds on recent data (the window's labelled predictions) and promote it through the gates")
+      .argument('<model@alias>', 'the live model, e.g. churn@production')
+      .option('--window <window>', 'the predictions trained on: the last 7d, 12h, ..., or last:1000 (default: models.monitor.window)')
+      .option('--reason <text>', 'why (recorded with the alias move; default: what it was retrained on)')
+      .addHelpText('after', helpText({
+        details: `The recent data is every labelled prediction of the model in the window (its logged inputs
+and the outcome \`ops model label\` attached), written to .ops/datasets/ and recorded by digest. The
+new run repeats the version's recipe: target, features, parameters, the holdout fraction and the
+suite its data passed. The new version is registered and promoted through the alias's gates; a
+blocked promotion leaves the alias where it was and exits 3.`,
+        examples: ['ops model retrain churn@production', 'ops model retrain churn@production --window 30d --json'],
+        exitCodes: { 0: 'retrained, registered and promoted', 1: 'too few labelled predictions, or training failed', 3: "the new version is blocked by the alias's gate (or its data by the suite)" },
+      }))
+      .action(
+        action<{ window?: string; reason?: string }, [string]>(async (ctx, out, options, refText) => {
+          const { retrainModel } = await import('../../core/models/retrain.js');
+          const result = await retrainModel(ctx, refs.parseModelRef(refText), { window: options.window, reason: options.reason });
+          if (options.json) return out.json(result);
+          const lines = [
+            `retrained ${result.model} on ${result.data.rows} recent labelled predictions (${result.data.path}): run ${result.training.runId}, ${metricsText(result.training.metrics)}`,
+            `registered ${result.model} version ${result.registered.version}`,
+          ];
+          if (result.promotion.checks.length) lines.push(await gateTable(out, result.promotion));
+          out.result(lines.join('\n'));
+          out.info(`${result.model}@${result.alias} now points at version ${result.registered.version} (was ${result.from})`);
+        }),
+      ),
+
   label: (model) =>
     model
       .command('label')

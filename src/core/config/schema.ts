@@ -73,6 +73,8 @@ const kubernetesEnvironment = z.strictObject({
 
 const environment = z.discriminatedUnion('target', [dockerEnvironment, kubernetesEnvironment]);
 
+export const MONITOR_WINDOW_PATTERN = /^(?:\d+(?:\.\d+)?[smhdw]|last:\d+)$/;
+
 /** What every source shares: whose it is, and how many signals (or how long) before an incident opens. */
 const sourceBase = {
   service: name,
@@ -107,11 +109,17 @@ const watchSource = z.discriminatedUnion('type', [
       step: duration.default('30s'),
       anomalyScore: probability.default(0.5),
     }),
+  z.strictObject({
+    type: z.literal('model'),
+    ...sourceBase,
+    /** The live model: its logged predictions are compared with its training data (`ops model monitor`). */
+    model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}@[a-z][a-z0-9_-]{0,63}$/, 'a model and alias such as "churn@production"'),
+    /** The predictions compared (default: models.monitor.window). */
+    window: z.string().regex(MONITOR_WINDOW_PATTERN, 'a time such as "7d" or "12h", or "last:1000" (the newest predictions)').optional(),
+  }),
 ]).refine((source) => source.type !== 'prometheus' || source.threshold !== undefined || source.anomaly, {
   message: 'a prometheus source needs a threshold or anomaly: true',
 });
-export const MONITOR_WINDOW_PATTERN = /^(?:\d+(?:\.\d+)?[smhdw]|last:\d+)$/;
-
 /** MLflow's MetricThreshold: an absolute floor (or ceiling) and a minimum change against the alias's current holder. */
 const metricGate = z
   .strictObject({

@@ -50,8 +50,10 @@ export interface MonitorReport {
   performance: PerformanceCheck | null;
   /** Why a part was not judged (too few rows, no held-out rows, no labels). */
   notes: string[];
-  /** What is past its threshold, one line each. */
+  /** What is past its threshold, one line each: drift (features, predictions), then decay. */
   problems: string[];
+  driftProblems: string[];
+  decayProblem: string | null;
   healthy: boolean;
 }
 
@@ -138,6 +140,7 @@ export async function monitorModel(ctx: Context, ref: ModelRef, options: { windo
   const thresholds: DriftThresholds = { psi: config.psi, ks: config.ks, jensenShannon: config.jensenShannon, pValue: config.pValue };
   const notes: string[] = [];
   const problems: string[] = [];
+  let decayProblem: string | null = null;
 
   let featureDrift: ColumnDrift[] = [];
   if (rows.length < config.minRows) notes.push(`${rows.length} predictions in the window, fewer than minRows ${config.minRows}: drift not judged`);
@@ -164,7 +167,7 @@ export async function monitorModel(ctx: Context, ref: ModelRef, options: { windo
   if (typeof perf === 'string') notes.push(perf);
   else {
     if (perf.note) notes.push(perf.note);
-    if (perf.degraded) problems.push(`${perf.metric} ${perf.current} on ${perf.labelled} labelled predictions, ${Number((perf.baseline! - perf.current!).toPrecision(4))} below the held-out ${perf.baseline} (maxDrop ${perf.maxDrop})`);
+    if (perf.degraded) decayProblem = `${perf.metric} ${perf.current} on ${perf.labelled} labelled predictions, ${Number((perf.baseline! - perf.current!).toPrecision(4))} below the held-out ${perf.baseline} (maxDrop ${perf.maxDrop})`;
   }
 
   return {
@@ -179,7 +182,9 @@ export async function monitorModel(ctx: Context, ref: ModelRef, options: { windo
     prediction,
     performance: typeof perf === 'string' ? null : perf,
     notes,
-    problems,
-    healthy: problems.length === 0,
+    problems: decayProblem ? [...problems, decayProblem] : problems,
+    driftProblems: problems,
+    decayProblem,
+    healthy: problems.length === 0 && !decayProblem,
   };
 }

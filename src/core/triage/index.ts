@@ -124,6 +124,11 @@ async function runAction(ctx: Context, spec: RunnableSpec, report: TriageReport)
       const event = await rollbackAlias(ctx, spec.model, spec.alias, { to: spec.to, reason: `triage of incident #${report.incident.id}` });
       return `${spec.model}@${spec.alias} moved v${event.fromVersion} -> v${event.toVersion}`;
     }
+    case 'model-retrain': {
+      const { retrainModel } = await import('../models/retrain.js');
+      const result = await retrainModel(ctx, { name: spec.model, alias: spec.alias }, { reason: `triage of incident #${report.incident.id}: retrained on recent data` });
+      return `${spec.model}@${spec.alias} moved v${result.from} -> v${result.registered.version}, retrained on ${result.data.rows} recent labelled predictions (run ${result.training.runId})`;
+    }
   }
 }
 

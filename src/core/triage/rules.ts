@@ -1,13 +1,14 @@
 import { killedForMemory } from '../../adapters/docker.js';
 import type { ContainerEvidence, Evidence, ReleaseEvidence } from './evidence.js';
 
-export type CauseKind = 'oom' | 'crash-on-start' | 'image-not-pullable' | 'health-probe' | 'unschedulable' | 'config-error' | 'bad-deploy' | 'model-promotion' | 'recorded';
+export type CauseKind = 'oom' | 'crash-on-start' | 'image-not-pullable' | 'health-probe' | 'unschedulable' | 'config-error' | 'bad-deploy' | 'model-promotion' | 'model-drift' | 'recorded';
 
 export type ActionSpec =
   | { kind: 'rollback'; service: string; env: string; to: number }
   | { kind: 'restart'; service: string; env: string; target: 'docker' | 'kubernetes'; deployment?: string }
   | { kind: 'raise-memory'; service: string; env: string; from: string; to: string; image: string }
   | { kind: 'model-rollback'; model: string; alias: string; to: number }
+  | { kind: 'model-retrain'; model: string; alias: string }
   | { kind: 'manual' };
 
 export interface Action {
@@ -358,6 +359,69 @@ function modelRule(evidence: Evidence): Draft[] {
     }));
 }
 
+interface DriftTestDetail {
+  test: string;
+  statistic: number;
+  pValue: number | null;
+  threshold: number;
+}
+
+const testText = (t: DriftTestDetail) =>
+  t.test === 'chi-squared' ? `chi-squared ${t.statistic} (p ${t.pValue} < ${t.threshold})` : `${t.test} ${t.statistic} >= ${t.threshold}${t.pValue !== null ? ` (p ${t.pValue})` : ''}`;
+
+/**
+ * A live model's signals (from a watch source of type model) measure the cause directly: the
+ * features whose inputs drifted from the training data, with their statistics, and any decay of
+ * accuracy on labelled predictions. The remedy is a model trained on the data it now sees.
+ */
+function modelDriftRule(evidence: Evidence): Draft[] {
+  const byModel = new Map<string, Evidence['signals']>();
+  for (const signal of evidence.signals) {
+    if (signal.condition !== 'model-drift' && signal.condition !== 'model-decay') continue;
+    byModel.set(signal.resource, [...(byModel.get(signal.resource) ?? []), signal]);
+  }
+  return [...byModel].map(([resource, signals]) => {
+    const at = resource.lastIndexOf('@');
+    const model = resource.slice(0, at);
+    const alias = resource.slice(at + 1);
+    const lines: string[] = [];
+    const named: string[] = [];
+    let version: unknown;
+    for (const signal of signals) {
+      const d = (signal.details ?? {}) as Record<string, any>;
+      version ??= d.version;
+      if (signal.condition === 'model-drift') {
+        const where = d.window ? ` on ${d.window.rows} predictions (${d.window.text}) vs ${d.reference?.rows ?? '?'} training rows` : '';
+        for (const f of (d.drifted ?? []) as Array<{ column: string; tests: DriftTestDetail[]; note?: string }>) {
+          const stats = f.tests.map(testText).join(', ') || f.note || 'drifted';
+          named.push(`${f.column} (${f.tests.map((t) => `${t.test} ${t.statistic}`).join(', ') || f.note})`);
+          lines.push(`feature ${f.column} drifted: ${stats}${where}`);
+        }
+        if (d.prediction) lines.push(`predictions drifted from the held-out predictions: ${(d.prediction.tests as DriftTestDetail[]).map(testText).join(', ')}`);
+      } else {
+        const p = d.performance ?? {};
+        named.push(`${p.metric} ${p.current} vs held-out ${p.baseline}`);
+        lines.push(`${p.metric} ${p.current} on ${p.labelled} labelled predictions, ${p.baseline} on v${d.version}'s held-out rows (maxDrop ${p.maxDrop})`);
+      }
+    }
+    const decayed = signals.some((s) => s.condition === 'model-decay');
+    return {
+      cause: 'model-drift' as const,
+      title: `model ${decayed && named.length === 1 ? 'decay' : 'drift'}: ${resource}${version != null ? ` v${version}` : ''}: ${named.join(', ') || 'past its thresholds'}`,
+      confidence: decayed ? 0.85 : 0.8,
+      evidence: lines,
+      actions: [
+        {
+          title: `retrain ${model} on recent data and promote it to ${alias} through the gates`,
+          command: `ops model retrain ${resource}`,
+          spec: { kind: 'model-retrain' as const, model, alias },
+        },
+      ],
+      order: 8,
+    };
+  });
+}
+
 const RECORDED_CONFIDENCE = 0.95;
 
 /**
@@ -401,7 +465,7 @@ export function diagnose(evidence: Evidence): Hypothesis[] {
       m.actions.push(...(back ? [back] : []), restart(evidence));
     }
   }
-  const drafts = recordedCause(evidence, [...mechanisms, ...badDeployRule(evidence, mechanisms), ...modelRule(evidence)]).sort(
+  const drafts = recordedCause(evidence, [...mechanisms, ...badDeployRule(evidence, mechanisms), ...modelRule(evidence), ...modelDriftRule(evidence)]).sort(
     (a, b) => Number(Boolean(b.recorded)) - Number(Boolean(a.recorded)) || b.confidence - a.confidence || a.order - b.order,
   );
   const numbers = new Map<string, number>();

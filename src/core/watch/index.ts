@@ -10,6 +10,7 @@ import { notify } from './notify.js';
 import { checkDocker, projectListing } from './sources/docker.js';
 import { checkHttp } from './sources/http.js';
 import { checkKubernetes } from './sources/kubernetes.js';
+import { checkModel } from './sources/model.js';
 import { checkPrometheus } from './sources/prometheus.js';
 import type { CheckResult, Signal } from './types.js';
 
@@ -26,6 +27,8 @@ export function sourceKey(source: WatchSourceConfig): string {
       return `${base} ${source.query}`;
     case 'kubernetes':
       return `${base} ${source.selector ?? `app=${source.service}`}`;
+    case 'model':
+      return `${base} ${source.model}`;
     default:
       return base;
   }
@@ -51,6 +54,8 @@ async function check(ctx: Context, source: WatchSourceConfig, key: string, share
       return checkKubernetes(ctx, source, memory, now, Math.max(2 * intervalMs, 60_000));
     case 'prometheus':
       return checkPrometheus(ctx, source, now, Math.max(3 * source.step, intervalMs));
+    case 'model':
+      return checkModel(ctx, source);
   }
 }
 
