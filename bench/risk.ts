@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare, median, OPS, pairedReports, PROJECT_ROOT, ratioOf, type Result } from './lib.js';
 import { miningRepository } from './mining-repo.js';
+import { repositoryBenchmarks } from './risk-repos.js';
 
 const SHARED = process.env.OPS_SHARED_DATA ?? join(PROJECT_ROOT, '..', 'shared', 'data');
 const PYTHON = '/usr/bin/python3';
@@ -142,5 +143,5 @@ function trainBenchmarks(): Result[] {
 
 export function riskBenchmarks(): Result[] {
   const only = process.env.OPS_BENCH_RISK;
-  return [...(only && only !== 'forest' ? [] : forestBenchmarks()), ...(only && only !== 'mining' ? [] : miningBenchmarks()), ...(only && only !== 'train' ? [] : trainBenchmarks())];
+  return [...(only && only !== 'forest' ? [] : forestBenchmarks()), ...(only && only !== 'mining' ? [] : miningBenchmarks()), ...(only && only !== 'train' ? [] : trainBenchmarks()), ...(only && only !== 'repos' ? [] : repositoryBenchmarks())];
 }
