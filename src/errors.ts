@@ -85,8 +85,8 @@ export class ToolMissingError extends UsageError {
 export class CorruptArtifactError extends OpsError {
   override readonly code: string = 'corrupt_artifact';
 
-  constructor(file: string, expected: string, found: string) {
-    super(`artifact ${file} is corrupt: its content hashes to ${found}, the ledger recorded ${expected}`, 'restore the file from a backup, or register the model again');
+  constructor(file: string, expected: string, found: string, hint = 'restore the file from a backup, or register the model again') {
+    super(`artifact ${file} is corrupt: its content hashes to ${found}, the ledger recorded ${expected}`, hint);
   }
 }
 

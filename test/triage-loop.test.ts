@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { inspectContainer, listContainers } from '../src/adapters/docker.js';
-import { ArtifactStore } from '../src/core/models/artifacts.js';
+import { FolderBlobs } from '../src/core/models/artifacts.js';
 import { DEFAULT_SERVICE_SETTINGS, deployProject, LATE_CRASH_DOCKERFILE } from './helpers/deploy.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
@@ -143,7 +143,7 @@ describe('the closed loop on the docker target (real engine)', () => {
     const lineage = await p.ops(['model', 'lineage', 'risk-scorer@2']);
     const [dataset] = lineage.json.upstream.datasets;
     assert.equal(dataset.digest, second.json.trainingSet.digest, 'the version names the training set it was trained on');
-    const csv = readFileSync(ArtifactStore.beside(join(p.dir, '.ops', 'ledger.db')).pathOf(dataset.digest), 'utf8').split('\n');
+    const csv = readFileSync(FolderBlobs.beside(join(p.dir, '.ops', 'ledger.db')).pathOf(dataset.digest), 'utf8').split('\n');
     const header = csv[0]!.split(',');
     const row = csv.find((line) => line.startsWith(`${secondSha},`))!.split(',');
     assert.equal(row[header.indexOf('bug')], '1');

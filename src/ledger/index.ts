@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { redact } from '../redact.js';
-import { isPostgresUrl, type Db, type TransactionOptions } from './db.js';
+import { displayTarget, isPostgresUrl, type Db, type TransactionOptions } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresDb, postgresSchemaVersion, type PgHooks, type ServerFacts } from './postgres.js';
 import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
+import { BlobStore } from './blobs.js';
 import { BuildStore } from './builds.js';
 import { DataStore, PredictionStore } from './data.js';
 import { IncidentStore } from './incidents.js';
@@ -32,6 +33,7 @@ export type { IncidentAction, StoredTriage } from './triage.js';
 export type { ChangeFact, FactFilter, IncidentFact, ReleaseFact } from './metrics.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 export type { ServerFacts } from './postgres.js';
+export { CHUNK_BYTES, type BlobStore } from './blobs.js';
 
 /**
  * The ledger: one set of stores over SQLite (a file path) or PostgreSQL (a postgres:// URL). Every
@@ -49,6 +51,8 @@ export class Ledger {
   readonly metrics: MetricsStore;
   readonly data: DataStore;
   readonly predictions: PredictionStore;
+  /** Artifact bytes kept in the database (a PostgreSQL ledger's artifact store). */
+  readonly blobs: BlobStore;
 
   private constructor(
     /** The file path or URL it was opened with (a URL may hold a password: show it with displayTarget). */
@@ -68,6 +72,7 @@ export class Ledger {
     this.metrics = new MetricsStore(db);
     this.data = new DataStore(db);
     this.predictions = new PredictionStore(db);
+    this.blobs = new BlobStore(db, displayTarget(path));
   }
 
   /**

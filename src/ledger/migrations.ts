@@ -407,6 +407,24 @@ export const migrations: readonly string[] = [
   CREATE INDEX predictions_version_at ON predictions (model, version, at);
   CREATE UNIQUE INDEX predictions_external ON predictions (model, external_id);
   `,
+  // 11: the content-addressed artifact store of a PostgreSQL ledger (a SQLite ledger keeps its
+  // private folder beside the file): each blob once by digest, in chunks of at most 1 MiB, each with
+  // its own digest so that a damaged one is named; a blob row and its chunks commit together.
+  `
+  CREATE TABLE blobs (
+    digest      TEXT PRIMARY KEY,
+    size_bytes  INTEGER NOT NULL,
+    chunks      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE blob_chunks (
+    digest        TEXT    NOT NULL REFERENCES blobs (digest) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    chunk_digest  TEXT    NOT NULL,
+    bytes         BLOB    NOT NULL,
+    PRIMARY KEY (digest, idx)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -3,6 +3,8 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { OpsError, CorruptArtifactError, quote, UsageError } from '../../errors.js';
+import { CHUNK_BYTES, type BlobStore } from '../../ledger/index.js';
+import type { Context } from '../context.js';
 
 // node:crypto and node:stream load on first use: `ops model history` and `lineage` never hash.
 const nodeRequire = createRequire(import.meta.url);
@@ -31,15 +33,25 @@ export const TREE_MEDIA_TYPE = 'application/vnd.ops.tree.v1+json';
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 
+/** Where an artifact store keeps its bytes, each blob by its sha256 digest and checked whenever read. */
+export interface BlobPlace {
+  putFile(source: string): Promise<StoredBlob>;
+  putBytes(bytes: Buffer): Promise<StoredBlob>;
+  read(digest: string): Promise<Buffer>;
+}
+
 /**
- * Content-addressed files under the ledger's folder (artifacts/sha256/ab/cdef...), written once
- * (temporary file, then rename) and checked against their digest whenever read. Folders are
- * 0700 and files 0600, as the ledger is.
+ * A SQLite ledger's blobs: files under the ledger's folder (artifacts/sha256/ab/cdef...), written
+ * once (temporary file, then rename). Folders are 0700 and files 0600, as the ledger is.
  */
-export class ArtifactStore {
+export class FolderBlobs implements BlobPlace {
   private madePrivate = false;
 
   constructor(readonly root: string) {}
+
+  static beside(ledgerPath: string): FolderBlobs {
+    return new FolderBlobs(join(dirname(ledgerPath), 'artifacts'));
+  }
 
   /** Create a folder of the store 0700; the store's root made private too if an older ops left it open. */
   private folder(dir: string): void {
@@ -49,10 +61,6 @@ export class ArtifactStore {
       this.madePrivate = true;
     }
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-  }
-
-  static beside(ledgerPath: string): ArtifactStore {
-    return new ArtifactStore(join(dirname(ledgerPath), 'artifacts'));
   }
 
   pathOf(digest: string): string {
@@ -101,9 +109,8 @@ export class ArtifactStore {
     return { digest, sizeBytes };
   }
 
-  putBytes(bytes: Buffer | string): StoredBlob {
-    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
-    const digest = `sha256:${crypto().createHash('sha256').update(buffer).digest('hex')}`;
+  async putBytes(buffer: Buffer): Promise<StoredBlob> {
+    const digest = digestOf(buffer);
     if (!existsSync(this.pathOf(digest))) {
       const temporary = this.temporary();
       writeFileSync(temporary, buffer, { mode: FILE_MODE });
@@ -112,8 +119,7 @@ export class ArtifactStore {
     return { digest, sizeBytes: buffer.length };
   }
 
-  /** The artifact's bytes, after checking they still hash to its digest. */
-  read(digest: string): Buffer {
+  async read(digest: string): Promise<Buffer> {
     const file = this.pathOf(digest);
     let bytes: Buffer;
     try {
@@ -121,22 +127,81 @@ export class ArtifactStore {
     } catch {
       throw new OpsError(`artifact ${file} (${digest}) is missing`, 'restore the ledger folder from a backup, or register the model again');
     }
-    const found = `sha256:${crypto().createHash('sha256').update(bytes).digest('hex')}`;
+    const found = digestOf(bytes);
     if (found !== digest) throw new CorruptArtifactError(file, digest, found);
     return bytes;
   }
+}
 
-  readTree(digest: string): TreeManifest {
-    const manifest = JSON.parse(this.read(digest).toString('utf8')) as TreeManifest;
+/**
+ * A PostgreSQL ledger's blobs: in the database itself (chunked, see BlobStore), so that every
+ * machine using the ledger reads what any of them stored, with nothing else to run or grant.
+ */
+export class LedgerBlobs implements BlobPlace {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly now: () => number,
+  ) {}
+
+  /** Hash the file first: a blob the ledger has is not sent again. */
+  async putFile(source: string): Promise<StoredBlob> {
+    const hash = crypto().createHash('sha256');
+    let sizeBytes = 0;
+    for await (const piece of createReadStream(source) as AsyncIterable<Buffer>) {
+      hash.update(piece);
+      sizeBytes += piece.length;
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (!(await this.blobs.has(digest))) await this.blobs.put(digest, sizeBytes, createReadStream(source, { highWaterMark: CHUNK_BYTES }), this.now());
+    return { digest, sizeBytes };
+  }
+
+  async putBytes(buffer: Buffer): Promise<StoredBlob> {
+    const digest = digestOf(buffer);
+    if (!(await this.blobs.has(digest))) await this.blobs.put(digest, buffer.length, [buffer], this.now());
+    return { digest, sizeBytes: buffer.length };
+  }
+
+  read(digest: string): Promise<Buffer> {
+    return this.blobs.read(digest);
+  }
+}
+
+const digestOf = (bytes: Buffer) => `sha256:${crypto().createHash('sha256').update(bytes).digest('hex')}`;
+
+/**
+ * Content-addressed artifacts: files and the trees (sorted file lists) that make a model folder,
+ * over the ledger's blob place: a private folder beside a SQLite ledger, the database for PostgreSQL.
+ */
+export class ArtifactStore {
+  constructor(readonly blobs: BlobPlace) {}
+
+  /** The artifact store of the command's ledger. */
+  static of(ctx: Pick<Context, 'ledger' | 'ledgerPath' | 'clock'>): ArtifactStore {
+    const ledger = ctx.ledger();
+    return new ArtifactStore(ledger.backend === 'postgres' ? new LedgerBlobs(ledger.blobs, () => ctx.clock.now()) : FolderBlobs.beside(ctx.ledgerPath));
+  }
+
+  putFile(source: string): Promise<StoredBlob> {
+    return this.blobs.putFile(source);
+  }
+
+  /** The artifact's bytes, after checking they still hash to its digest. */
+  read(digest: string): Promise<Buffer> {
+    return this.blobs.read(digest);
+  }
+
+  async readTree(digest: string): Promise<TreeManifest> {
+    const manifest = JSON.parse((await this.read(digest)).toString('utf8')) as TreeManifest;
     if (manifest.mediaType !== TREE_MEDIA_TYPE) throw new OpsError(`artifact ${digest} is not a file tree`);
     return manifest;
   }
 
   /** Store a file list as a tree; entries are sorted so equal trees get equal digests. */
-  putTree(files: TreeEntry[]): StoredBlob {
+  putTree(files: TreeEntry[]): Promise<StoredBlob> {
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const manifest: TreeManifest = { mediaType: TREE_MEDIA_TYPE, files: sorted };
-    return this.putBytes(JSON.stringify(manifest, null, 1));
+    return this.blobs.putBytes(Buffer.from(JSON.stringify(manifest, null, 1)));
   }
 
   /**
@@ -158,13 +223,13 @@ export class ArtifactStore {
       const target = byPath.get(link.targetPath)!;
       entries.push({ path: link.path, link: link.link, digest: target.digest, sizeBytes: target.sizeBytes });
     }
-    return { tree: this.putTree(entries), files: entries };
+    return { tree: await this.putTree(entries), files: entries };
   }
 
   /** Check a tree and every file in it; returns the files checked. */
-  verifyTree(digest: string): TreeEntry[] {
-    const manifest = this.readTree(digest);
-    for (const entry of manifest.files) this.read(entry.digest);
+  async verifyTree(digest: string): Promise<TreeEntry[]> {
+    const manifest = await this.readTree(digest);
+    for (const entry of manifest.files) await this.read(entry.digest);
     return manifest.files;
   }
 }

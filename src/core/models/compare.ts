@@ -47,8 +47,8 @@ export interface SameRows {
   baseline: Record<string, number>;
 }
 
-function modelOf(ctx: Context, version: ModelVersion): ModelFile | string {
-  const bytes = versionFile(ctx, version, 'model.json');
+async function modelOf(ctx: Context, version: ModelVersion): Promise<ModelFile | string> {
+  const bytes = await versionFile(ctx, version, 'model.json');
   if (!bytes) return `v${version.version} has no built-in model (model.json) to score them with`;
   const file = JSON.parse(bytes.toString('utf8')) as ModelFile;
   return file.format === 'ops-model' ? file : `v${version.version}'s model.json is not an ops model`;
@@ -60,9 +60,9 @@ function modelOf(ctx: Context, version: ModelVersion): ModelFile | string {
  * or classes).
  */
 export async function compareOnHoldout(ctx: Context, candidate: ModelVersion, baseline: ModelVersion): Promise<SameRows | { reason: string }> {
-  const bytes = versionFile(ctx, candidate, HOLDOUT_FILE);
+  const bytes = await versionFile(ctx, candidate, HOLDOUT_FILE);
   if (!bytes) return { reason: `v${candidate.version} stored no held-out rows (${HOLDOUT_FILE})` };
-  const models = [modelOf(ctx, candidate), modelOf(ctx, baseline)] as const;
+  const models = [await modelOf(ctx, candidate), await modelOf(ctx, baseline)] as const;
   const [mine, theirs] = models;
   if (typeof mine === 'string') return { reason: mine };
   if (typeof theirs === 'string') return { reason: theirs };

@@ -69,7 +69,7 @@ function profileOf(rows: Array<Record<string, unknown>>, columns: string[], labe
 
 /** What the version's model predicts on its own held-out rows: the reference for prediction drift. */
 async function heldOutPredictions(ctx: Context, version: ModelVersion): Promise<Array<string | number> | string> {
-  const holdout = versionFile(ctx, version, HOLDOUT_FILE);
+  const holdout = await versionFile(ctx, version, HOLDOUT_FILE);
   if (!holdout) return `v${version.version} stored no ${HOLDOUT_FILE}`;
   const model = await loadModel(ctx, { name: version.model, version: version.version }).catch(() => null);
   if (!model) return `v${version.version} holds no built-in model to score its held-out rows`;

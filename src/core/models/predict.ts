@@ -15,9 +15,9 @@ export interface LoadedModel {
 }
 
 /** One file of a version's stored artifacts (hash-checked), or undefined when it has none by that path. */
-export function versionFile(ctx: Context, version: ModelVersion, path: string): Buffer | undefined {
-  const store = ArtifactStore.beside(ctx.ledgerPath);
-  const entry = version.artifactDigest ? store.readTree(version.artifactDigest).files.find((f) => f.path === path) : undefined;
+export async function versionFile(ctx: Context, version: ModelVersion, path: string): Promise<Buffer | undefined> {
+  const store = ArtifactStore.of(ctx);
+  const entry = version.artifactDigest ? (await store.readTree(version.artifactDigest)).files.find((f) => f.path === path) : undefined;
   return entry ? store.read(entry.digest) : undefined;
 }
 
@@ -25,7 +25,7 @@ export function versionFile(ctx: Context, version: ModelVersion, path: string): 
 export async function loadModel(ctx: Context, ref: ModelRef): Promise<LoadedModel> {
   const version = await resolveVersion(ctx.ledger(), ref);
   const label = `${version.model}@${version.version}`;
-  const bytes = versionFile(ctx, version, 'model.json');
+  const bytes = await versionFile(ctx, version, 'model.json');
   if (!bytes) throw new OpsError(`${label} has no model.json`, 'only models trained by `ops model train --data` can predict here');
   const file = JSON.parse(bytes.toString('utf8')) as ModelFile;
   if (file.format !== 'ops-model') throw new OpsError(`${label}'s model.json is not an ops model`);

@@ -21,7 +21,7 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
     if (run.status !== 'succeeded') throw new OpsError(`run ${run.id} ${run.status}; only a succeeded training run can be registered`, `see why with \`ops runs show ${run.id}\``);
     const tree = run.details?.artifactTree as string | undefined;
     if (!tree) throw new OpsError(`run ${run.id} stored no artifacts`, 'the training command must write its model into $OPS_ARTIFACT_DIR');
-    ArtifactStore.beside(ctx.ledgerPath).verifyTree(tree);
+    await ArtifactStore.of(ctx).verifyTree(tree);
     return ledger.models.register(
       { model: name, runId: run.id, artifactDigest: tree, params: run.params, metrics: run.metrics as Record<string, number> | null, actor: ctx.actor, source: `run:${run.id}` },
       ctx.clock.now(),
@@ -34,12 +34,12 @@ export async function registerVersion(ctx: Context, name: string, source: { runI
   } catch {
     throw new UsageError(`artifact ${quote(source.artifact)} does not exist`, 'pass a model file or folder to --artifact');
   }
-  const store = ArtifactStore.beside(ctx.ledgerPath);
+  const store = ArtifactStore.of(ctx);
   let stored: { tree: StoredBlob; files: TreeEntry[] };
   if (isDir) stored = await store.putFolder(path);
   else {
     const files = [{ path: basename(path), ...(await store.putFile(path)) }];
-    stored = { tree: store.putTree(files), files };
+    stored = { tree: await store.putTree(files), files };
   }
   const { tree, files } = stored;
   const now = ctx.clock.now();
@@ -165,7 +165,7 @@ export async function promote(ctx: Context, ref: ModelRef, aliasName: string, op
   if (options.force && !options.reason) throw new UsageError('--force needs --reason', 'say why the gate is overridden, e.g. --reason "hotfix approved by on-call"');
   const ledger = ctx.ledger();
   const candidate = await resolveVersion(ledger, ref);
-  if (candidate.artifactDigest) ArtifactStore.beside(ctx.ledgerPath).verifyTree(candidate.artifactDigest);
+  if (candidate.artifactDigest) await ArtifactStore.of(ctx).verifyTree(candidate.artifactDigest);
   const configured = gatesFor(ctx, candidate.model, alias);
   const gates = configured.filter(isMetricGate);
   const dataCheck = configured.some((g) => !isMetricGate(g)) ? await dataGateCheck(ctx, candidate) : null;
@@ -236,7 +236,7 @@ export interface VersionDetails extends ModelVersion {
 export async function versionDetails(ctx: Context, version: ModelVersion): Promise<VersionDetails> {
   const ledger = ctx.ledger();
   const run = version.runId == null ? null : (await ledger.runs.get(version.runId)) ?? null;
-  const files = version.artifactDigest ? ArtifactStore.beside(ctx.ledgerPath).readTree(version.artifactDigest).files : [];
+  const files = version.artifactDigest ? (await ArtifactStore.of(ctx).readTree(version.artifactDigest)).files : [];
   return { ...version, run, datasets: version.runId == null ? [] : await ledger.models.runDatasets(version.runId), files };
 }
 
@@ -342,5 +342,5 @@ export async function diffVersions(ctx: Context, refA: ModelRef, refB: ModelRef)
 export async function verifyVersion(ctx: Context, ref: ModelRef): Promise<{ version: ModelVersion; files: TreeEntry[] }> {
   const version = await resolveVersion(ctx.ledger(), ref);
   if (!version.artifactDigest) return { version, files: [] };
-  return { version, files: ArtifactStore.beside(ctx.ledgerPath).verifyTree(version.artifactDigest) };
+  return { version, files: await ArtifactStore.of(ctx).verifyTree(version.artifactDigest) };
 }

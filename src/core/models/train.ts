@@ -184,7 +184,7 @@ async function toolVersions(ctx: Context, command: string[] | null): Promise<Rec
 /** Store a run's artifact folder, attach each file to the run, and record its details with the tree. */
 export async function storeRunArtifacts(ctx: Context, runId: number, artifactDir: string, details: Record<string, unknown>) {
   const ledger = ctx.ledger();
-  const store = ArtifactStore.beside(ctx.ledgerPath);
+  const store = ArtifactStore.of(ctx);
   const { tree, files } = await store.putFolder(artifactDir);
   const now = ctx.clock.now();
   await ledger.transaction(async () => {

@@ -320,7 +320,7 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
   // In the order the model was trained with: a model from before a feature existed still scores.
   const columns = featureColumns(file.features, commits, history, await ledger.risk.labels(repo.root));
   const predicted = forest.predict(columns);
-  const commitCalibration = (JSON.parse(versionFile(ctx, version, 'calibration.json')?.toString('utf8') ?? '{}') as { commit?: Calibration }).commit;
+  const commitCalibration = (JSON.parse((await versionFile(ctx, version, 'calibration.json'))?.toString('utf8') ?? '{}') as { commit?: Calibration }).commit;
   const scored: CommitRisk[] = commits
     .map((c, i) => {
       const row = columns.map((column) => column[i]!);
@@ -373,7 +373,7 @@ async function deployRisk(
   risks: Float64Array,
   scope: { service?: string; env?: string },
 ): Promise<{ probability: number; calibrated: boolean; outside: string[]; reasons: string[]; features: number[]; named: Record<string, number> } | null> {
-  const bytes = versionFile(ctx, version, 'deploy-model.json');
+  const bytes = await versionFile(ctx, version, 'deploy-model.json');
   if (!bytes) return null;
   const model = JSON.parse(bytes.toString('utf8')) as DeployModelFile;
   const forest = RandomForest.fromJSON(model.forest);
