@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { ArtifactStore } from '../src/core/models/artifacts.js';
+import { FolderBlobs } from '../src/core/models/artifacts.js';
 import { RandomForest, type ForestParams } from '../src/core/forest/forest.js';
 import { auc } from '../src/core/forest/metrics.js';
 import { baselineAuc, laBaseline } from '../src/core/risk/baseline.js';
@@ -152,7 +152,7 @@ export function repositoryBenchmarks(): Result[] {
       });
       const show = spawnSync(OPS[0]!, [OPS[1]!, 'model', 'show', `risk-scorer@${trained.version.version}`, '--json', '--ledger', ledger], { cwd: scratch });
       const files = (JSON.parse(show.stdout.toString()) as { files: Array<{ path: string; digest: string }> }).files;
-      sets.push(readTrainingSet(ArtifactStore.beside(ledger).pathOf(files.find((f) => f.path === 'training-set.csv')!.digest)));
+      sets.push(readTrainingSet(FolderBlobs.beside(ledger).pathOf(files.find((f) => f.path === 'training-set.csv')!.digest)));
     }
     results.push({ name: 'mean held-out AUC of the forest >= 0.78', text: `${mean(aucs).toFixed(3)} (mean gain over LApredict ${signed(mean(gains))})`, pass: mean(aucs) >= 0.78 });
     const names = repos.map((r) => basename(r)).join(', ');
