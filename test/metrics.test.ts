@@ -87,11 +87,11 @@ async function fixture(ledger: Ledger, repo: ReturnType<typeof gitRepo>, record:
     );
   };
   const incident = async (began: number, resolved: number | null, causeRelease: number | null) => {
-    const signal = await ledger.incidents.addSignal(
+    const signal = await ledger.incidents.recordSignal(
       { fingerprint: `f${began}`, source: 'docker', service: 'web', env: 'prod', condition: 'restarting', resource: 'web-1', severity: 'critical', message: 'restarting', details: null },
       began,
     );
-    const opened = await ledger.incidents.create({ signal, title: 'web restarting', recurrenceOf: null }, began);
+    const { incident: opened } = await ledger.incidents.create({ signal, title: 'web restarting', recurrenceOf: null }, began);
     if (resolved !== null) await ledger.incidents.resolve(opened.id, { by: 'ada', causeRelease }, resolved);
     return opened;
   };

@@ -213,9 +213,10 @@ for (const backend of BACKENDS) {
       const store = ledger.incidents;
       const signal = { fingerprint: 'fp1', source: 'http:web', service: 'web', env: 'prod', condition: 'unhealthy', resource: 'web', severity: 'warning', message: 'down', details: { code: 503 } };
       const { incident, seen } = await store.atomically(async () => {
-        const added = await store.addSignal(signal, 1000);
-        const seen = await store.seeSignal(added.id, 'still down', null, 2000);
-        const incident = await store.create({ signal: seen, title: 'web down', recurrenceOf: null }, 2000);
+        const added = await store.recordSignal(signal, 1000);
+        const seen = await store.recordSignal({ ...signal, message: 'still down', details: null }, 2000);
+        assert.equal(seen.id, added.id, 'the live signal of a fingerprint is seen again, not added twice');
+        const { incident } = await store.create({ signal: seen, title: 'web down', recurrenceOf: null }, 2000);
         await store.attachSignal(added.id, incident.id);
         return { incident, seen };
       });
@@ -243,6 +244,8 @@ for (const backend of BACKENDS) {
       const resolved = (await store.get(incident.id))!;
       assert.deepEqual([resolved.state, resolved.acknowledgedBy, resolved.causeRelease], ['resolved', 'alice', r.id]);
       assert.equal(await store.lastResolvedWith('fp1'), incident.id);
+      assert.equal(await store.liveSignal('fp1'), undefined, 'a resolved incident holds no live signal');
+      assert.notEqual((await store.recordSignal(signal, 4100)).id, seen.id, 'after it resolved, the fingerprint starts a new signal');
       assert.deepEqual((await store.list({ state: 'resolved', service: 'web', limit: 5 })).map((i) => i.id), [incident.id]);
       assert.deepEqual(await store.events(incident.id), [{ at: 4000, kind: 'resolved', data: { by: 'alice' } }]);
       await store.recordCheck({ key: 'http:web', type: 'http', service: 'web', env: 'prod', error: null, memory: { n: 1 } }, 5000);
@@ -260,6 +263,30 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await ledger.triage.actions(incident.id), [{ id: actionId, ...action }]);
     });
 
+
+    it('incidents: one live signal and one open incident per fingerprint, held by unique keys across connections', async (t) => {
+      const target = await freshLedger(t, backend);
+      if (!target) return;
+      // Four ledgers on one database (four connections, as four watch processes), no shared lock.
+      const ledgers = Array.from({ length: 4 }, () => Ledger.open(target));
+      t.after(() => Promise.all(ledgers.map((l) => l.close())));
+      const signal = { fingerprint: 'fp-race', source: 'http:web', service: 'web', env: 'prod', condition: 'http-down', resource: 'web', severity: 'critical', message: 'down', details: null };
+      for (let round = 0; round < 5; round++) {
+        const seen = await Promise.all(ledgers.map((l, i) => l.incidents.recordSignal({ ...signal, message: `down ${round}.${i}` }, 1000 + round)));
+        assert.equal(new Set(seen.map((s) => s.id)).size, 1, 'every process got the same signal row');
+        const opened = await Promise.all(ledgers.map((l, i) => l.incidents.create({ signal: seen[i]!, title: 'web down', recurrenceOf: null }, 1000 + round)));
+        assert.equal(new Set(opened.map((o) => o.incident.id)).size, 1, 'every process got the same incident');
+        assert.equal(opened.filter((o) => o.created).length, round === 0 ? 1 : 0, 'exactly one process opened it');
+      }
+      const [a] = ledgers;
+      assert.deepEqual(await a!.db.get(`SELECT count(*) AS n, max(count) AS seen FROM incident_signals`), { n: 1, seen: 20 });
+      assert.deepEqual(await a!.db.get(`SELECT count(*) AS n FROM incidents`), { n: 1 });
+      await assert.rejects(
+        a!.db.run(`INSERT INTO incidents (fingerprint, live_fingerprint, service, env, condition, state, title, opened_at, last_seen_at) VALUES ('fp-race', 'fp-race', 'web', 'prod', 'http-down', 'open', 'again', 1, 1)`),
+        /UNIQUE constraint failed: incidents.live_fingerprint|duplicate key value violates unique constraint "incidents_live"/,
+        'the database itself refuses a second live incident of a fingerprint',
+      );
+    });
     it('a transaction that throws leaves nothing; queries from outside it wait for it or do not see it', async (t) => {
       const ledger = await open(t, backend);
       if (!ledger) return;

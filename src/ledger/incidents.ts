@@ -183,19 +183,23 @@ export class IncidentStore {
 
   /** The live signal of a fingerprint: waiting for minCount/for, or part of an unresolved incident. */
   async liveSignal(fingerprint: string): Promise<StoredSignal | undefined> {
-    const row = await this.db.get<SignalRow>(
-      `SELECT s.* FROM incident_signals s LEFT JOIN incidents i ON i.id = s.incident_id
-       WHERE s.fingerprint = ? AND (s.incident_id IS NULL OR i.state != 'resolved')
-       ORDER BY s.id DESC LIMIT 1`,
-      fingerprint,
-    );
+    const row = await this.db.get<SignalRow>(`SELECT * FROM incident_signals WHERE live_fingerprint = ?`, fingerprint);
     return row && toSignal(row);
   }
 
-  async addSignal(signal: NewSignal, nowMs: number): Promise<StoredSignal> {
+  /**
+   * The fingerprint's live signal, seen once more; a new one when there is none. One statement
+   * (insert, or on the live fingerprint's unique key update), so two processes seeing the same
+   * signal at once count it twice on one row, never make two.
+   */
+  async recordSignal(signal: NewSignal, nowMs: number): Promise<StoredSignal> {
     const row = await this.db.get<SignalRow>(
-      `INSERT INTO incident_signals (fingerprint, source, service, env, condition, resource, severity, message, details, count, first_seen_at, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING *`,
+      `INSERT INTO incident_signals (fingerprint, live_fingerprint, source, service, env, condition, resource, severity, message, details, count, first_seen_at, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (live_fingerprint) DO UPDATE SET count = incident_signals.count + 1, last_seen_at = excluded.last_seen_at,
+         message = excluded.message, details = excluded.details, cleared_at = NULL
+       RETURNING *`,
+      signal.fingerprint,
       signal.fingerprint,
       signal.source,
       signal.service,
@@ -216,31 +220,13 @@ export class IncidentStore {
     return row && toSignal(row);
   }
 
-  /** Seen again: one more count, the newest message, no longer cleared. */
-  async seeSignal(id: number, message: string, details: Record<string, unknown> | null, nowMs: number): Promise<StoredSignal> {
-    const row = await this.db.get<SignalRow>(
-      `UPDATE incident_signals SET count = count + 1, last_seen_at = ?, message = ?, details = ?, cleared_at = NULL WHERE id = ? RETURNING *`,
-      nowMs,
-      message,
-      json(details),
-      id,
-    );
-    return toSignal(row!);
-  }
-
   async attachSignal(id: number, incidentId: number): Promise<void> {
     await this.db.run(`UPDATE incident_signals SET incident_id = ? WHERE id = ?`, incidentId, id);
   }
 
   /** Live signals of a source that it did not report this time. */
   async liveSignalsOfSource(source: string): Promise<StoredSignal[]> {
-    return (
-      await this.db.all<SignalRow>(
-        `SELECT s.* FROM incident_signals s LEFT JOIN incidents i ON i.id = s.incident_id
-         WHERE s.source = ? AND s.cleared_at IS NULL AND (s.incident_id IS NULL OR i.state != 'resolved')`,
-        source,
-      )
-    ).map(toSignal);
+    return (await this.db.all<SignalRow>(`SELECT * FROM incident_signals WHERE source = ? AND cleared_at IS NULL AND live_fingerprint IS NOT NULL`, source)).map(toSignal);
   }
 
   /** Pending signals that went away are forgotten; an incident's are marked cleared. */
@@ -274,11 +260,16 @@ export class IncidentStore {
     return row?.id ?? null;
   }
 
-  async create(incident: { signal: StoredSignal; title: string; recurrenceOf: number | null }, nowMs: number): Promise<Incident> {
+  /**
+   * Open the incident of a signal, or get the unresolved one its fingerprint already opened (by
+   * another watcher a moment ago): `created` says which. Insert-or-get on the live fingerprint's key.
+   */
+  async create(incident: { signal: StoredSignal; title: string; recurrenceOf: number | null }, nowMs: number): Promise<{ incident: Incident; created: boolean }> {
     const { signal } = incident;
     const row = await this.db.get<IncidentRow>(
-      `INSERT INTO incidents (fingerprint, service, env, condition, resource, state, title, severity, signal_count, began_at, opened_at, last_seen_at, recurrence_of)
-       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      `INSERT INTO incidents (fingerprint, live_fingerprint, service, env, condition, resource, state, title, severity, signal_count, began_at, opened_at, last_seen_at, recurrence_of)
+       VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (live_fingerprint) DO NOTHING RETURNING *`,
+      signal.fingerprint,
       signal.fingerprint,
       signal.service,
       signal.env,
@@ -292,7 +283,9 @@ export class IncidentStore {
       nowMs,
       incident.recurrenceOf,
     );
-    return toIncident(row!);
+    if (row) return { incident: toIncident(row), created: true };
+    const existing = await this.db.get<IncidentRow>(`SELECT * FROM incidents WHERE live_fingerprint = ?`, signal.fingerprint);
+    return { incident: toIncident(existing!), created: false };
   }
 
   /** More signals seen: count, last seen, and the highest severity so far. */
@@ -345,16 +338,20 @@ export class IncidentStore {
   }
 
   async resolve(id: number, resolution: { by: string; cause?: string | null; causeRelease?: number | null; note?: string | null }, nowMs: number): Promise<void> {
-    await this.db.run(
-      `UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_by = ?, cause = coalesce(?, cause),
-         cause_release = coalesce(?, cause_release), note = coalesce(?, note) WHERE id = ?`,
-      nowMs,
-      resolution.by,
-      resolution.cause ?? null,
-      resolution.causeRelease ?? null,
-      resolution.note ?? null,
-      id,
-    );
+    await this.db.transaction(async () => {
+      await this.db.run(
+        `UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_by = ?, cause = coalesce(?, cause),
+           cause_release = coalesce(?, cause_release), note = coalesce(?, note), live_fingerprint = NULL WHERE id = ?`,
+        nowMs,
+        resolution.by,
+        resolution.cause ?? null,
+        resolution.causeRelease ?? null,
+        resolution.note ?? null,
+        id,
+      );
+      // Its signals are no longer live: the next one of a fingerprint starts a new incident.
+      await this.db.run(`UPDATE incident_signals SET live_fingerprint = NULL WHERE incident_id = ?`, id);
+    });
   }
 
   async addEvent(incidentId: number, kind: string, data: Record<string, unknown> | null, nowMs: number): Promise<void> {

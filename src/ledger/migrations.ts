@@ -425,6 +425,20 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (digest, idx)
   );
   `,
+  // 12: at most one live signal and one unresolved incident per fingerprint, held by the database:
+  // live_fingerprint is the fingerprint while live, NULL after (unique indexes let NULLs repeat),
+  // so parallel watchers insert-or-get instead of reading then inserting.
+  `
+  ALTER TABLE incident_signals ADD COLUMN live_fingerprint TEXT;
+  UPDATE incident_signals SET live_fingerprint = fingerprint WHERE id IN (
+    SELECT max(s.id) FROM incident_signals s LEFT JOIN incidents i ON i.id = s.incident_id
+    WHERE s.incident_id IS NULL OR i.state != 'resolved' GROUP BY s.fingerprint);
+  CREATE UNIQUE INDEX incident_signals_live ON incident_signals (live_fingerprint);
+  ALTER TABLE incidents ADD COLUMN live_fingerprint TEXT;
+  UPDATE incidents SET live_fingerprint = fingerprint WHERE id IN (
+    SELECT max(id) FROM incidents WHERE state != 'resolved' GROUP BY fingerprint);
+  CREATE UNIQUE INDEX incidents_live ON incidents (live_fingerprint);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

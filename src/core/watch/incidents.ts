@@ -91,8 +91,13 @@ async function promote(ctx: Context, store: IncidentStore, signal: StoredSignal,
     return;
   }
   const recurrenceOf = await store.lastResolvedWith(signal.fingerprint);
-  const incident = await store.create({ signal, title: title(signal), recurrenceOf }, now);
+  const { incident, created } = await store.create({ signal, title: title(signal), recurrenceOf }, now);
   await store.attachSignal(signal.id, incident.id);
+  if (!created) {
+    // Another watcher opened it a moment ago: this one only counts its signal.
+    await store.touch(incident.id, 1, signal.severity, now);
+    return;
+  }
   await store.addEvent(incident.id, 'opened', { condition: signal.condition, resource: signal.resource, message: signal.message, recurrenceOf }, now);
   const suspects = await suspectsFor(ctx, signal.service, signal.env, signal.firstSeenAt, policy.correlationWindowMs);
   await store.setSuspects(incident.id, suspects);
@@ -115,17 +120,15 @@ export async function applyReport(ctx: Context, report: SourceReport, policy: Po
       const print = fingerprint(report.service, report.env, signal.condition, signal.resource);
       if (seen.has(print)) continue;
       seen.add(print);
-      const live = await store.liveSignal(print);
-      if (live?.incidentId) {
-        const updated = await store.seeSignal(live.id, signal.message, signal.details ?? null, now);
-        await store.touch(live.incidentId, 1, signal.severity, now);
-        if (live.clearedAt !== null) await store.addEvent(live.incidentId, 'signal', { condition: updated.condition, resource: updated.resource, message: updated.message, again: true }, now);
+      // Whether it had cleared, only for the event; the write below is insert-or-get on the live fingerprint.
+      const before = await store.liveSignal(print);
+      const stored = await store.recordSignal({ fingerprint: print, source: report.source, service: report.service, env: report.env, condition: signal.condition, resource: signal.resource, severity: signal.severity, message: signal.message, details: signal.details ?? null }, now);
+      if (stored.incidentId) {
+        await store.touch(stored.incidentId, 1, signal.severity, now);
+        if (before && before.clearedAt !== null) await store.addEvent(stored.incidentId, 'signal', { condition: stored.condition, resource: stored.resource, message: stored.message, again: true }, now);
         continue;
       }
-      const pending = live
-        ? await store.seeSignal(live.id, signal.message, signal.details ?? null, now)
-        : await store.addSignal({ fingerprint: print, source: report.source, service: report.service, env: report.env, condition: signal.condition, resource: signal.resource, severity: signal.severity, message: signal.message, details: signal.details ?? null }, now);
-      if (pending.count >= policy.minCount && now - pending.firstSeenAt >= policy.forMs) await promote(ctx, store, pending, policy, now, changes);
+      if (stored.count >= policy.minCount && now - stored.firstSeenAt >= policy.forMs) await promote(ctx, store, stored, policy, now, changes);
     }
     if (report.partial) return;
     for (const live of await store.liveSignalsOfSource(report.source)) {
