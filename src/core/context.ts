@@ -100,7 +100,8 @@ export async function createContext(options: ContextOptions): Promise<Context> {
   const explicitLedger = options.ledgerFile ?? options.env.OPS_LEDGER;
   const place = (target: string, base: string) => (isPostgresUrl(target) ? target : resolve(base, target));
   const ledgerPath = explicitLedger ? place(explicitLedger, options.cwd) : place(config?.ledger ?? '.ops/ledger.db', root);
-  const host = hostname();
+  // OPS_HOST names this machine in locks and runs where the host name is shared or meaningless (containers).
+  const host = options.env.OPS_HOST || hostname();
   let ledger: Ledger | undefined;
 
   const ctx: Context = {

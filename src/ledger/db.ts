@@ -41,6 +41,8 @@ export interface Dialect {
   indexedBy(index: string): string;
   /** True when the JSON array text in `column` holds the string bound to the next `?`. */
   jsonArrayHas(column: string): string;
+  /** The database's clock in epoch milliseconds: one clock for every machine sharing the ledger. */
+  readonly nowMs: string;
 }
 
 export const BUSY_TIMEOUT_MS = 30_000;

@@ -15,9 +15,10 @@ export interface LockOwner {
   runId: number | null;
 }
 
+/** An attempt, with the database's clock when it was made (`nowMs`): lock times are all on that clock. */
 export type LockAttempt =
-  | { acquired: true; tookOverFrom?: LockHolder; staleReason?: string }
-  | { acquired: false; holder: LockHolder };
+  | { acquired: true; nowMs: number; tookOverFrom?: LockHolder; staleReason?: string }
+  | { acquired: false; nowMs: number; holder: LockHolder };
 
 interface LockRow {
   name: string;
@@ -42,19 +43,21 @@ export class LockStore {
 
   /**
    * Take `name` if it is free, or held by an owner that is gone: a dead pid on this host, or a
-   * heartbeat older than `staleAfterMs` anywhere. Check and take happen in one transaction locked on
-   * the name, so of two processes racing exactly one wins.
+   * heartbeat older than `staleAfterMs` anywhere. Every time is the database's clock, so a caller
+   * whose clock is off neither steals a live lock nor keeps a dead one. Check and take happen in one
+   * transaction locked on the name, so of two processes racing exactly one wins.
    */
-  tryAcquire(name: string, owner: LockOwner, nowMs: number, isAlive: (pid: number) => boolean, staleAfterMs: number): Promise<LockAttempt> {
+  tryAcquire(name: string, owner: LockOwner, isAlive: (pid: number) => boolean, staleAfterMs: number): Promise<LockAttempt> {
     return this.db.transaction(
       async (): Promise<LockAttempt> => {
+        const nowMs = (await this.db.get<{ now: number }>(`SELECT ${this.db.dialect.nowMs} AS now`))!.now;
         const row = await this.db.get<LockRow>(`SELECT * FROM locks WHERE name = ?`, name);
         let staleReason: string | undefined;
         if (row) {
           const holder = toHolder(row);
           if (nowMs - holder.heartbeatAt > staleAfterMs) staleReason = `its heartbeat is ${Math.round((nowMs - holder.heartbeatAt) / 1000)} s old`;
           else if (holder.host === owner.host && !isAlive(holder.pid)) staleReason = `process ${holder.pid} on ${holder.host} is gone`;
-          if (!staleReason) return { acquired: false, holder };
+          if (!staleReason) return { acquired: false, nowMs, holder };
         }
         await this.db.run(
           `INSERT INTO locks (name, owner_pid, owner_host, run_id, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -67,17 +70,16 @@ export class LockStore {
           nowMs,
           nowMs,
         );
-        return row ? { acquired: true, tookOverFrom: toHolder(row), staleReason } : { acquired: true };
+        return row ? { acquired: true, nowMs, tookOverFrom: toHolder(row), staleReason } : { acquired: true, nowMs };
       },
       { lock: `lock:${name}` },
     );
   }
 
-  /** Refresh the heartbeat; false when the lock is no longer ours (taken over). */
-  async heartbeat(name: string, owner: LockOwner, nowMs: number): Promise<boolean> {
+  /** Refresh the heartbeat (on the database's clock); false when the lock is no longer ours (taken over). */
+  async heartbeat(name: string, owner: LockOwner): Promise<boolean> {
     const changed = await this.db.run(
-      `UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner_pid = ? AND owner_host = ?`,
-      nowMs,
+      `UPDATE locks SET heartbeat_at = ${this.db.dialect.nowMs} WHERE name = ? AND owner_pid = ? AND owner_host = ?`,
       name,
       owner.pid,
       owner.host,

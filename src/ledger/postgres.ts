@@ -11,6 +11,8 @@ export const postgresDialect: Dialect = {
   greatest: (a, b) => `greatest(${a}, ${b})`,
   indexedBy: () => '',
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM json_array_elements_text(${column}::json) t WHERE t = ?)`,
+  // clock_timestamp(), not now(): the time of the statement, not of the transaction's start.
+  nowMs: `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`,
 };
 
 /** Every `ops` process migrating a database takes this transaction-scoped advisory lock first. */

@@ -36,6 +36,8 @@ export const sqliteDialect: Dialect = {
   greatest: (a, b) => `max(${a}, ${b})`,
   indexedBy: (index) => `INDEXED BY ${index}`,
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) t WHERE t.value = ?)`,
+  // The one host's clock (every process sharing a SQLite file runs on it).
+  nowMs: `CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
 };
 
 interface Held extends ActiveTransaction {

@@ -18,7 +18,6 @@ function describeHolder(holder: LockHolder, nowMs: number): string {
   return `pid ${holder.pid} on ${holder.host}${holder.runId ? ` (run ${holder.runId})` : ''}, held for ${age} s`;
 }
 
-
 /**
  * Take the named lock in the ledger, waiting up to `timeoutMs` (0: fail at once). A lock left by a
  * dead process is taken over with a warning. While held, a heartbeat keeps it fresh.
@@ -29,21 +28,21 @@ export async function acquireLock(ctx: Context, name: string, runId: number | nu
   const deadline = ctx.clock.now() + timeoutMs;
   let waiting = false;
   for (;;) {
-    const attempt = await locks.tryAcquire(name, owner, ctx.clock.now(), isPidAlive, LOCK_STALE_AFTER_MS);
+    const attempt = await locks.tryAcquire(name, owner, isPidAlive, LOCK_STALE_AFTER_MS);
     if (attempt.acquired) {
       if (attempt.tookOverFrom) {
-        ctx.output.warn(`took over lock ${name} from ${describeHolder(attempt.tookOverFrom, ctx.clock.now())}: ${attempt.staleReason}`);
+        ctx.output.warn(`took over lock ${name} from ${describeHolder(attempt.tookOverFrom, attempt.nowMs)}: ${attempt.staleReason}`);
       }
       break;
     }
     if (ctx.clock.now() >= deadline || ctx.cancel.aborted) {
       throw new OpsError(
-        `another deploy holds ${name}: ${describeHolder(attempt.holder, ctx.clock.now())}`,
+        `another deploy holds ${name}: ${describeHolder(attempt.holder, attempt.nowMs)}`,
         timeoutMs ? 'try again when it has finished' : 'wait for it, or pass --lock-timeout 5m to wait here',
       );
     }
     if (!waiting) {
-      ctx.output.info(`waiting for lock ${name}, held by ${describeHolder(attempt.holder, ctx.clock.now())}`);
+      ctx.output.info(`waiting for lock ${name}, held by ${describeHolder(attempt.holder, attempt.nowMs)}`);
       waiting = true;
     }
     await sleep(RETRY_INTERVAL_MS, ctx.cancel);
@@ -51,7 +50,7 @@ export async function acquireLock(ctx: Context, name: string, runId: number | nu
   const heartbeat = setInterval(() => {
     // A heartbeat that cannot reach the ledger is retried by the next one.
     void locks
-      .heartbeat(name, owner, ctx.clock.now())
+      .heartbeat(name, owner)
       .then((ours) => ours || ctx.output.warn(`lock ${name} was taken over by another process`))
       .catch(() => {});
   }, HEARTBEAT_INTERVAL_MS).unref();
