@@ -188,6 +188,11 @@ export class PredictionStore {
     });
   }
 
+  /** The callers' ids of a model's predictions. */
+  async externalIds(model: string): Promise<string[]> {
+    return (await this.db.all<{ external_id: string }>(`SELECT external_id FROM predictions WHERE model = ? AND external_id IS NOT NULL`, model)).map((r) => r.external_id);
+  }
+
   /** A window of a model's predictions, newest first. */
   async window(w: PredictionWindow): Promise<StoredPrediction[]> {
     const where = ['model = ?'];

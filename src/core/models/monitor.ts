@@ -67,8 +67,14 @@ function profileOf(rows: Array<Record<string, unknown>>, columns: string[], labe
   return profiler.finish({ path: label, format: 'jsonl', files: 0, sizeBytes: 0, digest: '' }, new Date(0).toISOString(), 0);
 }
 
-/** What the version's model predicts on its own held-out rows: the reference for prediction drift. */
-async function heldOutPredictions(ctx: Context, version: ModelVersion): Promise<Array<string | number> | string> {
+interface HeldOut {
+  predictions: Array<string | number>;
+  /** The rows' true targets, as the model's labels (classification) or values. */
+  targets: Array<string | number>;
+}
+
+/** What the version's model predicts on its own held-out rows: the reference for prediction drift and performance. */
+async function heldOutPredictions(ctx: Context, version: ModelVersion): Promise<HeldOut | string> {
   const holdout = await versionFile(ctx, version, HOLDOUT_FILE);
   if (!holdout) return `v${version.version} stored no ${HOLDOUT_FILE}`;
   const model = await loadModel(ctx, { name: version.model, version: version.version }).catch(() => null);
@@ -78,34 +84,42 @@ async function heldOutPredictions(ctx: Context, version: ModelVersion): Promise<
   const index = model.file.features.map((f) => header!.indexOf(f));
   if (index.some((i) => i < 0)) return `${HOLDOUT_FILE} of v${version.version} lacks a feature column`;
   const columns = index.map((i) => Float64Array.from(rows, (row) => Number(row[i])));
+  const target = header!.indexOf(model.file.target);
   const output = model.forest.predict(columns);
-  if (model.file.task === 'regression') return Array.from(output);
+  if (model.file.task === 'regression') return { predictions: Array.from(output), targets: rows.map((row) => Number(row[target])) };
   const k = model.file.classes.length;
-  return rows.map((_, r) => {
+  const predictions = rows.map((_, r) => {
     let best = 0;
     for (let c = 1; c < k; c++) if (output[r * k + c]! > output[r * k + best]!) best = c;
     return model.file.classes[best]!;
   });
+  return { predictions, targets: rows.map((row) => row[target] ?? '') };
 }
 
-function performance(rows: StoredPrediction[], version: ModelVersion, task: 'classification' | 'regression', config: MonitorConfig): PerformanceCheck | string {
+/** Accuracy of predicted labels, or R2 of predicted values, against the true ones. */
+function score(metric: 'accuracy' | 'r2', predicted: Array<unknown>, actual: Array<unknown>): number {
+  if (metric === 'accuracy') return predicted.filter((p, i) => String(p) === String(actual[i])).length / predicted.length;
+  const y = actual.map(Number);
+  const mean = y.reduce((s, v) => s + v, 0) / y.length;
+  const total = y.reduce((s, v) => s + (v - mean) ** 2, 0);
+  const residual = predicted.reduce<number>((s, p, i) => s + (y[i]! - Number(p)) ** 2, 0);
+  return total === 0 ? (residual === 0 ? 1 : 0) : 1 - residual / total;
+}
+
+/**
+ * The labelled rows' accuracy (R2) against the version's held-out figure: the recorded one, else
+ * the same metric computed on its held-out rows now (a risk scorer records AUC and F1, not accuracy).
+ */
+function performance(rows: StoredPrediction[], version: ModelVersion, task: 'classification' | 'regression', heldOut: HeldOut | null, config: MonitorConfig): PerformanceCheck | string {
   const labelled = rows.filter((r) => r.label !== undefined && r.label !== null);
   const metric = task === 'regression' ? 'r2' : 'accuracy';
-  const baseline = version.metrics?.[metric] ?? null;
+  const recorded = version.metrics?.[metric];
+  const baseline = recorded ?? (heldOut && heldOut.targets.length ? Number(score(metric, heldOut.predictions, heldOut.targets).toPrecision(6)) : null);
   const base = { metric, baseline, labelled: labelled.length, maxDrop: config.maxDrop } as const;
   if (labelled.length < config.minLabels) return `${labelled.length} labelled predictions of v${version.version} in the window, fewer than minLabels ${config.minLabels}: performance not judged`;
-  let current: number;
-  if (metric === 'accuracy') current = labelled.filter((r) => String(r.output) === String(r.label)).length / labelled.length;
-  else {
-    const y = labelled.map((r) => Number(r.label));
-    const mean = y.reduce((s, v) => s + v, 0) / y.length;
-    const total = y.reduce((s, v) => s + (v - mean) ** 2, 0);
-    const residual = labelled.reduce((s, r, i) => s + (y[i]! - Number(r.output)) ** 2, 0);
-    current = total === 0 ? (residual === 0 ? 1 : 0) : 1 - residual / total;
-  }
-  current = Number(current.toPrecision(6));
-  if (baseline === null) return { ...base, current, degraded: false, note: `v${version.version} recorded no ${metric} to compare with` };
-  return { ...base, current, degraded: baseline - current > config.maxDrop + 1e-12 };
+  const current = Number(score(metric, labelled.map((r) => r.output), labelled.map((r) => r.label)).toPrecision(6));
+  if (baseline === null) return { ...base, current, degraded: false, note: `v${version.version} recorded no ${metric} and has no held-out rows to compute it on` };
+  return { ...base, current, degraded: baseline - current > config.maxDrop + 1e-12, ...(recorded === undefined ? { note: `held-out ${metric} computed now on v${version.version}'s ${heldOut!.targets.length} held-out rows` } : {}) };
 }
 
 /** The tests that flagged a column, each with its statistic against its threshold. */
@@ -151,19 +165,19 @@ export async function monitorModel(ctx: Context, ref: ModelRef, options: { windo
 
   let prediction: ColumnDrift | null = null;
   const task = (run?.params?.task as 'classification' | 'regression' | undefined) ?? (typeof versionRows[0]?.output === 'number' ? 'regression' : 'classification');
+  const expected = versionRows.length > 0 ? await heldOutPredictions(ctx, version) : null;
   if (versionRows.length < config.minRows) notes.push(`${versionRows.length} predictions of v${version.version} in the window, fewer than minRows ${config.minRows}: prediction drift not judged`);
   else {
-    const expected = await heldOutPredictions(ctx, version);
     if (typeof expected === 'string') notes.push(`${expected}: prediction drift not judged`);
-    else {
-      const referencePredictions = profileOf(expected.map((p) => ({ prediction: p })), ['prediction'], HOLDOUT_FILE).columns[0]!;
+    else if (expected) {
+      const referencePredictions = profileOf(expected.predictions.map((p) => ({ prediction: p })), ['prediction'], HOLDOUT_FILE).columns[0]!;
       const current = profileOf(versionRows.map((r) => ({ prediction: r.output })), ['prediction'], 'window').columns[0]!;
       prediction = columnDrift(referencePredictions, current, thresholds);
       if (prediction.drifted) problems.push(`predictions drifted: ${describeTest(prediction)}`);
     }
   }
 
-  const perf = performance(versionRows, version, task, config);
+  const perf = performance(versionRows, version, task, typeof expected === 'object' ? expected : null, config);
   if (typeof perf === 'string') notes.push(perf);
   else {
     if (perf.note) notes.push(perf.note);

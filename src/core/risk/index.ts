@@ -37,6 +37,10 @@ export async function mineRecorded(ctx: Context, dir: string, labels: boolean): 
   let result: Awaited<ReturnType<typeof mineRepository>> | undefined;
   const outcome = await withRun(ctx, { kind: 'mine', params: { repository: repo.root, labels } }, async () => {
     result = await mineRepository(ctx, repo.root, labels);
+    if (labels) {
+      const ledger = ctx.ledger();
+      await labelScoredCommits(ctx, await ledger.risk.commits(repo.root), new Set((await ledger.risk.labels(repo.root)).map((l) => l.sha)));
+    }
     const { mining } = result;
     const szz = result.labels?.szz;
     const metrics = { mined: mining.mined, commits: mining.total, ...(szz ? { szzFixes: szz.fixes, szzLabelled: szz.labelled, szzSeconds: szz.seconds, releaseLabelled: result.labels!.releaseLabelled } : {}) };
@@ -66,7 +70,21 @@ export async function labelledHistory(ctx: Context, dir: string): Promise<Labell
   const { warning } = fixShare(commits);
   if (warning) ctx.output.warn(`${warning} (see \`ops risk labels\`)`);
   const labels = await ledger.risk.labels(repo.root);
-  return { repo, mining, szz, releaseLabelled, commits, labels, bug: new Set(labels.map((l) => l.sha)) };
+  const bug = new Set(labels.map((l) => l.sha));
+  await labelScoredCommits(ctx, commits, bug);
+  return { repo, mining, szz, releaseLabelled, commits, labels, bug };
+}
+
+/**
+ * The scorer's logged predictions (each scored commit, by sha) get the labels the ledger now has:
+ * 1 for a commit that SZZ, a revert or a failed release marked bug-inducing, else 0. That is what
+ * `ops model monitor risk-scorer@<alias>` scores its accuracy on.
+ */
+async function labelScoredCommits(ctx: Context, commits: StoredCommit[], bug: Set<string>): Promise<void> {
+  const ledger = ctx.ledger();
+  const scored = new Set(await ledger.predictions.externalIds(RISK_MODEL));
+  const labels = commits.filter((c) => scored.has(c.sha)).map((c) => ({ id: c.sha, label: bug.has(c.sha) ? '1' : '0', model: RISK_MODEL }));
+  if (labels.length) await ledger.predictions.label(labels, ctx.clock.now());
 }
 
 const modelColumns = (history: LabelledHistory) => featureColumns(MODEL_FEATURES, history.commits, history.commits, history.labels);
@@ -193,6 +211,10 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
       writeFileSync(join(artifactDir, 'metrics.json'), JSON.stringify(recorded, null, 2));
       if (commitCalibration) writeFileSync(join(artifactDir, 'calibration.json'), JSON.stringify({ commit: commitCalibration }));
       writeFileSync(join(artifactDir, 'training-set.csv'), csv);
+      // Its profile by the training set's digest: what `ops model monitor risk-scorer@<alias>` compares recent commits with.
+      const { profileDataset } = await import('../data/index.js');
+      const profile = await profileDataset({ path: join(artifactDir, 'training-set.csv'), cwd: ctx.cwd, now: () => ctx.clock.now() });
+      await ledger.data.saveProfile(dataset, profile.rows, profile, ctx.clock.now());
       // The newest 20%, for a promotion gate to score the alias's holder on the same rows.
       const held = (column: Float64Array) => column.subarray(metrics!.trainRows);
       writeFileSync(join(artifactDir, HOLDOUT_FILE), holdoutCsv([...MODEL_FEATURES], 'bug', columns.map(held), Array.from(held(y), String)));
@@ -202,6 +224,8 @@ export async function trainRisk(ctx: Context, dir: string, options: { promoteTo?
         trainer: 'risk',
         commitRange: `${commits[0]!.sha}..${commits[commits.length - 1]!.sha}`,
         repository: repo.root,
+        target: 'bug',
+        features: [...MODEL_FEATURES],
         labels: { szzFixes: szz.fixes, szzLabelled: szz.labelled, releaseLabelled },
         datasets: [dataset],
         tools: { node: process.version },
@@ -334,6 +358,18 @@ export async function scoreRange(ctx: Context, dir: string, range: string, scope
       return { sha: c.sha, subject: c.subject, probability: calibrate(commitCalibration, score), score, reasons };
     })
     .sort((a, b) => b.probability - a.probability);
+  // Each scored commit is a prediction of this version (by sha, once), for `ops model monitor`.
+  await ledger.predictions.append(
+    commits.map((c, i) => ({
+      model: RISK_MODEL,
+      version: version.version,
+      externalId: c.sha,
+      inputs: Object.fromEntries(file.features.map((feature, f) => [feature, columns[f]![i]!])),
+      output: predicted[i * 2 + 1]! > predicted[i * 2]! ? '1' : '0',
+      source: 'predict' as const,
+      atMs: ctx.clock.now(),
+    })),
+  );
   const riskiest = scored[0]!;
   const deploy = await deployRisk(ctx, version, commits, Float64Array.from(commits, (_, i) => predicted[i * 2 + 1]!), scope);
   // Without a deploy-level model (too little history when it was trained), the riskiest commit speaks.

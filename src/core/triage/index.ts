@@ -129,6 +129,12 @@ async function runAction(ctx: Context, spec: RunnableSpec, report: TriageReport)
       const result = await retrainModel(ctx, { name: spec.model, alias: spec.alias }, { reason: `triage of incident #${report.incident.id}: retrained on recent data` });
       return `${spec.model}@${spec.alias} moved v${result.from} -> v${result.registered.version}, retrained on ${result.data.rows} recent labelled predictions (run ${result.training.runId})`;
     }
+    case 'risk-retrain': {
+      const { trainRisk, RISK_MODEL } = await import('../risk/index.js');
+      const result = await trainRisk(ctx, ctx.root, { promoteTo: spec.alias, reason: `triage of incident #${report.incident.id}: retrained on recent history` });
+      if (result.promotion && !result.promotion.promoted) throw new OpsError(`${RISK_MODEL}@${result.version.version} is blocked by the gate of ${spec.alias}`, `see \`ops model promote ${RISK_MODEL}@${result.version.version} --to ${spec.alias}\``);
+      return `${RISK_MODEL} v${result.version.version} ${result.unchanged ? 'already trained on this history' : `trained on ${result.rows} commits`}; ${RISK_MODEL}@${spec.alias} holds v${result.version.version}`;
+    }
   }
 }
 

@@ -9,6 +9,7 @@ export type ActionSpec =
   | { kind: 'raise-memory'; service: string; env: string; from: string; to: string; image: string }
   | { kind: 'model-rollback'; model: string; alias: string; to: number }
   | { kind: 'model-retrain'; model: string; alias: string }
+  | { kind: 'risk-retrain'; alias: string }
   | { kind: 'manual' };
 
 export interface Action {
@@ -359,6 +360,8 @@ function modelRule(evidence: Evidence): Draft[] {
     }));
 }
 
+const RISK_SCORER = 'risk-scorer';
+
 interface DriftTestDetail {
   test: string;
   statistic: number;
@@ -411,11 +414,10 @@ function modelDriftRule(evidence: Evidence): Draft[] {
       confidence: decayed ? 0.85 : 0.8,
       evidence: lines,
       actions: [
-        {
-          title: `retrain ${model} on recent data and promote it to ${alias} through the gates`,
-          command: `ops model retrain ${resource}`,
-          spec: { kind: 'model-retrain' as const, model, alias },
-        },
+        // The risk scorer's recent data is the repository's newer history: mined, labelled and trained by ops risk train.
+        model === RISK_SCORER
+          ? { title: `retrain the risk scorer on the repository's recent history and promote it to ${alias} through the gates`, command: `ops risk train --promote ${alias}`, spec: { kind: 'risk-retrain' as const, alias } }
+          : { title: `retrain ${model} on recent data and promote it to ${alias} through the gates`, command: `ops model retrain ${resource}`, spec: { kind: 'model-retrain' as const, model, alias } },
       ],
       order: 8,
     };
