@@ -1,4 +1,5 @@
 import { TimeoutError, ToolMissingError } from '../errors.js';
+import { childOptions, guard, signalChild } from './children.js';
 
 export interface ExecResult {
   exitCode: number;
@@ -25,13 +26,19 @@ export async function runTool(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
 ): Promise<ExecResult> {
   const { execa } = await import('execa');
-  const result = await execa(file, args, {
+  const group = childOptions();
+  const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     timeout: options.timeoutMs,
     reject: false,
+    ...group,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
   });
+  guard(child, group);
+  const result = await child;
+  // execa's timeout stops the tool itself; what it started (a credential plugin) goes with its group.
+  if (result.timedOut) signalChild(child, group, 'SIGKILL');
   if ((result as { code?: string }).code === 'ENOENT' || (result.failed && /ENOENT/.test(String(result.message)) && result.exitCode === undefined)) {
     throw new ToolMissingError(file, INSTALL_HINTS[file] ?? `install ${file} and add it to PATH`);
   }
@@ -39,6 +46,9 @@ export async function runTool(
   if (result.timedOut && options.timeoutMs !== undefined) throw new TimeoutError(file, options.timeoutMs, TIMEOUT_HINTS[file] ?? `check what ${file} waits for, then try again`);
   return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
+
+/** A stopped command that ignores the signal gets SIGKILL this much later. */
+const FORCE_KILL_AFTER_MS = 5000;
 
 export interface StreamedCommand {
   exitCode: number;
@@ -48,7 +58,7 @@ export interface StreamedCommand {
 
 /**
  * Run a command with the terminal's stdin, handing its output to `onOutput` as it comes,
- * stopping it when `cancel` aborts.
+ * stopping it (and what it started) when `cancel` aborts: the signal ops got, then SIGKILL.
  */
 export async function runStreaming(
   command: readonly string[],
@@ -59,26 +69,32 @@ export async function runStreaming(
     onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
   },
 ): Promise<StreamedCommand> {
-  const { execa } = await import('execa');
+  const { spawn } = await import('node:child_process');
   const [file, ...args] = command;
-  const child = execa(file!, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'inherit',
-    buffer: false,
-    cancelSignal: options.cancel,
-    forceKillAfterDelay: 5000,
+  const group = childOptions(Boolean(process.stdin.isTTY));
+  // spawn, not execa: the child is on the watchdog's list the moment it runs (execa hands it back
+  // milliseconds later, long enough for a SIGKILL of ops to leave it behind).
+  const child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: ['inherit', 'pipe', 'pipe'], ...group });
+  guard(child, group);
+  let forceKill: NodeJS.Timeout | undefined;
+  const stop = () => {
+    const reason = options.cancel.reason;
+    const signal = typeof reason === 'string' && reason.startsWith('SIG') ? (reason as NodeJS.Signals) : 'SIGTERM';
+    if (signalChild(child, group, signal)) forceKill = setTimeout(() => signalChild(child, group, 'SIGKILL'), FORCE_KILL_AFTER_MS).unref();
+  };
+  if (options.cancel.aborted) stop();
+  else options.cancel.addEventListener('abort', stop, { once: true });
+  child.stdout.setEncoding('utf8').on('data', (text: string) => options.onOutput('stdout', text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => options.onOutput('stderr', text));
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  }).finally(() => {
+    options.cancel.removeEventListener('abort', stop);
+    clearTimeout(forceKill);
   });
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => options.onOutput('stdout', text));
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => options.onOutput('stderr', text));
-  const result = await child;
-  if ((result as { code?: string }).code === 'ENOENT') {
-    throw new ToolMissingError(file!, `check the command name, or install ${file} and add it to PATH`);
-  }
-  if (result.exitCode === undefined) {
-    return { exitCode: 1, failure: result.signal ? `killed by ${result.signal}` : String(result.shortMessage ?? result.message) };
-  }
-  return { exitCode: result.exitCode };
+  if (result.error?.code === 'ENOENT') throw new ToolMissingError(file!, `check the command name, or install ${file} and add it to PATH`);
+  if (result.error) return { exitCode: 1, failure: `could not start ${file}: ${result.error.message}` };
+  if (result.code === null) return { exitCode: 1, failure: `killed by ${result.signal}` };
+  return { exitCode: result.code };
 }

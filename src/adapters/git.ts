@@ -1,5 +1,6 @@
 import type { SimpleGit } from 'simple-git';
 import { ToolMissingError } from '../errors.js';
+import { childOptions, guard } from './children.js';
 
 export interface GitState {
   sha: string | null;
@@ -137,7 +138,9 @@ const missingGit = () => new ToolMissingError('git', 'install git (Debian: apt-g
  */
 export async function* gitRecords(cwd: string, args: readonly string[], separator: string, input?: string): AsyncGenerator<string> {
   const { spawn } = await import('node:child_process');
-  const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const group = childOptions();
+  const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { cwd, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...group });
+  guard(child, group);
   const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
     child.on('error', (error) => resolve({ code: null, error }));
     child.on('close', (code) => resolve({ code }));
@@ -215,7 +218,9 @@ export class GitProcesses {
 async function runGit(cwd: string, args: readonly string[]): Promise<string> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const group = childOptions();
+    const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...group });
+    guard(child, group);
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -252,7 +257,9 @@ class CatFile {
   private async start(): Promise<void> {
     const { spawn } = await import('node:child_process');
     if (this.child) return;
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.cwd });
+    const group = childOptions();
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.cwd, ...group });
+    guard(child, group);
     this.child = child;
     child.stdout.on('data', (chunk: Buffer) => {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
