@@ -70,6 +70,16 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await ledger.predictions.window({ model: 'churn', version: 2, limit: 2 })).map((r) => r.output), [0.5, 'no']);
       assert.deepEqual((await ledger.predictions.window({ model: 'churn', sinceMs: at + 2500 })).map((r) => r.output), [0.5, 'no']);
       assert.equal((await ledger.predictions.window({ model: 'other' }))[0]!.label, undefined, "another model's id is not labelled by --model churn");
+      assert.deepEqual((await ledger.predictions.externalIds('churn')).sort(), ['a', 'b', 'c']);
+    });
+
+    it('keeps where each append-only predictions file was read to', async (t) => {
+      const ledger = await open(t, backend);
+      if (!ledger) return;
+      assert.equal(await ledger.predictions.fileMark('/var/log/p.jsonl'), undefined);
+      await ledger.predictions.setFileMark('/var/log/p.jsonl', { offset: 120, lines: 3, head: 'h1' }, 1);
+      await ledger.predictions.setFileMark('/var/log/p.jsonl', { offset: 250, lines: 6, head: 'h2' }, 2);
+      assert.deepEqual(await ledger.predictions.fileMark('/var/log/p.jsonl'), { offset: 250, lines: 6, head: 'h2' });
     });
   });
 }

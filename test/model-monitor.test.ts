@@ -1,6 +1,6 @@
 // Live predictions per model version: ops model predict --log, ops model log, ops model label, ops model monitor.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '../src/core/forest/forest.js';
@@ -62,7 +62,7 @@ describe('model predictions and labels', () => {
     ];
     writeFileSync(join(repo.dir, 'elsewhere.jsonl'), `${lines.join('\n')}\n`);
     const logged = await json('model', 'log', 'elsewhere.jsonl', '--model', 'churn@production');
-    assert.deepEqual(logged, { read: 2, logged: 2, duplicates: 0, versions: ['churn@1'] });
+    assert.deepEqual(logged, { fromLine: 1, read: 2, logged: 2, duplicates: 0, versions: ['churn@1'] });
 
     writeFileSync(join(repo.dir, 'bad.jsonl'), `${lines[1]}\n{"id": "x-2", "inputs": {"tenure": [1]}, "prediction": "no"}\n`);
     const bad = await ops('model', 'log', 'bad.jsonl', '--model', 'churn@production');
@@ -119,5 +119,25 @@ describe('model predictions and labels', () => {
     const badWindow = await ops('model', 'monitor', 'churn@production', '--window', 'week');
     assert.equal(badWindow.code, 2);
     assert.match(badWindow.stderr, /--window "week" is not understood/);
+  });
+  it('reads an append-only file on from where the last run stopped, leaves a half-written line, starts over on a new file', async () => {
+    const line = (n: number) => JSON.stringify({ inputs: { tenure: n, tickets: 2 }, prediction: 'no' });
+    const file = join(repo.dir, 'live.jsonl');
+    writeFileSync(file, `${line(1)}\n${line(2)}\n`);
+    assert.deepEqual(await json('model', 'log', 'live.jsonl', '--model', 'churn@1'), { fromLine: 1, read: 2, logged: 2, duplicates: 0, versions: ['churn@1'] });
+    appendFileSync(file, `${line(3)}\n\n${line(4)}\n{"inputs": {"tenure": 5, "tick`);
+    const next = await ops('model', 'log', 'live.jsonl', '--model', 'churn@1');
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal(next.stdout.trim(), 'logged 2 predictions of churn@1 from line 3 (the earlier lines were read before)');
+    appendFileSync(file, `ets": 1}, "prediction": "yes"}\n`);
+    assert.deepEqual(await json('model', 'log', 'live.jsonl', '--model', 'churn@1'), { fromLine: 6, read: 1, logged: 1, duplicates: 0, versions: ['churn@1'] });
+    assert.deepEqual(await json('model', 'log', 'live.jsonl', '--model', 'churn@1'), { fromLine: 7, read: 0, logged: 0, duplicates: 0, versions: [] });
+    appendFileSync(file, 'not json\n');
+    const bad = await ops('model', 'log', 'live.jsonl', '--model', 'churn@1');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /live\.jsonl:7: not JSON/, 'line numbers go on from the earlier runs');
+    // Rotated: a new file under the same name is read from its first line.
+    writeFileSync(file, `${line(9)}\n`);
+    assert.deepEqual(await json('model', 'log', 'live.jsonl', '--model', 'churn@1'), { fromLine: 1, read: 1, logged: 1, duplicates: 0, versions: ['churn@1'] });
   });
 });

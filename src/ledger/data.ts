@@ -128,6 +128,13 @@ export interface StoredPrediction {
   at: string;
 }
 
+export interface FileMark {
+  offset: number;
+  lines: number;
+  /** sha256 of the file's first min(offset, 4096) bytes: a different head means the file was replaced. */
+  head: string;
+}
+
 export interface PredictionWindow {
   model: string;
   /** Only this version's predictions (default: every version's). */
@@ -186,6 +193,24 @@ export class PredictionStore {
       }
       return { labelled, unknown };
     });
+  }
+
+  /** Where the last `ops model log` of an append-only file stopped: its byte offset, lines read, and a digest of its first bytes. */
+  async fileMark(path: string): Promise<FileMark | undefined> {
+    const row = await this.db.get<{ offset_bytes: number; line_count: number; head: string }>(`SELECT offset_bytes, line_count, head FROM prediction_files WHERE path = ?`, path);
+    return row && { offset: row.offset_bytes, lines: row.line_count, head: row.head };
+  }
+
+  async setFileMark(path: string, mark: FileMark, nowMs: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO prediction_files (path, offset_bytes, line_count, head, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET offset_bytes = excluded.offset_bytes, line_count = excluded.line_count, head = excluded.head, updated_at = excluded.updated_at`,
+      path,
+      mark.offset,
+      mark.lines,
+      mark.head,
+      nowMs,
+    );
   }
 
   /** The callers' ids of a model's predictions. */

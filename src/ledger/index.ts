@@ -24,7 +24,7 @@ export type { Run, RunFilter, RunLogLine, RunStatus, NewRun } from './runs.js';
 export { RUN_STATUSES } from './runs.js';
 export type { BuildRecord, StoredBuild } from './builds.js';
 export type { NewRelease, Release, ReleaseStatus, RiskVerdict } from './releases.js';
-export type { DataCheckRecord, NewDataCheck, NewPrediction, PredictionValue, PredictionWindow, StoredPrediction, StoredProfile } from './data.js';
+export type { DataCheckRecord, FileMark, NewDataCheck, NewPrediction, PredictionValue, PredictionWindow, StoredPrediction, StoredProfile } from './data.js';
 export type { AliasEvent, ModelSummary, ModelVersion, StoredDataset, VersionUse } from './models.js';
 export type { CommitLabel, FixOutcome, NewRiskScore, StoredCommit } from './risk.js';
 export type { Incident, IncidentEvent, IncidentState, NewSignal, NotificationRecord, SourceStatus, StoredSignal, Suspect } from './incidents.js';

@@ -439,6 +439,17 @@ export const migrations: readonly string[] = [
     SELECT max(id) FROM incidents WHERE state != 'resolved' GROUP BY fingerprint);
   CREATE UNIQUE INDEX incidents_live ON incidents (live_fingerprint);
   `,
+  // 13: how far \`ops model log\` has read each append-only predictions file, so that a rerun records
+  // only the lines written since (and starts over on a file that was rotated).
+  `
+  CREATE TABLE prediction_files (
+    path          TEXT    PRIMARY KEY,
+    offset_bytes  INTEGER NOT NULL,
+    line_count    INTEGER NOT NULL,
+    head          TEXT    NOT NULL,
+    updated_at    INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

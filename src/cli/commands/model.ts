@@ -442,8 +442,10 @@ threshold and a minimum absolute or relative change against the alias's current 
       .option('--model <ref>', 'the version for lines without "model": name@version or name@alias')
       .addHelpText('after', helpText({
         details: `"id" and "at" are optional: an id lets \`ops model label\` attach the true outcome later, and a
-line whose id the model already has is skipped. Every line is checked before any is recorded: a bad
-line is exit 2, named by its number.`,
+line whose id the model already has is skipped. The file is read as append-only: run again, only
+the lines written since are recorded (a file that was replaced or truncated is read from its start;
+a last line still being written is left for the next run). Every line is checked before any is
+recorded: a bad line is exit 2, named by its number.`,
         examples: ['ops model log predictions.jsonl --model churn@production', 'ops model log batch.jsonl --json'],
         exitCodes: { 1: 'no such model, version or alias' },
       }))
@@ -452,7 +454,8 @@ line is exit 2, named by its number.`,
           const { logPredictions } = await import('../../core/models/predictions.js');
           const outcome = await logPredictions(ctx, file, options.model);
           if (options.json) return out.json(outcome);
-          out.result(`logged ${outcome.logged} predictions of ${outcome.versions.join(', ') || '(none)'}${outcome.duplicates ? `; ${outcome.duplicates} ids were logged before` : ''}`);
+          const from = outcome.fromLine > 1 ? ` from line ${outcome.fromLine} (the earlier lines were read before)` : '';
+          out.result(`logged ${outcome.logged} predictions of ${outcome.versions.join(', ') || '(none)'}${from}${outcome.duplicates ? `; ${outcome.duplicates} ids were logged before` : ''}`);
         }),
       ),
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, open, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { BadDataError, quote, UsageError } from '../../errors.js';
@@ -9,27 +9,65 @@ import { parseModelRef, resolveVersion } from './refs.js';
 const isScalar = (v: unknown): v is PredictionValue => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Each JSON object of a JSON Lines file with its line number; a bad line is one error naming it. */
-async function* jsonLines(path: string, cwd: string, example: string): AsyncGenerator<{ line: number; value: Record<string, unknown> }> {
+/** Each line of a file from byte `start`, with the offset just past it; the last one may lack its newline. */
+async function* linesFrom(file: string, start: number): AsyncGenerator<{ text: string; end: number; terminated: boolean }> {
+  let pending: Buffer = Buffer.alloc(0);
+  let position = start;
+  for await (const chunk of createReadStream(file, { start })) {
+    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    let from = 0;
+    for (let nl = pending.indexOf(10, from); nl >= 0; nl = pending.indexOf(10, from)) {
+      const line = pending.subarray(from, nl > from && pending[nl - 1] === 13 ? nl - 1 : nl);
+      position += nl + 1 - from;
+      from = nl + 1;
+      yield { text: line.toString('utf8'), end: position, terminated: true };
+    }
+    pending = pending.subarray(from);
+  }
+  if (pending.length) yield { text: pending.toString('utf8'), end: position + pending.length, terminated: false };
+}
+
+/**
+ * Each JSON object of a JSON Lines file from byte `start` (line numbers counted on from
+ * `linesBefore`), with the offset just past it; a bad line is one error naming it. A last line
+ * without its newline that is not JSON yet is being written: it is left for the next read.
+ */
+async function* jsonLines(path: string, cwd: string, example: string, start = 0, linesBefore = 0): AsyncGenerator<{ line: number; value: Record<string, unknown> | null; end: number }> {
   const file = resolve(cwd, path);
   try {
     await access(file);
   } catch {
     throw new UsageError(`cannot read ${path}`, 'give a JSON Lines file, one JSON object per line');
   }
-  const { createInterface } = await import('node:readline');
-  let line = 0;
-  for await (const text of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+  let line = linesBefore;
+  for await (const { text, end, terminated } of linesFrom(file, start)) {
     line++;
-    if (!text.trim()) continue;
+    if (!text.trim()) {
+      yield { line, value: null, end };
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
+      if (!terminated) return;
       throw new BadDataError(`${path}:${line}: not JSON: ${(err as Error).message}`, `write one object per line, like ${example}`);
     }
     if (!isObject(value)) throw new BadDataError(`${path}:${line}: not a JSON object`, `write one object per line, like ${example}`);
-    yield { line, value };
+    yield { line, value, end };
+  }
+}
+
+/** sha256 of a file's first min(length, 4096) bytes: whether the file read before is still the same file. */
+async function headDigest(file: string, length: number): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(length, 4096));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return createHash('sha256').update(buffer.subarray(0, bytesRead)).digest('hex');
+  } finally {
+    await handle.close();
   }
 }
 
@@ -43,6 +81,8 @@ function id(value: unknown, where: string, example: string): string | null {
 }
 
 export interface LogOutcome {
+  /** The line this run started at: 1, or just past what an earlier run of the same file read. */
+  fromLine: number;
   read: number;
   logged: number;
   /** Lines whose id the model already had. */
@@ -53,7 +93,9 @@ export interface LogOutcome {
 /**
  * Predictions made elsewhere, one JSON line each: `id` (optional, for delayed labels), `inputs`,
  * `prediction`, `at` (optional ISO time) and `model` (or --model). Every line is checked before
- * any is recorded.
+ * any is recorded. The file is read as append-only: a rerun starts where the last one stopped
+ * (from the start again when the file was replaced or truncated), and the new lines and the new
+ * position are recorded in one transaction.
  */
 export async function logPredictions(ctx: Context, path: string, defaultModel: string | undefined): Promise<LogOutcome> {
   const versions = new Map<string, ModelVersion>();
@@ -64,7 +106,18 @@ export async function logPredictions(ctx: Context, path: string, defaultModel: s
   };
   const rows: NewPrediction[] = [];
   const now = ctx.clock.now();
-  for await (const { line, value } of jsonLines(path, ctx.cwd, LOG_EXAMPLE)) {
+  const ledger = ctx.ledger();
+  let file = resolve(ctx.cwd, path);
+  file = await realpath(file).catch(() => file);
+  const mark = await ledger.predictions.fileMark(file);
+  const size = (await stat(file).catch(() => null))?.size ?? 0;
+  const resume = mark && mark.offset <= size && (await headDigest(file, mark.offset)) === mark.head ? mark : null;
+  let end = resume?.offset ?? 0;
+  let lines = resume?.lines ?? 0;
+  for await (const { line, value, end: after } of jsonLines(path, ctx.cwd, LOG_EXAMPLE, end, lines)) {
+    end = after;
+    lines = line;
+    if (!value) continue;
     const where = `${path}:${line}`;
     const ref = value.model ?? defaultModel;
     if (typeof ref !== 'string') throw new BadDataError(`${where}: no model: the line has no "model" and no --model was given`, 'pass --model churn@production, or put "model": "churn@3" on each line');
@@ -79,8 +132,13 @@ export async function logPredictions(ctx: Context, path: string, defaultModel: s
     const version = await versionOf(ref);
     rows.push({ model: version.model, version: version.version, externalId: id(value.id, where, LOG_EXAMPLE), inputs: inputs as Record<string, PredictionValue>, output: value.prediction, source: 'log', atMs });
   }
-  const logged = await ctx.ledger().predictions.append(rows);
-  return { read: rows.length, logged, duplicates: rows.length - logged, versions: [...new Set([...versions.values()].map((v) => `${v.model}@${v.version}`))] };
+  const head = await headDigest(file, end);
+  const logged = await ledger.transaction(async () => {
+    const added = await ledger.predictions.append(rows);
+    await ledger.predictions.setFileMark(file, { offset: end, lines, head }, now);
+    return added;
+  });
+  return { fromLine: (resume?.lines ?? 0) + 1, read: rows.length, logged, duplicates: rows.length - logged, versions: [...new Set([...versions.values()].map((v) => `${v.model}@${v.version}`))] };
 }
 
 const LABEL_EXAMPLE = '{"id": "c-17", "label": "no"}';
@@ -97,6 +155,7 @@ export interface LabelOutcome {
 export async function labelPredictions(ctx: Context, path: string, model: string | undefined): Promise<LabelOutcome> {
   const labels: Array<{ id: string; label: PredictionValue; model: string | null }> = [];
   for await (const { line, value } of jsonLines(path, ctx.cwd, LABEL_EXAMPLE)) {
+    if (!value) continue;
     const where = `${path}:${line}`;
     const key = id(value.id, where, LABEL_EXAMPLE);
     if (key === null) throw new BadDataError(`${where}: no "id": a label finds its prediction by id`, `e.g. ${LABEL_EXAMPLE}`);
