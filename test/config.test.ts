@@ -85,6 +85,12 @@ describe('configuration', () => {
     assert.match(message, /ops\.config\.yaml:6: services\.web\.prots: unknown key "prots" \(did you mean "ports"\?\)/);
   });
 
+  it('explains a promotion gate by the kind it looks like: a metric gate with a typo, a data gate with a wrong value', async () => {
+    const gate = (text: string) => configError({ 'ops.config.yaml': `project: shop\nmodels:\n  gates:\n    production:\n      ${text}\n` });
+    assert.match(await gate('- { metrc: auc, threshold: 0.7 }'), /ops\.config\.yaml:5: models\.gates\.production\[0\]\.metrc: unknown key "metrc" \(did you mean "metric"\?\)/);
+    assert.match(await gate('- data: passed'), /models\.gates\.production\[0\]\.data: expected "pass", found string "passed"/);
+  });
+
   it('maps a Docker Compose key name to the ops one', async () => {
     const message = await configError({ 'ops.config.yaml': VALID.replace('ports:', 'environment: {}\n    ports:') });
     assert.match(message, /services\.web\.environment: unknown key "environment" \(did you mean "env"\?\)/);

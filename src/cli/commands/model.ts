@@ -64,7 +64,7 @@ async function gateTable(out: CliOutput, promotion: Promotion): Promise<string> 
  * name), since defining options and help texts is a measurable part of a short command's start-up.
  */
 export function registerModel(program: Command, subcommand?: string): void {
-  const model = withHelp(program.command('model').description('train, register, promote and trace models (runs, datasets, versions, aliases, lineage)'), {
+  const model = withHelp(program.command('model').description('train, register, promote, trace and monitor models (runs, datasets, versions, aliases, lineage, live predictions, retraining)'), {
     examples: ['ops model train churn --data data/churn.csv --target churned --register', 'ops model promote churn@2 --to production', 'ops model list'],
   });
 

@@ -180,11 +180,35 @@ interface ZodDefLike {
 }
 const defOf = (schema: unknown): ZodDefLike | undefined => (schema as { _def?: ZodDefLike })?._def;
 
+/** The keys of an object schema under its wrappers (optional, default, effects). */
+function shapeKeys(schema: unknown): string[] {
+  for (let def = defOf(schema); def; def = defOf(schema)) {
+    if (def.innerType) schema = def.innerType;
+    else if (def.typeName === 'ZodEffects') schema = def.schema;
+    else return def.typeName === 'ZodObject' && def.shape ? Object.keys(def.shape()) : [];
+  }
+  return [];
+}
+
+/** Of a plain union's members (a gate: `data: pass` or a metric), the one whose keys `data` uses most. */
+function closestMember(options: unknown[], data: unknown): number {
+  const used = isPlainObject(data) ? Object.keys(data) : [];
+  let best = 0;
+  let most = -1;
+  for (const [i, option] of options.entries()) {
+    const keys = new Set(shapeKeys(option));
+    const overlap = used.filter((k) => keys.has(k)).length;
+    if (overlap > most) [best, most] = [i, overlap];
+  }
+  return best;
+}
+
 /** Strip wrappers (optional, default, effects) and pick the union member that matches `data`. */
 function unwrap(schema: unknown, data: unknown): unknown {
   for (let def = defOf(schema); def; def = defOf(schema)) {
     if (def.innerType) schema = def.innerType;
     else if (def.typeName === 'ZodEffects') schema = def.schema;
+    else if (def.typeName === 'ZodUnion' && def.options?.some((o) => shapeKeys(o).length > 0)) schema = def.options[closestMember(def.options, data)];
     else if (def.typeName === 'ZodDiscriminatedUnion' && def.options && def.discriminator) {
       const tag = isPlainObject(data) ? data[def.discriminator] : undefined;
       const match = def.options.find((option) => (defOf(defOf(option)?.shape?.()[def.discriminator!]) as { value?: unknown } | undefined)?.value === tag);
@@ -269,6 +293,13 @@ function issueMessage(issue: ZodIssue, raw: Raw): { path: PropertyKey[]; text: s
   if (issue.code === 'invalid_type') {
     const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
     return { path, text: `expected ${expected}, found ${describe(data)}` };
+  }
+  if (issue.code === 'invalid_union') {
+    // Say what is wrong with the member the entry looks like (the most of its keys), not "invalid input".
+    const options = defOf(schema)?.typeName === 'ZodUnion' ? defOf(schema)!.options! : null;
+    const member = options ? issue.unionErrors[closestMember(options, data)] : undefined;
+    const inner = member?.issues.find((i) => i.code === 'unrecognized_keys') ?? member?.issues[0];
+    if (inner) return issueMessage(inner, raw);
   }
   if (issue.code === 'invalid_union_discriminator') {
     return { path, text: `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}, found ${describe(data)}` };
