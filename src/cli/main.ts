@@ -9,6 +9,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerIncident } from './commands/incident.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerTriage } from './commands/triage.js';
 import { registerInit } from './commands/init.js';
 import { registerMetrics } from './commands/metrics.js';
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, (program: Command, subcommand?: string) => void> 
   doctor: registerDoctor,
   status: registerStatus,
   runs: registerRuns,
+  ledger: registerLedger,
   build: registerBuild,
   deploy: registerDeploy,
   model: registerModel,

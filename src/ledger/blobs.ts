@@ -9,6 +9,12 @@ const sha256 = (bytes: Buffer) => `sha256:${(nodeRequire('node:crypto') as typeo
 /** Blobs are cut into chunks of this size (the last one shorter), one row each. */
 export const CHUNK_BYTES = 1024 * 1024;
 
+export interface BlobRecord {
+  digest: string;
+  sizeBytes: number;
+  chunks: number;
+}
+
 export interface BlobChunk {
   idx: number;
   chunkDigest: string;
@@ -82,6 +88,21 @@ export class BlobStore {
     );
   }
 
+  /** A blob copied from another ledger, chunk by chunk as it was cut there, in one transaction; false when the ledger has it. */
+  putChunks(record: BlobRecord, chunks: BlobChunk[], nowMs: number): Promise<boolean> {
+    return this.db.transaction(
+      async () => {
+        if (await this.has(record.digest)) return false;
+        await this.db.run(`INSERT INTO blobs (digest, size_bytes, chunks, created_at) VALUES (?, ?, ?, ?)`, record.digest, record.sizeBytes, record.chunks, nowMs);
+        for (const chunk of chunks) {
+          await this.db.run(`INSERT INTO blob_chunks (digest, idx, chunk_digest, bytes) VALUES (?, ?, ?, ?)`, record.digest, chunk.idx, chunk.chunkDigest, chunk.bytes);
+        }
+        return true;
+      },
+      { lock: `blob:${record.digest}` },
+    );
+  }
+
   /** The blob's bytes, every chunk and then the whole checked against the digests recorded. */
   async read(digest: string): Promise<Buffer> {
     const record = await this.db.get<{ chunks: number; sizeBytes: number }>(`SELECT chunks, size_bytes AS "sizeBytes" FROM blobs WHERE digest = ?`, digest);
@@ -112,5 +133,10 @@ export class BlobStore {
       digest,
     );
     return rows.map((r) => ({ idx: r.idx, chunkDigest: r.chunkDigest, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes) }));
+  }
+
+  /** Every blob the ledger holds, by digest. */
+  list(): Promise<BlobRecord[]> {
+    return this.db.all<BlobRecord>(`SELECT digest, size_bytes AS "sizeBytes", chunks FROM blobs ORDER BY digest`);
   }
 }

@@ -33,7 +33,7 @@ export type { IncidentAction, StoredTriage } from './triage.js';
 export type { ChangeFact, FactFilter, IncidentFact, ReleaseFact } from './metrics.js';
 export type { LockAttempt, LockHolder, LockOwner } from './locks.js';
 export type { ServerFacts } from './postgres.js';
-export { CHUNK_BYTES, type BlobStore } from './blobs.js';
+export { CHUNK_BYTES, fixedChunks, type BlobChunk, type BlobRecord, type BlobStore } from './blobs.js';
 
 /**
  * The ledger: one set of stores over SQLite (a file path) or PostgreSQL (a postgres:// URL). Every

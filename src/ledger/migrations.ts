@@ -450,6 +450,14 @@ export const migrations: readonly string[] = [
     updated_at    INTEGER NOT NULL
   );
   `,
+  // 14: facts about the ledger itself: the project whose data it holds (recorded when a ledger is
+  // copied in), so that a copy into another project's ledger is refused.
+  `
+  CREATE TABLE ledger_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

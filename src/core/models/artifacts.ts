@@ -119,6 +119,15 @@ export class FolderBlobs implements BlobPlace {
     return { digest, sizeBytes: buffer.length };
   }
 
+  /** Every blob in the folder, by digest (none when the folder does not exist). */
+  async digests(): Promise<string[]> {
+    const top = join(this.root, 'sha256');
+    if (!existsSync(top)) return [];
+    const found: string[] = [];
+    for (const prefix of await readdir(top)) for (const rest of await readdir(join(top, prefix))) found.push(`sha256:${prefix}${rest}`);
+    return found.sort();
+  }
+
   async read(digest: string): Promise<Buffer> {
     const file = this.pathOf(digest);
     let bytes: Buffer;
