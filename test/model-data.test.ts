@@ -72,6 +72,11 @@ describe('training data checks', () => {
     assert.match(allowed.stderr, /used anyway: outliers are known upstream/);
     assert.deepEqual(result.dataChecks.map((c: { suite: string; passed: boolean; override: string }) => [c.suite, c.passed, c.override]), [['checks.yaml', false, 'outliers are known upstream']]);
 
+    const shown = await ops('model', 'show', `churn@${result.registered.version}`);
+    assert.match(shown.stdout, /checks +checks\.yaml FAILED: tickets: range \[0, 10\] \(observed \[0, 99\]\); used anyway: outliers are known upstream/);
+    const shownJson = await json('model', 'show', `churn@${result.registered.version}`);
+    assert.deepEqual(shownJson.dataChecks.map((c: { passed: boolean; override: string }) => [c.passed, c.override]), [[false, 'outliers are known upstream']]);
+
     // The gate reads the recorded outcome: an overridden suite is no pass.
     const blocked = await ops('model', 'promote', `churn@${result.registered.version}`, '--to', 'production', '--json');
     assert.equal(blocked.code, 3, blocked.stderr);

@@ -281,6 +281,7 @@ threshold and a minimum absolute or relative change against the alias's current 
               field('metrics', metricsText(details.metrics, 50)),
               field('params', details.params ? Object.entries(details.params).map(([k, v]) => `${k}=${v}`).join(' ') : null),
               ...details.datasets.map((d) => field('dataset', `${d.path} ${d.digest}`)),
+              ...details.dataChecks.map((c) => field('checks', c.passed ? `${c.suite} passed` : `${c.suite} FAILED: ${c.failed.join('; ')}${c.override ? `; used anyway: ${c.override}` : ''}`)),
               field('artifact', details.artifactDigest),
               ...details.files.map((f) => field('  file', `${f.path} (${f.sizeBytes} bytes)`)),
             ].join('\n'),

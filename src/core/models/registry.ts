@@ -230,6 +230,8 @@ export function listModels(ctx: Context): Promise<ModelSummary[]> {
 export interface VersionDetails extends ModelVersion {
   run: Run | null;
   datasets: StoredDataset[];
+  /** The suites its training data was checked with (`ops model train --suite`), failed checks and any override's reason. */
+  dataChecks: Array<{ digest: string; suite: string; passed: boolean; failed: string[]; override: string | null; at: string }>;
   files: TreeEntry[];
 }
 
@@ -237,7 +239,14 @@ export async function versionDetails(ctx: Context, version: ModelVersion): Promi
   const ledger = ctx.ledger();
   const run = version.runId == null ? null : (await ledger.runs.get(version.runId)) ?? null;
   const files = version.artifactDigest ? (await ArtifactStore.of(ctx).readTree(version.artifactDigest)).files : [];
-  return { ...version, run, datasets: version.runId == null ? [] : await ledger.models.runDatasets(version.runId), files };
+  const checks = version.runId == null ? [] : await ledger.data.checksOfRun(version.runId);
+  return {
+    ...version,
+    run,
+    datasets: version.runId == null ? [] : await ledger.models.runDatasets(version.runId),
+    dataChecks: checks.map((c) => ({ digest: c.digest, suite: c.suite, passed: c.passed, failed: c.failed, override: c.override, at: c.createdAt })),
+    files,
+  };
 }
 
 export async function showModel(ctx: Context, name: string, limit: number): Promise<{ model: ModelSummary; versions: ModelVersion[] }> {
