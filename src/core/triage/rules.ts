@@ -397,7 +397,7 @@ function modelDriftRule(evidence: Evidence): Draft[] {
         const where = d.window ? ` on ${d.window.rows} predictions (${d.window.text}) vs ${d.reference?.rows ?? '?'} training rows` : '';
         for (const f of (d.drifted ?? []) as Array<{ column: string; tests: DriftTestDetail[]; note?: string }>) {
           const stats = f.tests.map(testText).join(', ') || f.note || 'drifted';
-          named.push(`${f.column} (${f.tests.map((t) => `${t.test} ${t.statistic}`).join(', ') || f.note})`);
+          named.push(`${f.column} (${f.tests.map((t) => `${t.test} ${Number(t.statistic.toPrecision(3))}`).join(', ') || f.note})`);
           lines.push(`feature ${f.column} drifted: ${stats}${where}`);
         }
         if (d.prediction) lines.push(`predictions drifted from the held-out predictions: ${(d.prediction.tests as DriftTestDetail[]).map(testText).join(', ')}`);
