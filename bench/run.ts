@@ -1,4 +1,5 @@
 // `npm run bench`: every performance goal, each measured side by side against its baseline.
+import { artifactBenchmarks } from './artifacts.js';
 import { buildBenchmarks } from './build.js';
 import { dataBenchmarks } from './data.js';
 import { deployBenchmarks } from './deploy.js';
@@ -13,7 +14,7 @@ import { watchBenchmarks } from './watch.js';
 import { writerBenchmarks } from './writers.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks, data: dataBenchmarks, intake: intakeBenchmarks, writers: writerBenchmarks, metrics: metricsBenchmarks };
+const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks, data: dataBenchmarks, intake: intakeBenchmarks, writers: writerBenchmarks, metrics: metricsBenchmarks, artifacts: artifactBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 const results: Result[] = [];
 for (const name of chosen) {
