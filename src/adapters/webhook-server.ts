@@ -21,8 +21,8 @@ export interface WebhookCredentials {
 export interface WebhookServerOptions {
   host: string;
   port: number;
-  /** The one path accepted (404 for any other). */
-  path: string;
+  /** The paths accepted, each with its handler (404 for any other). */
+  routes: Record<string, (request: WebhookRequest) => Promise<WebhookAnswer>>;
   maxBodyBytes: number;
   credentials: WebhookCredentials;
   /** All of the request's headers must arrive within this. */
@@ -69,15 +69,16 @@ export async function authorized(header: string | undefined, credentials: Webhoo
 }
 
 /** "application/json", with or without parameters (charset). */
-const isJson = (contentType: string | undefined) => /^application\/json\s*(;|$)/i.test(contentType ?? '');
+// JSON, or JSON Lines (one prediction per line) for the predictions path.
+const isJson = (contentType: string | undefined) => /^application\/(json|x-ndjson|jsonl)\s*(;|$)/i.test(contentType ?? '');
 
 /**
- * A small HTTP server for one webhook: POST of JSON to one path, with a shared secret when one is
+ * A small HTTP server for webhooks: POST of JSON to a few paths, with a shared secret when one is
  * set, bodies up to `maxBodyBytes`. Every refusal is answered before the body is read, and closes
  * the connection. Header, request and keep-alive timeouts and a connection cap bound what a slow
  * or hostile client can hold; close() cuts whatever is still open after a short grace.
  */
-export async function serveWebhooks(options: WebhookServerOptions, handle: (request: WebhookRequest) => Promise<WebhookAnswer>): Promise<WebhookServer> {
+export async function serveWebhooks(options: WebhookServerOptions): Promise<WebhookServer> {
   const { createServer } = await import('node:http');
   let inFlight = 0;
   let settled: (() => void) | undefined;
@@ -96,7 +97,7 @@ export async function serveWebhooks(options: WebhookServerOptions, handle: (requ
     const challenge = [options.credentials.token ? 'Bearer realm="ops"' : '', options.credentials.basic ? 'Basic realm="ops"' : ''].filter(Boolean).join(', ');
     if (!(await authorized(req.headers.authorization, options.credentials))) {
       reply(res, 401, { error: 'a valid Authorization header is needed (the shared secret of watch.listen)' }, { 'WWW-Authenticate': challenge });
-    } else if ((req.url ?? '/').split('?')[0] !== options.path) reply(res, 404, { error: `post Alertmanager webhooks to ${options.path}` });
+    } else if (!Object.hasOwn(options.routes, (req.url ?? '/').split('?')[0]!)) reply(res, 404, { error: `post to ${Object.keys(options.routes).join(' or ')}` });
     else if (req.method !== 'POST') reply(res, 405, { error: 'only POST is accepted' }, { Allow: 'POST' });
     else if (!isJson(req.headers['content-type'])) reply(res, 415, { error: 'the body must be application/json' });
     else if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) reply(res, 413, { error: `body over ${options.maxBodyBytes} bytes` });
@@ -128,6 +129,7 @@ export async function serveWebhooks(options: WebhookServerOptions, handle: (requ
         }
         chunks.push(chunk);
       });
+      const handle = options.routes[(req.url ?? '/').split('?')[0]!]!;
       req.on('end', () => {
         handle({ body: Buffer.concat(chunks), remoteAddress: req.socket.remoteAddress ?? 'unknown' }).then(
           (answer) => reply(res, answer.status, answer.body),

@@ -81,7 +81,8 @@ OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095.`
         if (options.listen) {
           const { startIntake } = await import('../../core/watch/intake.js');
           server = await startIntake(ctx, options.listen);
-          out.info(`listening for Alertmanager webhooks on ${server.url}`);
+          const listen = ctx.requireConfig().watch.listen;
+          out.info(`listening for Alertmanager webhooks on ${server.url}${listen.path} (and predictions on ${listen.predictions})`);
         }
         try {
           if (config.watch.sources.length === 0) {

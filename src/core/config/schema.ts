@@ -187,6 +187,8 @@ export const configSchema = z.strictObject({
       listen: z
         .strictObject({
           path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path such as "/alerts"').default('/alerts'),
+          /** Where predictions made elsewhere are posted (JSON Lines, as `ops model log` reads them). */
+          predictions: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path such as "/predictions"').default('/predictions'),
           /** Bearer token (Alertmanager: http_config.authorization.credentials); better OPS_WATCH__LISTEN__TOKEN. */
           token: sharedSecret.optional(),
           /** HTTP basic credentials (Alertmanager: http_config.basic_auth); the password better OPS_WATCH__LISTEN__PASSWORD. */
@@ -200,6 +202,7 @@ export const configSchema = z.strictObject({
           keepAliveTimeout: duration.default('5s'),
         })
         .refine((l) => Boolean(l.username) === Boolean(l.password), { message: 'basic auth needs both username and password' })
+        .refine((l) => l.path !== l.predictions, { message: 'path and predictions must be different paths' })
         .default({}),
       /** A Slack-compatible incoming webhook told of every open, ack and resolve. */
       notify: z

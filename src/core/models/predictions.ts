@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access, open, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
-import { BadDataError, quote, UsageError } from '../../errors.js';
+import { BadDataError, OpsError, quote, UsageError } from '../../errors.js';
 import type { ModelVersion, NewPrediction, PredictionValue } from '../../ledger/index.js';
 import { parseModelRef, resolveVersion } from './refs.js';
 
@@ -97,13 +97,32 @@ export interface LogOutcome {
  * (from the start again when the file was replaced or truncated), and the new lines and the new
  * position are recorded in one transaction.
  */
-export async function logPredictions(ctx: Context, path: string, defaultModel: string | undefined): Promise<LogOutcome> {
+/** Reads one prediction per JSON object: the version it names (resolved once per reference) and its fields checked. */
+function predictionReader(ctx: Context, defaultModel: string | undefined, noModelHint: string) {
   const versions = new Map<string, ModelVersion>();
-  const versionOf = async (text: string) => {
-    let version = versions.get(text);
-    if (!version) versions.set(text, (version = await resolveVersion(ctx.ledger(), parseModelRef(text))));
-    return version;
+  const now = ctx.clock.now();
+  return {
+    versions: () => [...new Set([...versions.values()].map((v) => `${v.model}@${v.version}`))],
+    async read(value: Record<string, unknown>, where: string): Promise<NewPrediction> {
+      const ref = value.model ?? defaultModel;
+      if (typeof ref !== 'string') throw new BadDataError(`${where}: no model: the line has no "model"${defaultModel === undefined ? ' and no --model was given' : ''}`, noModelHint);
+      const inputs = value.inputs;
+      if (!isObject(inputs) || !Object.values(inputs).every(isScalar)) throw new BadDataError(`${where}: "inputs" must be an object of numbers, strings, booleans or nulls`, `e.g. ${LOG_EXAMPLE}`);
+      if (!('prediction' in value) || !isScalar(value.prediction)) throw new BadDataError(`${where}: "prediction" must be a number, string or boolean`, `e.g. ${LOG_EXAMPLE}`);
+      let atMs = now;
+      if (value.at !== undefined) {
+        atMs = typeof value.at === 'string' ? Date.parse(value.at) : NaN;
+        if (!Number.isFinite(atMs)) throw new BadDataError(`${where}: "at" must be an ISO 8601 time`, 'e.g. "at": "2026-03-01T12:00:00Z", or leave it out for now');
+      }
+      let version = versions.get(ref);
+      if (!version) versions.set(ref, (version = await resolveVersion(ctx.ledger(), parseModelRef(ref))));
+      return { model: version.model, version: version.version, externalId: id(value.id, where, LOG_EXAMPLE), inputs: inputs as Record<string, PredictionValue>, output: value.prediction, source: 'log', atMs };
+    },
   };
+}
+
+export async function logPredictions(ctx: Context, path: string, defaultModel: string | undefined): Promise<LogOutcome> {
+  const reader = predictionReader(ctx, defaultModel, 'pass --model churn@production, or put "model": "churn@3" on each line');
   const rows: NewPrediction[] = [];
   const now = ctx.clock.now();
   const ledger = ctx.ledger();
@@ -117,20 +136,7 @@ export async function logPredictions(ctx: Context, path: string, defaultModel: s
   for await (const { line, value, end: after } of jsonLines(path, ctx.cwd, LOG_EXAMPLE, end, lines)) {
     end = after;
     lines = line;
-    if (!value) continue;
-    const where = `${path}:${line}`;
-    const ref = value.model ?? defaultModel;
-    if (typeof ref !== 'string') throw new BadDataError(`${where}: no model: the line has no "model" and no --model was given`, 'pass --model churn@production, or put "model": "churn@3" on each line');
-    const inputs = value.inputs;
-    if (!isObject(inputs) || !Object.values(inputs).every(isScalar)) throw new BadDataError(`${where}: "inputs" must be an object of numbers, strings, booleans or nulls`, `e.g. ${LOG_EXAMPLE}`);
-    if (!('prediction' in value) || !isScalar(value.prediction)) throw new BadDataError(`${where}: "prediction" must be a number, string or boolean`, `e.g. ${LOG_EXAMPLE}`);
-    let atMs = now;
-    if (value.at !== undefined) {
-      atMs = typeof value.at === 'string' ? Date.parse(value.at) : NaN;
-      if (!Number.isFinite(atMs)) throw new BadDataError(`${where}: "at" must be an ISO 8601 time`, 'e.g. "at": "2026-03-01T12:00:00Z", or leave it out for now');
-    }
-    const version = await versionOf(ref);
-    rows.push({ model: version.model, version: version.version, externalId: id(value.id, where, LOG_EXAMPLE), inputs: inputs as Record<string, PredictionValue>, output: value.prediction, source: 'log', atMs });
+    if (value) rows.push(await reader.read(value, `${path}:${line}`));
   }
   const head = await headDigest(file, end);
   const logged = await ledger.transaction(async () => {
@@ -138,7 +144,44 @@ export async function logPredictions(ctx: Context, path: string, defaultModel: s
     await ledger.predictions.setFileMark(file, { offset: end, lines, head }, now);
     return added;
   });
-  return { fromLine: (resume?.lines ?? 0) + 1, read: rows.length, logged, duplicates: rows.length - logged, versions: [...new Set([...versions.values()].map((v) => `${v.model}@${v.version}`))] };
+  return { fromLine: (resume?.lines ?? 0) + 1, read: rows.length, logged, duplicates: rows.length - logged, versions: reader.versions() };
+}
+
+/**
+ * The HTTP intake of `ops watch --listen` (POST to watch.listen.predictions): JSON Lines, a JSON
+ * array, or one object, each prediction as `ops model log` reads it, with its "model". All are
+ * checked before any is recorded; a bad one is a 400 naming it.
+ */
+export async function receivePredictions(ctx: Context, body: Buffer): Promise<{ status: number; body: unknown }> {
+  const text = body.toString('utf8');
+  let values: unknown[];
+  try {
+    const whole = JSON.parse(text) as unknown;
+    values = Array.isArray(whole) ? whole : [whole];
+  } catch {
+    values = [];
+    for (const [i, line] of text.split('\n').entries()) {
+      if (!line.trim()) continue;
+      try {
+        values.push(JSON.parse(line));
+      } catch {
+        return { status: 400, body: { error: `line ${i + 1} is not JSON`, hint: `send one object per line, like ${LOG_EXAMPLE}` } };
+      }
+    }
+  }
+  const reader = predictionReader(ctx, undefined, 'put "model": "churn@production" on each prediction');
+  const rows: NewPrediction[] = [];
+  try {
+    for (const [i, value] of values.entries()) {
+      if (!isObject(value)) throw new BadDataError(`prediction ${i + 1}: not a JSON object`, `e.g. ${LOG_EXAMPLE}`);
+      rows.push(await reader.read(value, `prediction ${i + 1}`));
+    }
+  } catch (err) {
+    if (!(err instanceof OpsError)) throw err;
+    return { status: 400, body: { error: err.message, hint: err.hint ?? null } };
+  }
+  const logged = await ctx.ledger().predictions.append(rows);
+  return { status: 200, body: { received: rows.length, logged, duplicates: rows.length - logged, versions: reader.versions() } };
 }
 
 const LABEL_EXAMPLE = '{"id": "c-17", "label": "no"}';

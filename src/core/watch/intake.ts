@@ -42,7 +42,11 @@ export async function startIntake(ctx: Context, address: { host: string; port: n
       {
         host: address.host,
         port: address.port,
-        path: listen.path,
+        routes: {
+          [listen.path]: (request) => receiveAlerts(ctx, request.body, request.remoteAddress, limits),
+          // Predictions made elsewhere, for `ops model monitor` (what `ops model log` takes from a file).
+          [listen.predictions]: async (request) => (await import('../models/predictions.js')).receivePredictions(ctx, request.body),
+        },
         maxBodyBytes: MAX_WEBHOOK_BYTES,
         credentials,
         headersTimeoutMs: listen.headersTimeout,
@@ -51,7 +55,6 @@ export async function startIntake(ctx: Context, address: { host: string; port: n
         maxConnections: listen.maxConnections,
         closeGraceMs: CLOSE_GRACE_MS,
       },
-      (request) => receiveAlerts(ctx, request.body, request.remoteAddress, limits),
     );
   } catch (err) {
     throw new UsageError(`cannot listen on ${shown}: ${(err as Error).message}`, 'pick a free port, or stop what holds it');
