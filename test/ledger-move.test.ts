@@ -56,6 +56,12 @@ describe('ops ledger migrate, export, import (real PostgreSQL)', () => {
     const pg = (await postgresServer()) as PostgresServer;
     const a = await localLedger(t);
 
+    const nowhere = place(t, 'shop');
+    const none = await nowhere.ops(['ledger', 'migrate', '--to', url]);
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /error: no ledger at \S+ledger\.db: nothing to migrate/);
+    assert.equal(pg.psql(dbName(url), `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`), '0', 'the target not even opened for a missing source');
+
     const first = await a.ops(['ledger', 'migrate', '--to', url]);
     ok('migrate', first);
     const tables = first.json.tables as Array<{ table: string; source: number; target: number; copied: number; same: boolean }>;

@@ -106,6 +106,23 @@ describe('shared artifacts: a PostgreSQL ledger keeps them in the database', () 
       ],
     );
     assert.equal((await b.ops(['model', 'verify', 'big@2'])).code, 0);
+    const promoted = await b.ops(['model', 'promote', 'churn@1', '--to', 'production', '--force', '--reason', 'from machine B']);
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.equal(promoted.json.promoted, true);
+
+    // Two machines storing the same new files at once: each blob once, both registrations whole.
+    const shared = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+    for (const m of [a, b]) {
+      mkdirSync(join(m.dir, 'same'));
+      writeFileSync(join(m.dir, 'same', 'w.bin'), shared);
+    }
+    const before = blobs();
+    const both = await Promise.all([a.ops(['model', 'register', 'twin', '--artifact', 'same']), b.ops(['model', 'register', 'twin', '--artifact', 'same'])]);
+    for (const r of both) assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(both.map((r) => r.json.version).sort(), [1, 2]);
+    assert.equal(both[0]!.json.artifactDigest, both[1]!.json.artifactDigest);
+    assert.equal(blobs(), before + 2, 'the file and its tree, once');
+    assert.equal(pg.psql(db, `SELECT count(*) FROM blob_chunks WHERE digest = 'sha256:${createHash('sha256').update(shared).digest('hex')}'`), '4');
 
     // One byte of the middle chunk changed in the database: refused in one line naming the chunk.
     pg.psql(db, `UPDATE blob_chunks SET bytes = overlay(bytes placing '\\x00'::bytea from 100) WHERE digest = '${digest}' AND idx = 1`);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { BadDataError, LedgerError, OpsError, UsageError } from '../../errors.js';
+import { BadDataError, LedgerError, NotFoundError, OpsError, UsageError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import { displayTarget, fixedChunks, Ledger, SCHEMA_VERSION, type BlobChunk, type BlobRecord } from '../../ledger/index.js';
 import { followIdentities, holdsRows, insertRows, ledgerFact, ledgerTables, recordLedgerFact, tableRows, type TableShape } from '../../ledger/copy.js';
@@ -255,6 +255,7 @@ function openOther(ctx: Context, target: string): Ledger {
 export async function migrateLedger(ctx: Context, to: string, options: { allowOtherProject?: boolean }): Promise<CopySummary> {
   if (to === ctx.ledgerPath) throw new UsageError(`--to names the ledger being copied (${displayTarget(to)})`, 'pass the URL of the other ledger, e.g. --to postgres://ops@db.internal/ops');
   const source = ctx.ledger();
+  if (source.absent) throw new NotFoundError(`no ledger at ${displayTarget(ctx.ledgerPath)}: nothing to migrate`, 'run ops where its ledger is, or name it with --ledger <file>');
   const target = openOther(ctx, to);
   try {
     return await writeLedger(ctx, target, `ledger ${displayTarget(ctx.ledgerPath)}`, readLedger(ctx, source), options);
