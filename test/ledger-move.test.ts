@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -143,6 +143,15 @@ describe('ops ledger migrate, export, import (real PostgreSQL)', () => {
     const again = await b.ops(['ledger', 'import', 'one.jsonl']);
     ok('import again', again);
     assert.ok((again.json.tables as Array<{ copied: number }>).every((r) => r.copied === 0));
+
+    // Back into a SQLite file on a third machine: the artifacts land in its private folder, the export is the same again.
+    const local = place(t, 'shop');
+    writeFileSync(join(local.dir, 'one.jsonl'), one);
+    ok('import into SQLite', await local.ops(['ledger', 'import', 'one.jsonl']));
+    const backAgain = await runOps(['ledger', 'export'], { cwd: local.dir, env: cleanEnv() });
+    assert.equal(backAgain.stdout, one, 'PostgreSQL -> JSONL -> SQLite -> JSONL: the same bytes');
+    ok('verify on the imported SQLite ledger', await local.ops(['model', 'verify', 'churn@1']));
+    assert.equal(statSync(join(local.dir, '.ops', 'artifacts')).mode & 0o777, 0o700);
 
     // Cut short (the end line gone): nothing imported, one line.
     const empty = await freshLedger(t, 'postgres');
