@@ -45,15 +45,17 @@ export function registerWatch(program: Command): void {
     .command('watch')
     .description('poll the configured sources, open and resolve incidents, receive Alertmanager webhooks')
     .option('--once', 'run one cycle and exit: 0 when no incident is unresolved, 1 when any is (for cron and CI)')
-    .option('--listen <host:port>', 'receive Alertmanager webhooks (version 4) on this address', listenAddress)
+    .option('--listen <host:port>', 'receive Alertmanager webhooks (version 4), and predictions made elsewhere, on this address', listenAddress)
     .option('--interval <duration>', 'time between cycles (default: watch.interval, 30s); with --once, how often cron runs it: events and points newer than that are news', durationFlag)
     .addHelpText('after', helpText({
-      details: `Sources come from watch.sources in the config: docker, kubernetes, http and prometheus. A signal
+      details: `Sources come from watch.sources in the config: docker, kubernetes, http, prometheus and model
+(\`ops model monitor\` of a live model: drift or decay past models.monitor). A signal
 opens an incident after the source's minCount signals or its 'for' duration; signals of one service
 within watch.groupWindow join one incident; an incident resolves after its sources have been
 healthy for watch.resolveAfter. An unreachable source is recorded as a source error, not an incident.
 On every interface (not only loopback) --listen requires a shared secret (watch.listen), e.g.
-OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095.`,
+OPS_WATCH__LISTEN__TOKEN=$(cat /run/secrets/am-token) ops watch --listen :9095. It also takes
+predictions made elsewhere at watch.listen.predictions (POST /predictions, JSON Lines with "model").`,
       examples: [
         'ops watch --once                     one cycle, exit 1 while any incident is unresolved',
         'ops watch --once --json              the cycle as JSON: sources, signals, opened, resolved, open',
