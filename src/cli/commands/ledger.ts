@@ -38,7 +38,7 @@ export function registerLedger(program: Command): void {
       helpText({
         examples: ['ops ledger migrate --to postgres://ops@db.internal/ops', 'ops ledger migrate --to "postgres://ops@db.internal/ops?sslmode=verify-full" --json'],
         details:
-          'Everything is copied in one transaction of the target; rows and blobs it already has are left, so a second run copies nothing. At the end every table of the target is read back and compared with the source by row count and digest, and every blob is re-hashed. A target that holds another project\'s data is refused before anything is written (exit 2) unless --allow-other-project.',
+          'Everything is copied in one transaction of the target; rows and blobs it already has are left, so a\nsecond run copies nothing. At the end every table of the target is read back and compared with the\nsource by row count and digest, and every blob is re-hashed. A target that holds another project\'s\ndata is refused before anything is written (exit 2) unless --allow-other-project.',
         exitCodes: {
           0: 'copied (or already there) and every table and blob checked the same',
           1: 'the target differs from the source after the copy (it held other rows), or it cannot be reached',
@@ -61,8 +61,8 @@ export function registerLedger(program: Command): void {
       'after',
       helpText({
         examples: ['ops ledger export --out ledger.jsonl', 'ops ledger export | gzip > ledger.jsonl.gz', 'ops ledger export --out team.jsonl --json'],
-        details: 'Lines: {"type":"ledger",...} first, then {"type":"row","table":...,"row":{...}} per row, {"type":"blob"} and {"type":"chunk"} (base64) per artifact, and {"type":"end"} with each table\'s row count and digest. The same ledger exports the same bytes from SQLite and from PostgreSQL.',
-        exitCodes: { 0: 'exported', 1: 'an artifact is missing or corrupt, or the file cannot be written' },
+        details: 'Lines: {"type":"ledger",...} first, then {"type":"row","table":...,"row":{...}} per row,\n{"type":"blob"} and {"type":"chunk"} (base64) per artifact, and {"type":"end"} with each table\'s row\ncount and digest. The same ledger exports the same bytes from SQLite and from PostgreSQL.',
+        exitCodes: { 0: 'exported', 1: 'an artifact is missing or corrupt' },
       }),
     )
     .action(
@@ -83,7 +83,7 @@ export function registerLedger(program: Command): void {
       'after',
       helpText({
         examples: ['ops ledger import ledger.jsonl', 'ops ledger import ledger.jsonl --ledger postgres://ops@db.internal/ops --json', 'ops ledger import - < ledger.jsonl'],
-        details: 'The file is read line by line in one transaction: a file cut short, or one whose end line does not match its rows, imports nothing. Rows and blobs the ledger already has are left, so importing twice adds nothing. A file that is not an export, is damaged, or a ledger holding another project\'s data: exit 2, nothing imported.',
+        details: 'The file is read line by line in one transaction: a file cut short, or one whose end line does not\nmatch its rows, imports nothing. Rows and blobs the ledger already has are left, so importing twice\nadds nothing. A file that is not an export, is damaged, or a ledger holding another project\'s data:\nexit 2, nothing imported.',
         exitCodes: {
           0: 'imported (or already there) and every table and blob checked the same',
           1: 'the ledger differs from the file after the import (it held other rows)',
