@@ -124,7 +124,7 @@ ops incident show 1
 step "the loop, 4/6: ops triage (evidence, ranked hypotheses, actions)"
 ops triage
 
-step "the loop, 5/6: ops triage --apply 1 --yes (roll back, check with one watch cycle, resolve with the cause)"
+step "the loop, 5/6: ops triage --apply 1 --yes (roll back, check with watch cycles, resolve with the cause)"
 ops triage --apply 1 --yes
 ops deploy history web --env local
 curl -fsS http://127.0.0.1:$port/health

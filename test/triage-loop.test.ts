@@ -114,7 +114,7 @@ describe('the closed loop on the docker target (real engine)', () => {
     assert.equal((db.prepare(`SELECT count(*) AS n FROM incident_actions`).get() as { n: number }).n, 0);
 
     const applied = await p.ops(['triage', String(incident.id), '--apply', '1', '--yes']);
-    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(applied.code, 0, applied.stderr || JSON.stringify(applied.json?.applied));
     assert.equal(applied.json.applied.status, 'succeeded');
     assert.equal(applied.json.applied.check.healthy, true, applied.json.applied.check.detail);
     assert.equal(applied.json.applied.incident.state, 'resolved');

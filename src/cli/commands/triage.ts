@@ -35,7 +35,7 @@ any applied action are stored with the incident.`,
       examples: [
         'ops triage                       # the newest open incident',
         'ops triage 12 --format markdown  # paste into a ticket',
-        'ops triage 12 --apply 1 --yes    # in CI: run action 1, check with one watch cycle, resolve',
+        'ops triage 12 --apply 1 --yes    # in CI: run action 1, check with watch cycles, resolve',
         'ops triage 12 --json',
       ],
       exitCodes: {

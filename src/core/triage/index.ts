@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
@@ -138,15 +139,26 @@ async function runAction(ctx: Context, spec: RunnableSpec, report: TriageReport)
   }
 }
 
-/** Is the service healthy again? One watch cycle over its sources, or its live state when none watch it. */
+/** How long an applied action has to show a clean watch cycle: a loaded engine or a rollout settling can fail the first one. */
+const HEALTHY_WITHIN_MS = 20_000;
+const HEALTH_CYCLE_GAP_MS = 2_000;
+
+/** Is the service healthy again? Watch cycles over its sources until one is clean (within a bound), or its live state when none watch it. */
 async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy: boolean; detail: string }> {
   const config = ctx.requireConfig();
   const watched = config.watch.sources.some((s) => s.service === incident.service && s.env === incident.env);
   if (watched) {
     const { runCycle } = await import('../watch/index.js');
-    const cycle = await runCycle(ctx, { only: { service: incident.service, env: incident.env } });
-    const problems = cycle.sources.flatMap((s) => (s.ok ? s.signals.map((g) => g.message) : [`${s.source}: ${s.error}`]));
-    return problems.length ? { healthy: false, detail: problems.slice(0, 3).join('; ') } : { healthy: true, detail: `${cycle.sources.length} watch source(s) report no problem` };
+    const deadline = ctx.clock.now() + HEALTHY_WITHIN_MS;
+    for (let cycles = 1; ; cycles++) {
+      const cycle = await runCycle(ctx, { only: { service: incident.service, env: incident.env } });
+      const problems = cycle.sources.flatMap((s) => (s.ok ? s.signals.map((g) => g.message) : [`${s.source}: ${s.error}`]));
+      if (!problems.length) return { healthy: true, detail: `${cycle.sources.length} watch source(s) report no problem` };
+      if (ctx.clock.now() + HEALTH_CYCLE_GAP_MS > deadline || ctx.cancel.aborted) {
+        return { healthy: false, detail: `${problems.slice(0, 3).join('; ')} (still, after ${cycles} watch cycles over ${Math.round(HEALTHY_WITHIN_MS / 1000)} s)` };
+      }
+      await sleep(HEALTH_CYCLE_GAP_MS, undefined, { signal: ctx.cancel }).catch(() => undefined);
+    }
   }
   const { status } = await import('../deploy/index.js');
   const [live] = await status(ctx, incident.env, incident.service);
@@ -157,7 +169,7 @@ async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy
 
 /**
  * `--apply <n>`: confirm, run the action, record it and its result on the incident, then check the
- * service with one watch cycle and resolve the incident with the hypothesis' cause when it is healthy.
+ * service with watch cycles until one is clean and resolve the incident with the hypothesis' cause when it is healthy.
  */
 export async function applyAction(ctx: Context, report: TriageReport, n: number, options: { yes: boolean; confirm?: Confirm }): Promise<ApplyOutcome> {
   const { action, hypothesis } = findAction(report, n);
