@@ -168,14 +168,15 @@ describe('SZZ on a real repository', () => {
     ]);
     assert.equal(report.json.samples.bot[0].reason, "a bot's commit (49699333+dependabot[bot]@users.noreply.github.com)");
 
-    // A "published" data set that calls writesA and the PR commit bug-inducing: one agrees, one not.
+    // A "published" data set that calls writesA and the PR commit bug-inducing: one agrees, one not,
+    // and half of the four agree, as two labels of share 1/2 would by chance: kappa 0.
     const csv = join(dir, 'published.csv');
     writeFileSync(csv, `_id,date,bug\n${shas.writesA},1,1\n${shas.pr},2,1\n${shas.writesB},3,0\n${shas.base},4,0\n`);
     const compared = await runOpsJson(['risk', 'labels', '--ledger', ledger, '--against', csv], { cwd: repo.dir, env: cleanEnv() });
     assert.equal(compared.code, 0, compared.stderr);
     assert.deepEqual(
       { ...compared.json.agreement, file: undefined },
-      { file: undefined, common: 4, published: 2, ours: 2, both: 1, precision: 0.5, recall: 0.5, fixedBefore: null },
+      { file: undefined, rows: 4, common: 4, published: 2, ours: 2, both: 1, precision: 0.5, recall: 0.5, kappa: 0, fixedBefore: null },
     );
     const text = await runOps(['risk', 'labels', '--ledger', ledger, '--kind', 'revert'], { cwd: repo.dir, env: cleanEnv() });
     assert.match(text.stdout, /^revert \(1 of 1\):$/m);

@@ -152,7 +152,7 @@ risk.ticketKeys.`,
         const a = report.agreement;
         if (a) {
           const f3 = (v: number | null) => (v == null ? 'n/a' : v.toFixed(3));
-          lines.push('', `against ${a.file}${a.fixedBefore ? ` (labels from fixes before ${a.fixedBefore})` : ''}: ${a.common.toLocaleString('en-US')} commits in both; bug-inducing: ${a.published} published, ${a.ours} by ops, ${a.both} by both: precision ${f3(a.precision)}, recall ${f3(a.recall)}`);
+          lines.push('', `against ${a.file}${a.fixedBefore ? ` (labels from fixes before ${a.fixedBefore})` : ''}: ${a.common.toLocaleString('en-US')} of its ${a.rows.toLocaleString('en-US')} commits mined; bug-inducing: ${a.published} published, ${a.ours} by ops, ${a.both} by both: precision ${f3(a.precision)}, recall ${f3(a.recall)}, kappa ${f3(a.kappa)}`);
         }
         out.result(lines.join('\n'));
       }),

@@ -22,7 +22,8 @@ export interface LabelSample {
 
 export interface Agreement {
   file: string;
-  /** Commits in both the data set and the mined history. */
+  /** Rows of the data set, and those of its commits that are in the mined history. */
+  rows: number;
   common: number;
   /** Bug-inducing in the data set, in ops, in both. */
   published: number;
@@ -30,6 +31,8 @@ export interface Agreement {
   both: number;
   precision: number | null;
   recall: number | null;
+  /** Cohen's kappa on the common commits: agreement beyond what the two label shares give by chance. */
+  kappa: number | null;
   /** Only labels from fixes committed before this date counted (the data set's collection). */
   fixedBefore: string | null;
 }
@@ -109,8 +112,8 @@ export async function labelReport(
 }
 
 /**
- * Precision and recall of ops's bug-inducing labels against a published data set's (`_id` or
- * `commit_id` or `sha`, and `bug`), on the commits both have. With `fixedBefore`, only labels from
+ * Precision, recall and Cohen's kappa of ops's bug-inducing labels against a published data set's
+ * (`_id` or `commit_id` or `sha`, and `bug`), on the commits both have. With `fixedBefore`, only labels from
  * fixes and reverts committed before that date count, as the data set could know no later fix.
  */
 async function agreement(
@@ -148,14 +151,18 @@ async function agreement(
     if (theirs && mine) both++;
   }
   if (common === 0) throw new UsageError(`no commit of ${file} is in the mined history`, 'compare with the data set of this repository (its commit ids)');
+  const observed = (common - publishedBug - oursBug + 2 * both) / common;
+  const chance = (publishedBug / common) * (oursBug / common) + (1 - publishedBug / common) * (1 - oursBug / common);
   return {
     file: table.file,
+    rows: table.rows.length,
     common,
     published: publishedBug,
     ours: oursBug,
     both,
     precision: oursBug ? both / oursBug : null,
     recall: publishedBug ? both / publishedBug : null,
+    kappa: chance < 1 ? (observed - chance) / (1 - chance) : null,
     fixedBefore: fixedBefore ?? null,
   };
 }
