@@ -121,6 +121,7 @@ export async function createContext(options: ContextOptions): Promise<Context> {
             if (!ctx.secrets.includes(value)) ctx.secrets.push(value);
           },
         }));
+        if (opened.corruption !== null) options.output.warn(`ledger ${ledgerPath} is corrupt (${opened.corruption}): it is read, never written; run \`ops doctor --recover\``);
         if (opened.absent) options.output.info(`no ledger here yet (${displayTarget(ledgerPath)}): nothing has been recorded`);
         // Errors reach the queries that wait for this; the sweep itself only logs.
         void opened

@@ -1,8 +1,9 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Context } from './context.js';
-import { OpsError } from '../errors.js';
+import { OpsError, UsageError } from '../errors.js';
 import { displayTarget, SCHEMA_VERSION } from '../ledger/index.js';
+import { oneLine } from '../ledger/sqlite.js';
 
 export interface Check {
   name: string;
@@ -72,7 +73,11 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
           const problems = await ledger.integrityCheck();
           const { current } = await ledger.schemaVersion();
           if (problems.length !== 1 || problems[0] !== 'ok') {
-            return { ok: false, detail: `integrity check: ${problems.slice(0, 3).join('; ')}`, fix: 'restore the ledger from a backup, or move it aside to start a new one' };
+            return {
+              ok: false,
+              detail: `integrity check: ${oneLine(problems)}`,
+              fix: ledger.backend === 'sqlite' ? 'run `ops doctor --recover` to copy what is readable into a new ledger (the corrupt file is kept beside it)' : 'restore the database from a backup',
+            };
           }
           const server = await ledger.server();
           if (server) {
@@ -160,4 +165,13 @@ export async function runDoctor(ctx: Context): Promise<Check[]> {
   ]);
 
   return Promise.all(checks.map(async ([name, required, probe]) => ({ name, required, ...(await probe()) })));
+}
+
+/** `ops doctor --recover`: a SQLite ledger's readable rows copied into a new file put in its place. */
+export async function recoverLedger(ctx: Context): Promise<import('../ledger/recover.js').Recovery> {
+  const { isPostgresUrl } = await import('../ledger/index.js');
+  if (isPostgresUrl(ctx.ledgerPath)) throw new UsageError('--recover is for a SQLite ledger', 'recover a PostgreSQL ledger with its own tools (pg_dump from a replica, or a backup)');
+  await ctx.closeLedger();
+  const { recoverSqlite } = await import('../ledger/recover.js');
+  return recoverSqlite(ctx.ledgerPath, ctx.clock.now());
 }

@@ -10,8 +10,8 @@ export interface TableShape {
   identity: string | null;
 }
 
-/** Tables a copy does not carry row by row: blobs move as blobs, and the ledger's own facts stay. */
-const NOT_ROWS = new Set(['blobs', 'blob_chunks', 'ledger_meta']);
+/** Tables a copy does not carry row by row: blobs move as blobs, and the ledger's own facts and checks stay. */
+const NOT_ROWS = new Set(['blobs', 'blob_chunks', 'ledger_meta', 'ledger_checks']);
 
 let shapes: TableShape[] | undefined;
 

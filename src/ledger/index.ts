@@ -4,7 +4,7 @@ import { redact } from '../redact.js';
 import { displayTarget, isPostgresUrl, type Db, type TransactionOptions } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresDb, postgresSchemaVersion, type PgHooks, type ServerFacts } from './postgres.js';
-import { openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
+import { isCorruption, openSqlite, sqliteSchemaVersion, SqliteDb } from './sqlite.js';
 import { BlobStore } from './blobs.js';
 import { BuildStore } from './builds.js';
 import { DataStore, PredictionStore } from './data.js';
@@ -115,7 +115,18 @@ export class Ledger {
   async integrityCheck(): Promise<string[]> {
     const raw = this.sqlite;
     if (!raw) return ['ok'];
-    return (raw.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    try {
+      return (raw.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    } catch (err) {
+      // Pages too damaged for the check to walk them (the schema's, a table's root).
+      if (isCorruption(err)) return [(err as Error).message];
+      throw err;
+    }
+  }
+
+  /** What showed a SQLite ledger corrupt (its scheduled quick_check, or a statement); null when nothing has. */
+  get corruption(): string | null {
+    return this.db instanceof SqliteDb ? this.db.corruption : null;
   }
 
   /** Server version, TLS and a round trip's time of a PostgreSQL ledger. */

@@ -458,6 +458,14 @@ export const migrations: readonly string[] = [
     value  TEXT NOT NULL
   );
   `,
+  // 15: when a check of the ledger itself last ran (a SQLite ledger's quick_check runs at most hourly).
+  `
+  CREATE TABLE ledger_checks (
+    name        TEXT PRIMARY KEY,
+    checked_at  INTEGER NOT NULL,
+    result      TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -20,7 +20,7 @@ import { SCHEMA_VERSION, migrations } from './migrations.js';
 const require = createRequire(import.meta.url);
 /** The addon's path, so that opening skips the `bindings` package's search of a dozen folders. */
 let nativeBinding: string | undefined;
-function addonPath(): string | undefined {
+export function addonPath(): string | undefined {
   try {
     nativeBinding ??= require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
   } catch {
@@ -56,6 +56,8 @@ export class SqliteDb implements Db {
   private readonly statements = new Map<string, Database.Statement>();
   /** A transaction (or the opening work) has the connection. */
   private held = false;
+  /** What showed the file corrupt (a check, or a statement's SQLITE_CORRUPT): nothing more is written. */
+  corruption: string | null = null;
 
   constructor(
     /** The better-sqlite3 handle, for SQLite-only checks (pragmas, integrity). */
@@ -70,16 +72,38 @@ export class SqliteDb implements Db {
     return statement;
   }
 
+  /** Any statement's SQLITE_CORRUPT marks the ledger corrupt: this and every later write is refused. */
+  private checked<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      this.corruption ??= (err as Error).message;
+      throw corruptLedgerError(this.path, this.corruption);
+    }
+  }
+
+  private writable(): void {
+    if (this.corruption !== null) throw corruptLedgerError(this.path, this.corruption);
+  }
+
   all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return this.when(() => this.statement(sql).all(...scrubbed(params, this.scrub)) as T[]);
+    return this.when(() => this.checked(() => this.prepared(sql).all(...scrubbed(params, this.scrub)) as T[]));
   }
 
   get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
-    return this.when(() => this.statement(sql).get(...scrubbed(params, this.scrub)) as T | undefined);
+    return this.when(() => this.checked(() => this.prepared(sql).get(...scrubbed(params, this.scrub)) as T | undefined));
   }
 
   run(sql: string, ...params: unknown[]): Promise<number> {
-    return this.when(() => this.statement(sql).run(...scrubbed(params, this.scrub)).changes);
+    return this.when(() => this.checked(() => this.prepared(sql).run(...scrubbed(params, this.scrub)).changes));
+  }
+
+  /** The statement, refused when it writes (an INSERT ... RETURNING reads through get too) to a corrupt file. */
+  private prepared(sql: string): Database.Statement {
+    const statement = this.statement(sql);
+    if (!statement.readonly) this.writable();
+    return statement;
   }
 
   /** Run a statement now, or (held by someone else) as soon as the connection is let go. */
@@ -152,13 +176,15 @@ export class SqliteDb implements Db {
   async transaction<T>(work: () => Promise<T>, _options?: TransactionOptions): Promise<T> {
     const mine = currentTransaction(this) as Held | undefined;
     if (mine?.open) return work();
+    this.writable();
     if (!mine) await this.acquire();
     const marker: Held = { owner: this, active: true, open: true, outer: transactions.getStore() };
     try {
-      this.raw.exec('BEGIN IMMEDIATE');
+      this.writable();
+      this.checked(() => this.raw.exec('BEGIN IMMEDIATE'));
       try {
         const result = await transactions.run(marker, work);
-        this.raw.exec('COMMIT');
+        this.checked(() => this.raw.exec('COMMIT'));
         return result;
       } catch (err) {
         if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
@@ -173,6 +199,50 @@ export class SqliteDb implements Db {
   async close(): Promise<void> {
     if (this.raw.open) this.raw.close();
   }
+}
+
+/** A normal command runs `PRAGMA quick_check` at most this often (its time is kept in the ledger). */
+export const QUICK_CHECK_EVERY_MS = 3_600_000;
+
+export function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
+}
+
+export function corruptLedgerError(path: string, detail: string): LedgerError {
+  return new LedgerError(
+    `ledger ${path} is corrupt (${detail}); ops writes nothing more to it`,
+    'run `ops doctor --recover` to copy what is readable into a new ledger (the corrupt file is kept beside it)',
+  );
+}
+
+/**
+ * The scheduled check: `PRAGMA quick_check` (every page read, indexes not compared) when the last
+ * one is older than QUICK_CHECK_EVERY_MS. Returns the problem found, or null.
+ */
+function scheduledCheck(db: Database.Database, now: number): string | null {
+  try {
+    const last = db.prepare(`SELECT checked_at FROM ledger_checks WHERE name = 'quick_check'`).get() as { checked_at: number } | undefined;
+    if (last && now - last.checked_at < QUICK_CHECK_EVERY_MS && now >= last.checked_at) return null;
+    const problems = (db.pragma('quick_check(3)') as Array<{ quick_check: string }>).map((r) => r.quick_check);
+    if (problems.length !== 1 || problems[0] !== 'ok') return `quick_check: ${oneLine(problems)}`;
+    db.prepare(
+      `INSERT INTO ledger_checks (name, checked_at, result) VALUES ('quick_check', ?, 'ok')
+       ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, result = excluded.result`,
+    ).run(now);
+    return null;
+  } catch (err) {
+    if (isCorruption(err)) return (err as Error).message;
+    // Busy (another writer holds the lock past the timeout): the next command checks.
+    return null;
+  }
+}
+
+/** A check's first problem on one line (its rows hold several lines, under a database header). */
+export function oneLine(problems: string[]): string {
+  const lines = problems.flatMap((p) => p.split('\n')).map((l) => l.trim()).filter((l) => l && !/^\*\*\* in database/.test(l));
+  const first = (lines[0] ?? 'failed').slice(0, 200);
+  return lines.length > 1 ? `${first} (and ${lines.length - 1} more)` : first;
 }
 
 function describeOpenFailure(path: string, err: unknown): LedgerError {
@@ -229,7 +299,9 @@ export function openSqlite(path: string, scrub: Scrub): SqliteDb {
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     if (found < SCHEMA_VERSION) migrate(db);
-    return new SqliteDb(db, path, scrub);
+    const opened = new SqliteDb(db, path, scrub);
+    if (path !== ':memory:') opened.corruption = scheduledCheck(db, Date.now());
+    return opened;
   } catch (err) {
     db?.close();
     if (err instanceof LedgerError) throw err;
