@@ -91,6 +91,10 @@ describe('ops risk mine: a killed SZZ resumes', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.json.szz.fixes, FIXES - before, 'only the fixes not saved yet are blamed again');
     assert.equal(count(ledger, `SELECT count(*) AS n FROM runs WHERE kind = 'mine' AND status = 'interrupted'`), 1, 'the killed run is recorded as interrupted');
+    // Both mines are runs like any other: `ops runs list` shows them, newest first.
+    const listed = await runOpsJson(['runs', 'list', '--kind', 'mine', '--ledger', ledger], { cwd: repo, env: cleanEnv() });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.json.map((r: { status: string }) => r.status), ['succeeded', 'interrupted']);
 
     const fresh = join(dir, 'fresh.db');
     const whole = await runOpsJson(['risk', 'mine', '--labels', '--ledger', fresh], { cwd: repo, env: cleanEnv() });
