@@ -12,6 +12,7 @@ import { Ledger } from '../src/ledger/index.js';
 import { testContext } from './helpers/context.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { OPS_BIN } from './helpers/ops.js';
+import { BACKENDS, freshLedger } from './helpers/postgres.js';
 import { container, recorder, until, untilContainer, watchProject } from './helpers/watch.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -173,8 +174,10 @@ describe('ops watch: docker sources (real engine)', () => {
   });
 });
 
-describe('ops watch: http sources, incident lifecycle, notifications, correlation', () => {
+for (const backend of BACKENDS) describe(`ops watch: http sources, incident lifecycle, notifications, correlation (${backend})`, () => {
   it('goes down after N failures, notifies with retries, names the suspect deploy, recovers, and links a recurrence', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
     let status = 200;
     const app = await recorder(t, (_req, res) => {
       res.writeHead(status);
@@ -198,6 +201,7 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
         '  sources:',
         `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 2 }`,
       ].join('\n'),
+      { OPS_LEDGER: target },
     );
     // Releases in the ledger: web an hour and a half ago (outside the window), api 20 min ago, web 5 min ago (risky).
     const ledger = Ledger.open(p.ledger);
@@ -269,6 +273,8 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
   });
 
   it('waits for minCount signals, and a dead webhook is recorded without stopping detection', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
     const app = await recorder(t, (_req, res) => {
       res.writeHead(500);
       res.end();
@@ -285,6 +291,7 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
         '  sources:',
         `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, minCount: 3 }`,
       ].join('\n'),
+      { OPS_LEDGER: target },
     );
     assert.equal((await p.ops(['watch', '--once'])).code, 0);
     assert.equal((await p.ops(['watch', '--once'])).code, 0);
@@ -298,6 +305,8 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
   });
 
   it('counts a slow answer as a failure, and gives up on a webhook that does not answer within its timeout', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
     const app = await recorder(t, (_req, res) => {
       setTimeout(() => {
         res.writeHead(200);
@@ -315,6 +324,7 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
         '  sources:',
         `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, latencyMs: 150 }`,
       ].join('\n'),
+      { OPS_LEDGER: target },
     );
     const r = await p.ops(['watch', '--once']);
     assert.equal(r.code, 1, r.stderr);
@@ -324,6 +334,8 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
   });
 
   it('runs continuously: opens only after `for`, resolves after `resolveAfter` of health, stops cleanly on SIGTERM', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
     let status = 500;
     const app = await recorder(t, (_req, res) => {
       res.writeHead(status);
@@ -333,6 +345,7 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     const p = watchProject(
       t,
       ['project: shop', 'watch:', '  interval: 200ms', '  resolveAfter: 1500ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/", failures: 1, for: 1s }`].join('\n'),
+      { OPS_LEDGER: target },
     );
     const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
     let stderr = '';
@@ -359,6 +372,9 @@ describe('ops watch: http sources, incident lifecycle, notifications, correlatio
     assert.equal((await ledger.incidents.list({ limit: 5 })).length, 1);
   });
 
+});
+
+describe('ops watch: input', () => {
   it('rejects bad input with one error line and changes nothing', async (t) => {
     const p = watchProject(t, ['project: shop', 'watch:', '  sources:', '    - { type: http, service: Web, env: prod, url: "not a url" }'].join('\n'));
     const bad = await p.ops(['watch', '--once']);

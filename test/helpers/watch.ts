@@ -17,14 +17,14 @@ export interface WatchProject {
   writeConfig(yaml: string): void;
 }
 
-/** A folder with an ops.config.yaml and its own ledger. */
+/** A folder with an ops.config.yaml and its own ledger (or the one OPS_LEDGER names). */
 export function watchProject(t: TestContext, yaml: string, env: NodeJS.ProcessEnv = {}): WatchProject {
   const dir = mkdtempSync(join(tmpdir(), 'ops-watch-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const runEnv = cleanEnv(env);
   const project: WatchProject = {
     dir,
-    ledger: join(dir, '.ops', 'ledger.db'),
+    ledger: env.OPS_LEDGER ?? join(dir, '.ops', 'ledger.db'),
     env: runEnv,
     writeConfig: (text) => writeFileSync(join(dir, 'ops.config.yaml'), text),
     async ops(args) {

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { WatchConfig, WatchSourceConfig } from '../config/schema.js';
 import type { Incident } from '../../ledger/index.js';
-import { OpsError } from '../../errors.js';
+import { formatSeconds, OpsError, UnreachableError } from '../../errors.js';
 import { pool } from '../pool.js';
 import { sleep } from '../process.js';
 import { redact } from '../../redact.js';
@@ -43,8 +43,7 @@ interface CycleShared {
   dockerListing: ReturnType<typeof projectListing>;
 }
 
-async function check(ctx: Context, source: WatchSourceConfig, key: string, shared: CycleShared, now: number, intervalMs: number): Promise<CheckResult> {
-  const memory = await ctx.ledger().incidents.sourceMemory<any>(key);
+async function check(ctx: Context, source: WatchSourceConfig, memory: any, shared: CycleShared, now: number, intervalMs: number): Promise<CheckResult> {
   switch (source.type) {
     case 'docker':
       return checkDocker(ctx, source.service, source.env, shared.dockerListing, memory, now);
@@ -88,19 +87,35 @@ export interface CycleOptions {
 }
 
 /**
- * One cycle: poll every source at once (or only one service's, for triage's check), fold what they
- * said into incidents, resolve quiet ones, notify.
+ * What a cycle read from its sources, and how far it got folding that into the ledger: a cycle
+ * interrupted by an unreachable ledger is resumed from here, so nothing it read is lost.
  */
-export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions = {}): Promise<CycleReport> {
+export interface ReadCycle {
+  started: number;
+  now: number;
+  sources: WatchSourceConfig[];
+  outcomes: Array<SourceOutcome & { memory?: unknown }>;
+  changes: Changes;
+  /** Sources whose reports are in the ledger; then quiet incidents resolved, then announced. */
+  applied: number;
+  resolved: boolean;
+  announced: boolean;
+}
+
+/** Poll every source at once (or only one service's, for triage's check). */
+export async function readSources(ctx: Context, { only, intervalMs }: CycleOptions = {}): Promise<ReadCycle> {
   const config = ctx.requireConfig();
   const started = ctx.clock.now();
   const shared: CycleShared = { dockerListing: projectListing(ctx) };
   const sources = only ? config.watch.sources.filter((s) => s.service === only.service && s.env === only.env) : config.watch.sources;
+  const store = ctx.ledger().incidents;
   const outcomes = await pool(sources, SOURCE_CONCURRENCY, async (source): Promise<SourceOutcome & { memory?: unknown }> => {
     const key = sourceKey(source);
+    // Outside the source's own failures: a ledger that cannot be read fails the cycle before it reads anything.
+    const memory = await store.sourceMemory<any>(key);
     const t0 = performance.now();
     try {
-      const result = await check(ctx, source, key, shared, ctx.clock.now(), intervalMs ?? config.watch.interval);
+      const result = await check(ctx, source, memory, shared, ctx.clock.now(), intervalMs ?? config.watch.interval);
       return { source: key, type: source.type, service: source.service, env: source.env, ok: true, error: null, signals: result.signals, memory: result.memory, durationMs: performance.now() - t0 };
     } catch (err) {
       // The hint too: a timed-out or unreachable source says what to check.
@@ -109,25 +124,41 @@ export async function runCycle(ctx: Context, { only, intervalMs }: CycleOptions 
       return { source: key, type: source.type, service: source.service, env: source.env, ok: false, error, signals: [], durationMs: performance.now() - t0 };
     }
   });
-  const changes: Changes = { opened: [], resolved: [] };
-  const now = ctx.clock.now();
-  for (const [i, source] of sources.entries()) {
-    const { memory, ...outcome } = outcomes[i]!;
-    await applyReport(ctx, outcome, policyOf(config.watch, source), memory, now, changes);
+  return { started, now: ctx.clock.now(), sources, outcomes, changes: { opened: [], resolved: [] }, applied: 0, resolved: false, announced: false };
+}
+
+/** Fold what a cycle read into incidents, resolve quiet ones, notify; resumes where a failed call stopped. */
+export async function applyCycle(ctx: Context, cycle: ReadCycle): Promise<CycleReport> {
+  const config = ctx.requireConfig();
+  const { now, changes } = cycle;
+  for (; cycle.applied < cycle.sources.length; cycle.applied++) {
+    const { memory, ...outcome } = cycle.outcomes[cycle.applied]!;
+    await applyReport(ctx, outcome, policyOf(config.watch, cycle.sources[cycle.applied]!), memory, now, changes);
     if (outcome.error) ctx.output.warn(`source ${outcome.source} failed: ${outcome.error}`);
   }
-  await resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
-  // An incident opened by a cycle's first signal may have grouped more of them since.
-  changes.opened = await Promise.all(changes.opened.map(async (incident) => (await ctx.ledger().incidents.get(incident.id))!));
-  await announce(ctx, changes);
+  if (!cycle.resolved) {
+    await resolveQuiet(ctx, config.watch.resolveAfter, now, changes);
+    cycle.resolved = true;
+  }
+  if (!cycle.announced) {
+    // An incident opened by a cycle's first signal may have grouped more of them since.
+    changes.opened = await Promise.all(changes.opened.map(async (incident) => (await ctx.ledger().incidents.get(incident.id))!));
+    await announce(ctx, changes);
+    cycle.announced = true;
+  }
   return {
-    at: new Date(started).toISOString(),
-    durationMs: ctx.clock.now() - started,
-    sources: outcomes.map(({ memory: _memory, ...outcome }) => ({ ...outcome, durationMs: Math.round(outcome.durationMs) })),
+    at: new Date(cycle.started).toISOString(),
+    durationMs: ctx.clock.now() - cycle.started,
+    sources: cycle.outcomes.map(({ memory: _memory, ...outcome }) => ({ ...outcome, durationMs: Math.round(outcome.durationMs) })),
     opened: changes.opened,
     resolved: changes.resolved,
     open: await ctx.ledger().incidents.list({ state: 'unresolved', limit: 1000 }),
   };
+}
+
+/** One cycle: read every source, then fold what they said into the ledger. */
+export async function runCycle(ctx: Context, options: CycleOptions = {}): Promise<CycleReport> {
+  return applyCycle(ctx, await readSources(ctx, options));
 }
 
 /** Say what changed, and tell the webhook. */
@@ -138,14 +169,46 @@ export async function announce(ctx: Context, changes: Changes): Promise<void> {
 }
 
 
-/** Cycles every `intervalMs` until ctx.cancel is aborted; a stop request ends the loop between cycles. */
+/** While the ledger is unreachable (a PostgreSQL server restarting): retry after 1 s, doubling up to 30 s. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Cycles every `intervalMs` until ctx.cancel is aborted; a stop request ends the loop between
+ * cycles. An unreachable ledger does not end it: what the cycle read is held and written once the
+ * ledger answers again, retried with backoff, with one warning line per outage.
+ */
 export async function watchLoop(ctx: Context, intervalMs: number, onCycle: (report: CycleReport) => void): Promise<number> {
   let cycles = 0;
+  let outageSince: number | undefined;
+  let delay = RETRY_FIRST_MS;
+  let held: ReadCycle | undefined;
   while (!ctx.cancel.aborted) {
     const started = ctx.clock.now();
-    onCycle(await runCycle(ctx, { intervalMs }));
-    cycles++;
+    try {
+      held ??= await readSources(ctx, { intervalMs });
+      const report = await applyCycle(ctx, held);
+      held = undefined;
+      if (outageSince !== undefined) {
+        ctx.output.info(`ledger reachable again after ${formatSeconds(ctx.clock.now() - outageSince)}`);
+        outageSince = undefined;
+        delay = RETRY_FIRST_MS;
+      }
+      onCycle(report);
+      cycles++;
+    } catch (err) {
+      if (!(err instanceof UnreachableError)) throw err;
+      if (outageSince === undefined) {
+        outageSince = ctx.clock.now();
+        const holding = held ? `; holding what ${held.sources.length - held.applied} source(s) said until it answers` : '';
+        ctx.output.warn(`${err.message}${holding}, retrying with backoff (at most every ${formatSeconds(RETRY_MAX_MS)})`);
+      }
+      await sleep(delay, ctx.cancel);
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+      continue;
+    }
     await sleep(Math.max(0, intervalMs - (ctx.clock.now() - started)), ctx.cancel);
   }
+  if (held) ctx.output.warn(`stopped while the ledger was unreachable: what ${held.sources.length - held.applied} source(s) said in the last cycle was not recorded`);
   return cycles;
 }

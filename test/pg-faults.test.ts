@@ -1,0 +1,101 @@
+// Faults of a PostgreSQL ledger against the real server: restarted while `ops watch` runs (it holds
+// what it read, retries with backoff, logs one line for the outage, loses no signal), and a
+// connection killed in the middle of a transaction (nothing of it is written).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
+import { describe, it } from 'node:test';
+import { Ledger } from '../src/ledger/index.js';
+import { OPS_BIN } from './helpers/ops.js';
+import { freshLedger, postgresServer } from './helpers/postgres.js';
+import { recorder, until, watchProject } from './helpers/watch.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('PostgreSQL ledger faults', () => {
+  it('a server restarted during ops watch: the read signal is held and written once it is back, one line for the outage', async (t) => {
+    const url = await freshLedger(t, 'postgres');
+    if (!url) return;
+    const server = await postgresServer();
+    assert.ok(typeof server !== 'string');
+    const database = new URL(url).pathname.slice(1);
+    let mode: 'healthy' | 'hold' | 'down' = 'healthy';
+    let held: ServerResponse | undefined;
+    const app = await recorder(t, (_req, res) => {
+      if (mode === 'hold' && !held) {
+        held = res;
+        return true;
+      }
+      res.writeHead(mode === 'healthy' ? 200 : 503);
+      res.end();
+      return true;
+    });
+    const p = watchProject(t, ['project: shop', 'watch:', '  interval: 300ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 1 }`].join('\n'), { OPS_LEDGER: url });
+    const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.after(() => void child.kill('SIGKILL'));
+    const said = () => `ops watch said:\n${stderr}`;
+    const checks = () => {
+      try {
+        return Number(server.psql(database, `SELECT count(*) FROM watch_sources WHERE ok_at IS NOT NULL`));
+      } catch {
+        return 0; // not migrated yet
+      }
+    };
+    await until(said, () => (checks() > 0 ? true : undefined), 30_000);
+
+    // The next check waits on the app; meanwhile the server goes down; then the app answers 503.
+    mode = 'hold';
+    await until(said, () => held, 30_000);
+    server.ctl('stop');
+    const readAt = Date.now();
+    held!.writeHead(503);
+    held!.end();
+    mode = 'down';
+    await until(said, () => (/cannot reach PostgreSQL ledger/.test(stderr) ? true : undefined), 30_000);
+    await sleep(3500);
+    assert.equal(child.exitCode, null, `ops watch keeps running while the ledger is down\n${stderr}`);
+    const restartedAt = Date.now();
+    server.ctl('start');
+
+    const incident = await until(said, () => {
+      const row = server.psql(database, `SELECT id || ',' || began_at FROM incidents ORDER BY id LIMIT 1`);
+      return row ? row.split(',').map(Number) : undefined;
+    }, 60_000);
+    assert.ok(incident[1]! >= readAt - 1000 && incident[1]! < restartedAt, `the incident began with the signal read during the outage (${incident[1]}), not after the restart (${restartedAt})`);
+    await until(said, () => (/ledger reachable again after/.test(stderr) ? true : undefined), 30_000);
+    const outage = stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l));
+    assert.equal(outage.length, 1, `one line for the outage:\n${stderr}`);
+    assert.match(outage[0]!, /warning: cannot reach PostgreSQL ledger postgres:\/\/ops:(\*\*\*|\[REDACTED\])@127\.0\.0\.1:\d+\/\w+: .*; holding what 1 source\(s\) said until it answers, retrying with backoff \(at most every 30 s\)$/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.equal(Number(server.psql(database, `SELECT count(*) FROM incidents`)), 1);
+  });
+
+  it('a connection killed in the middle of a transaction leaves nothing of it written', async (t) => {
+    const url = await freshLedger(t, 'postgres');
+    if (!url) return;
+    const server = await postgresServer();
+    assert.ok(typeof server !== 'string');
+    const database = new URL(url).pathname.slice(1);
+    const ledger = Ledger.open(url);
+    t.after(() => ledger.close());
+    const run = { kind: 'exec', actor: 'tester', host: 'host-a', pid: 4242, ci: false, argv: ['exec', 'true'] };
+    await assert.rejects(
+      ledger.transaction(async () => {
+        const id = await ledger.runs.insert(run, 1000);
+        await ledger.runs.appendLog(id, 'stdout', 'half of it\n', 1001);
+        const { pid } = (await ledger.db.get<{ pid: number }>(`SELECT pg_backend_pid() AS pid`))!;
+        server.psql(database, `SELECT pg_terminate_backend(${pid})`);
+        await ledger.runs.finish(id, { status: 'succeeded', exitCode: 0 }, 2000);
+      }),
+      /cannot reach PostgreSQL ledger .*(terminat|Connection)/,
+    );
+    assert.equal(server.psql(database, `SELECT (SELECT count(*) FROM runs) || ',' || (SELECT count(*) FROM run_logs)`), '0,0', 'nothing half-written');
+    // The ledger goes on with a new connection.
+    const id = await ledger.runs.insert(run, 3000);
+    assert.equal((await ledger.runs.get(id))!.status, 'running');
+  });
+});
