@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -123,5 +123,16 @@ describe('a ledger whose pages are corrupt', () => {
     assert.deepEqual(await ledger.integrityCheck(), ['ok']);
     assert.equal((await ledger.runs.get(JSON.parse(exec.stdout).runId))!.status, 'succeeded');
     await ledger.close();
+  });
+
+  it('ops doctor --recover refuses a file whose schema cannot be read, and leaves it as it was', async () => {
+    const { dir, path } = await ledgerWithRuns();
+    writeGarbage(path, 1, 2);
+    const before = sha256(path);
+    const recover = await runOps(['--ledger', path, 'doctor', '--recover'], { cwd: dir, env: cleanEnv() });
+    assert.equal(recover.code, 2, recover.stderr);
+    assert.match(recover.stderr, /^error: (nothing in ledger .* can be read|cannot read ledger).*; restore it from a backup/m);
+    assert.equal(sha256(path), before);
+    assert.deepEqual(readdirSync(dir).sort(), ['ledger.db']);
   });
 });

@@ -44,7 +44,8 @@ export function recoverSqlite(path: string, now: number): Recovery {
   let method: Recovery['method'] = 'vacuum';
   let tables: TableRecovery[];
   try {
-    const version = old.pragma('user_version', { simple: true }) as number;
+    const version = safe(() => old.pragma('user_version', { simple: true }) as number);
+    if (version === undefined) throw unreadable(path);
     if (version > SCHEMA_VERSION) throw new LedgerError(`ledger ${path} has schema version ${version}, newer than this ops understands (${SCHEMA_VERSION})`, 'recover it with a newer ops');
     try {
       old.prepare('VACUUM INTO ?').run(fresh);
@@ -56,7 +57,12 @@ export function recoverSqlite(path: string, now: number): Recovery {
     } catch {
       rmSync(fresh, { force: true });
       method = 'copy';
-      tables = copyReadable(old, fresh, version);
+      try {
+        tables = copyReadable(old, fresh, version, path);
+      } catch (err) {
+        rmSync(fresh, { force: true });
+        throw err;
+      }
     }
   } finally {
     old.close();
@@ -71,12 +77,19 @@ export function recoverSqlite(path: string, now: number): Recovery {
   return { ledger: path, kept, method, tables, integrity };
 }
 
+function unreadable(path: string): LedgerError {
+  return new LedgerError(`nothing in ledger ${path} can be read (its header or schema pages are damaged); it is left as it was`, 'restore it from a backup, or move it aside to start a new ledger');
+}
+
 function tableNames(db: Database.Database): string[] {
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
 }
 
 /** A new file at the old schema version, each table's readable rows copied in (rowids kept). */
-function copyReadable(old: Database.Database, fresh: string, version: number): TableRecovery[] {
+function copyReadable(old: Database.Database, fresh: string, version: number, path: string): TableRecovery[] {
+  const oldTables = new Set(safe(() => tableNames(old)) ?? []);
+  // Without its schema nothing can be read: a new empty ledger in its place would only hide that.
+  if (oldTables.size === 0) throw unreadable(path);
   const db = new Database(fresh, { nativeBinding: addonPath() });
   try {
     db.pragma('foreign_keys = OFF');
@@ -84,7 +97,6 @@ function copyReadable(old: Database.Database, fresh: string, version: number): T
       for (let v = 0; v < version; v++) db.exec(migrations[v]!);
       db.pragma(`user_version = ${version}`);
     })();
-    const oldTables = new Set(safe(() => tableNames(old)) ?? []);
     const report: TableRecovery[] = [];
     for (const table of tableNames(db)) {
       if (!oldTables.has(table)) {
