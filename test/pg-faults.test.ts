@@ -74,6 +74,71 @@ describe('PostgreSQL ledger faults', () => {
     assert.equal(Number(server.psql(database, `SELECT count(*) FROM incidents`)), 1);
   });
 
+  it('pg_ctl restart twice while ops watch counts failures: every check it made is counted once, an outage line only with its recovery line', async (t) => {
+    const url = await freshLedger(t, 'postgres');
+    if (!url) return;
+    const server = await postgresServer();
+    assert.ok(typeof server !== 'string');
+    const database = new URL(url).pathname.slice(1);
+    let failing = true;
+    let served = 0;
+    let hold = false;
+    let held: ServerResponse | undefined;
+    const app = await recorder(t, (_req, res) => {
+      if (hold && !held) {
+        held = res;
+        return true;
+      }
+      if (failing) served++;
+      res.writeHead(failing ? 503 : 200);
+      res.end();
+      return true;
+    });
+    const p = watchProject(t, ['project: shop', 'watch:', '  interval: 200ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 1 }`].join('\n'), { OPS_LEDGER: url });
+    const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.after(() => void child.kill('SIGKILL'));
+    const said = () => `ops watch said:\n${stderr}`;
+    const counted = () => {
+      try {
+        return Number(server.psql(database, `SELECT coalesce(sum(count), 0) FROM incident_signals`));
+      } catch {
+        return 0; // not migrated yet
+      }
+    };
+    await until(said, () => (counted() >= 3 ? true : undefined), 30_000);
+
+    // First restart while a check waits on the app: its connection is gone when the 503 comes back.
+    hold = true;
+    await until(said, () => held, 30_000);
+    server.ctl('restart');
+    served++;
+    held!.writeHead(503);
+    held!.end();
+    hold = false;
+    const before = counted();
+    await until(said, () => (counted() >= before + 3 ? true : undefined), 30_000);
+    // Second restart in the middle of the loop's checks and writes.
+    server.ctl('restart');
+    const again = counted();
+    await until(said, () => (counted() >= again + 3 ? true : undefined), 30_000);
+
+    // A healthy check clears the signal; cycles are written in order, so every failure before it is in.
+    failing = false;
+    await until(said, () => (server.psql(database, `SELECT count(*) FROM incident_signals WHERE cleared_at IS NOT NULL`) === '1' ? true : undefined), 30_000);
+    assert.equal(counted(), served, `every 503 the app served is one counted signal\n${stderr}`);
+    assert.equal(Number(server.psql(database, `SELECT signal_count FROM incidents`)), served, 'and one on the incident');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    const outages = stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l)).length;
+    const recoveries = stderr.split('\n').filter((l) => /ledger reachable again after/.test(l)).length;
+    assert.ok(outages <= 2 && outages === recoveries, `at most one line per restart, each with its recovery:\n${stderr}`);
+    assert.doesNotMatch(stderr, /MaxListenersExceeded/, 'cycles leave no listeners behind');
+    assert.equal(Number(server.psql(database, `SELECT count(*) FROM incidents`)), 1);
+  });
+
   it('a connection killed in the middle of a transaction leaves nothing of it written', async (t) => {
     const url = await freshLedger(t, 'postgres');
     if (!url) return;

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { inspectContainer, listContainers } from '../src/adapters/docker.js';
-import { FolderBlobs } from '../src/core/models/artifacts.js';
+import { ArtifactStore, FolderBlobs, LedgerBlobs } from '../src/core/models/artifacts.js';
+import { Ledger } from '../src/ledger/index.js';
 import { DEFAULT_SERVICE_SETTINGS, deployProject, LATE_CRASH_DOCKERFILE } from './helpers/deploy.js';
 import { engineWithBaseImage } from './helpers/engine.js';
 import { growHistory } from './helpers/history.js';
+import { BACKENDS, freshLedger } from './helpers/postgres.js';
 import { until } from './helpers/watch.js';
 
 /** Serves and passes its HEALTHCHECK; 6 s later it warms a 24 MiB cache, more than a 16m limit allows. */
@@ -19,10 +20,12 @@ const HUNGRY_DOCKERFILE = [
   '',
 ].join('\n');
 
-describe('the closed loop on the docker target (real engine)', () => {
+for (const backend of BACKENDS) describe(`the closed loop on the docker target (real engine, ${backend} ledger)`, () => {
   it('deploy, crash, watch, triage, rollback, resolve, relabel, retrain', async (t) => {
     if (!(await engineWithBaseImage(t))) return;
-    const p = await deployProject(t);
+    const target = await freshLedger(t, backend);
+    if (!target) return;
+    const p = await deployProject(t, { ledger: target });
     const config = readFileSync(join(p.dir, 'ops.config.yaml'), 'utf8');
     p.commit(
       {
@@ -109,9 +112,9 @@ describe('the closed loop on the docker target (real engine)', () => {
     const refused = await p.ops(['triage', String(incident.id), '--apply', '1']);
     assert.equal(refused.code, 4, refused.stderr);
     assert.match(refused.stderr, /needs confirmation.*--yes/s);
-    const db = new Database(join(p.dir, '.ops', 'ledger.db'), { readonly: true });
-    t.after(() => db.close());
-    assert.equal((db.prepare(`SELECT count(*) AS n FROM incident_actions`).get() as { n: number }).n, 0);
+    const ledger = Ledger.open(target);
+    t.after(() => ledger.close());
+    assert.equal(Number((await ledger.db.get<{ n: number }>(`SELECT count(*) AS n FROM incident_actions`))!.n), 0);
 
     const applied = await p.ops(['triage', String(incident.id), '--apply', '1', '--yes']);
     assert.equal(applied.code, 0, applied.stderr || JSON.stringify(applied.json?.applied));
@@ -119,7 +122,7 @@ describe('the closed loop on the docker target (real engine)', () => {
     assert.equal(applied.json.applied.check.healthy, true, applied.json.applied.check.detail);
     assert.equal(applied.json.applied.incident.state, 'resolved');
     assert.equal(applied.json.applied.incident.causeRelease, release2.id);
-    const actions = db.prepare(`SELECT action, kind, command, status FROM incident_actions WHERE incident_id = ?`).all(incident.id);
+    const actions = await ledger.db.all(`SELECT action, kind, command, status FROM incident_actions WHERE incident_id = ?`, incident.id);
     assert.deepEqual(actions, [{ action: 1, kind: 'rollback', command: 'ops deploy rollback web --env local --to 1', status: 'succeeded' }]);
     const history = await p.ops(['deploy', 'history', 'web', '--env', 'local']);
     assert.deepEqual(
@@ -138,12 +141,14 @@ describe('the closed loop on the docker target (real engine)', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.json.version.version, 2);
     assert.ok(second.json.trainingSet.releaseLabelled >= 1, JSON.stringify(second.json.trainingSet));
-    const labels = db.prepare(`SELECT source, evidence FROM commit_labels WHERE sha = ? ORDER BY source`).all(secondSha) as Array<{ source: string; evidence: string }>;
+    const labels = await ledger.db.all<{ source: string; evidence: string }>(`SELECT source, evidence FROM commit_labels WHERE sha = ? ORDER BY source`, secondSha);
     assert.ok(labels.some((l) => l.source === 'release' && l.evidence.includes(`release ${release2.id} `)), JSON.stringify(labels));
     const lineage = await p.ops(['model', 'lineage', 'risk-scorer@2']);
     const [dataset] = lineage.json.upstream.datasets;
     assert.equal(dataset.digest, second.json.trainingSet.digest, 'the version names the training set it was trained on');
-    const csv = readFileSync(FolderBlobs.beside(join(p.dir, '.ops', 'ledger.db')).pathOf(dataset.digest), 'utf8').split('\n');
+    // Where the ledger keeps artifacts: the folder beside a SQLite file, the database for PostgreSQL.
+    const artifacts = new ArtifactStore(ledger.backend === 'postgres' ? new LedgerBlobs(ledger.blobs, Date.now) : FolderBlobs.beside(target));
+    const csv = (await artifacts.read(dataset.digest)).toString('utf8').split('\n');
     const header = csv[0]!.split(',');
     const row = csv.find((line) => line.startsWith(`${secondSha},`))!.split(',');
     assert.equal(row[header.indexOf('bug')], '1');
@@ -159,7 +164,9 @@ describe('the closed loop on the docker target (real engine)', () => {
     );
     assert.equal(second.json.promotion.baseline, 1);
   });
+});
 
+describe('triage on the docker target (real engine)', () => {
   it('the quick start\'s history: the live release is the suspect, the rollback goes to the last healthy one, a resolved incident keeps its cause', async (t) => {
     if (!(await engineWithBaseImage(t))) return;
     const p = await deployProject(t);

@@ -62,13 +62,13 @@ export const LATE_CRASH_DOCKERFILE = [
 /** The web service's settings beyond context, image and ports (YAML at four spaces). */
 export const DEFAULT_SERVICE_SETTINGS = ['    stopTimeout: 2s', '    health:', '      timeout: 30s'].join('\n');
 
-export async function deployProject(t: TestContext, options: { registry?: string; environments?: string; service?: string } = {}): Promise<DeployProject> {
+export async function deployProject(t: TestContext, options: { registry?: string; environments?: string; service?: string; ledger?: string } = {}): Promise<DeployProject> {
   const id = randomBytes(4).toString('hex');
   const project = `dt-${id}`;
   const image = `${options.registry ? `${options.registry}/` : ''}ops-test/deploy-${id}`;
   const port = await freePort();
   const repo = gitRepo('ops-deploy-');
-  const env = cleanEnv();
+  const env = cleanEnv(options.ledger ? { OPS_LEDGER: options.ledger } : {});
   t.after(async () => {
     for (const c of await listContainers({}, process.env, { 'ops.project': project }).catch(() => [])) await removeContainer({}, process.env, c.id);
     repo.cleanup();
