@@ -5,7 +5,7 @@ import { cachedLedger, CACHE, compare, OPS, PROJECT_ROOT, type Comparison } from
 const RUNS = 1_000_000;
 
 /** A ledger with a million finished runs, built once and cached. */
-function millionRunLedger(): string {
+export function millionRunLedger(): string {
   return cachedLedger('runs-1m.db', (db) => {
     const insert = db.prepare(
       `INSERT INTO runs (kind, status, started_at, finished_at, heartbeat_at, git_sha, git_branch, git_dirty, actor, host, pid, ci, argv, exit_code)

@@ -5,6 +5,7 @@ import { dataBenchmarks } from './data.js';
 import { deployBenchmarks } from './deploy.js';
 import { foundationBenchmarks } from './foundation.js';
 import { intakeBenchmarks } from './intake.js';
+import { ledgerCheckBenchmarks } from './ledger-check.js';
 import { modelBenchmarks } from './models.js';
 import { report, type Result } from './lib.js';
 import { metricsBenchmarks } from './metrics.js';
@@ -14,7 +15,7 @@ import { watchBenchmarks } from './watch.js';
 import { writerBenchmarks } from './writers.js';
 
 // `npm run bench -- build` runs one group; no argument runs them all.
-const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks, data: dataBenchmarks, intake: intakeBenchmarks, writers: writerBenchmarks, metrics: metricsBenchmarks, artifacts: artifactBenchmarks };
+const groups: Record<string, () => Result[]> = { foundation: foundationBenchmarks, build: buildBenchmarks, deploy: deployBenchmarks, models: modelBenchmarks, risk: riskBenchmarks, watch: watchBenchmarks, triage: triageBenchmarks, data: dataBenchmarks, intake: intakeBenchmarks, writers: writerBenchmarks, metrics: metricsBenchmarks, artifacts: artifactBenchmarks, 'ledger-check': ledgerCheckBenchmarks };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 const results: Result[] = [];
 for (const name of chosen) {

@@ -42,6 +42,23 @@ function writeGarbage(path: string, firstPage: number, pages: number): void {
   closeSync(fd);
 }
 
+/**
+ * A command run while the hourly check is due starts it in the background: wait (generously) for
+ * the problem it stores. Returns that result.
+ */
+async function checkFinds(path: string, dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const list = await runOps(['--ledger', path, 'runs', 'list', '--limit', '1'], { cwd: dir, env });
+  assert.equal(list.code, 0, list.stderr);
+  for (let i = 0; i < 600; i++) {
+    const db = new Database(path, { readonly: true });
+    const { result } = db.prepare(`SELECT result FROM ledger_checks WHERE name = 'quick_check'`).get() as { result: string };
+    db.close();
+    if (result !== 'ok') return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the background quick_check stored no problem within 60 s');
+}
+
 function rootPage(path: string, table: string): number {
   const db = new Database(path, { readonly: true });
   const page = (db.prepare(`SELECT rootpage FROM sqlite_master WHERE name = ?`).get(table) as { rootpage: number }).rootpage;
@@ -62,8 +79,9 @@ describe('a ledger whose pages are corrupt', () => {
     setLastCheck(path, Date.now() - 2 * 3_600_000);
     const pages = statSync(path).size / 4096;
     writeGarbage(path, Math.floor(pages / 2), 4);
-    const before = sha256(path);
     const env = cleanEnv();
+    assert.match(await checkFinds(path, dir, env), /^quick_check: .*page/);
+    const before = sha256(path);
 
     const exec = await runOps(['--ledger', path, 'exec', '--', 'true'], { cwd: dir, env });
     assert.equal(exec.code, 2, exec.stderr);
@@ -83,9 +101,23 @@ describe('a ledger whose pages are corrupt', () => {
     assert.equal(sha256(path), before);
   });
 
+  it('a due check on a sound ledger stores ok with the time it was started, and the command goes on', async () => {
+    const { dir, path } = await ledgerWithRuns();
+    setLastCheck(path, 0);
+    const startedBefore = Date.now();
+    const exec = await runOps(['--ledger', path, 'exec', '--', 'true'], { cwd: dir, env: cleanEnv() });
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.doesNotMatch(exec.stderr, /corrupt/);
+    const db = new Database(path, { readonly: true });
+    const row = db.prepare(`SELECT checked_at, result FROM ledger_checks WHERE name = 'quick_check'`).get() as { checked_at: number; result: string };
+    db.close();
+    assert.equal(row.result, 'ok');
+    assert.ok(row.checked_at >= startedBefore, 'the claim stored the time the check was started');
+  });
+
   it('a statement meeting SQLITE_CORRUPT (the runs table\'s root page) marks it too, between checks', async () => {
     const { dir, path } = await ledgerWithRuns();
-    // The last check was just now: only the statement can find it.
+    // The last check was just now (none is due): only the statement can find it.
     setLastCheck(path, Date.now());
     writeGarbage(path, rootPage(path, 'runs'), 1);
     const before = sha256(path);
@@ -103,8 +135,9 @@ describe('a ledger whose pages are corrupt', () => {
     setLastCheck(path, Date.now() - 2 * 3_600_000);
     const pages = statSync(path).size / 4096;
     writeGarbage(path, Math.floor(pages / 2), 4);
-    const corrupt = sha256(path);
     const env = cleanEnv();
+    await checkFinds(path, dir, env);
+    const corrupt = sha256(path);
 
     const recover = await runOpsJson(['--ledger', path, 'doctor', '--recover'], { cwd: dir, env });
     assert.equal(recover.code, 0, recover.stderr);

@@ -69,6 +69,11 @@ export function recoverSqlite(path: string, now: number): Recovery {
   }
   const check = new Database(fresh, { nativeBinding: addonPath() });
   const integrity = (check.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  // The copy carries the old file's stored check result; this file's is the check just run.
+  if (tableNames(check).includes('ledger_checks')) {
+    check.prepare(`DELETE FROM ledger_checks`).run();
+    if (integrity.length === 1 && integrity[0] === 'ok') check.prepare(`INSERT INTO ledger_checks (name, checked_at, result) VALUES ('quick_check', ?, 'ok')`).run(now);
+  }
   check.pragma('journal_mode = WAL');
   check.close();
   chmodSync(fresh, 0o600);

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -201,7 +202,7 @@ export class SqliteDb implements Db {
   }
 }
 
-/** A normal command runs `PRAGMA quick_check` at most this often (its time is kept in the ledger). */
+/** `PRAGMA quick_check` runs at most this often (its time and result are kept in the ledger). */
 export const QUICK_CHECK_EVERY_MS = 3_600_000;
 
 export function isCorruption(err: unknown): boolean {
@@ -217,24 +218,60 @@ export function corruptLedgerError(path: string, detail: string): LedgerError {
 }
 
 /**
- * The scheduled check: `PRAGMA quick_check` (every page read, indexes not compared) when the last
- * one is older than QUICK_CHECK_EVERY_MS. Returns the problem found, or null.
+ * The scheduled check, at open. A problem a past check stored is returned (the ledger stays refused
+ * until it is recovered). When the last check is over QUICK_CHECK_EVERY_MS old, one opener claims
+ * the next (its time is stored at once) and runs it in a detached process, so that no command waits
+ * for it: `quick_check` reads every page, about a second on a 186 MB ledger. A ledger gets its
+ * first check an hour after it got the table.
  */
-function scheduledCheck(db: Database.Database, now: number): string | null {
+function scheduledCheck(db: Database.Database, path: string, now: number): string | null {
   try {
-    const last = db.prepare(`SELECT checked_at FROM ledger_checks WHERE name = 'quick_check'`).get() as { checked_at: number } | undefined;
-    if (last && now - last.checked_at < QUICK_CHECK_EVERY_MS && now >= last.checked_at) return null;
-    const problems = (db.pragma('quick_check(3)') as Array<{ quick_check: string }>).map((r) => r.quick_check);
-    if (problems.length !== 1 || problems[0] !== 'ok') return `quick_check: ${oneLine(problems)}`;
-    db.prepare(
-      `INSERT INTO ledger_checks (name, checked_at, result) VALUES ('quick_check', ?, 'ok')
-       ON CONFLICT (name) DO UPDATE SET checked_at = excluded.checked_at, result = excluded.result`,
-    ).run(now);
+    const last = db.prepare(`SELECT checked_at, result FROM ledger_checks WHERE name = 'quick_check'`).get() as { checked_at: number; result: string } | undefined;
+    if (!last) {
+      db.prepare(`INSERT INTO ledger_checks (name, checked_at, result) VALUES ('quick_check', ?, 'ok') ON CONFLICT (name) DO NOTHING`).run(now);
+      return null;
+    }
+    if (last.result !== 'ok') return last.result;
+    if (now - last.checked_at < QUICK_CHECK_EVERY_MS && now >= last.checked_at) return null;
+    // Of many commands opening at once, the one whose update lands runs the check.
+    const claimed = db.prepare(`UPDATE ledger_checks SET checked_at = ? WHERE name = 'quick_check' AND checked_at = ?`).run(now, last.checked_at).changes;
+    if (claimed) startQuickCheck(path);
     return null;
   } catch (err) {
     if (isCorruption(err)) return (err as Error).message;
-    // Busy (another writer holds the lock past the timeout): the next command checks.
+    // Busy (another writer holds the lock past the timeout): a later command claims the check.
     return null;
+  }
+}
+
+/**
+ * The check's own process: `PRAGMA quick_check`, and its result stored as one line (`ok`, or the
+ * problem that every later open reads). Plain CommonJS for `node -e`, given better-sqlite3's path.
+ */
+const QUICK_CHECK_SCRIPT = `
+const [path, pkg, addon] = process.argv.slice(1);
+const Database = require(pkg);
+const db = new Database(path, { timeout: ${BUSY_TIMEOUT_MS}, nativeBinding: addon || undefined, fileMustExist: true });
+let result;
+try {
+  const problems = db.pragma('quick_check(3)').map((r) => r.quick_check);
+  const lines = problems.flatMap((p) => p.split('\\n')).map((l) => l.trim()).filter((l) => l && !/^\\*\\*\\* in database/.test(l));
+  result = problems.length === 1 && problems[0] === 'ok' ? 'ok'
+    : 'quick_check: ' + (lines[0] || 'failed').slice(0, 200) + (lines.length > 1 ? ' (and ' + (lines.length - 1) + ' more)' : '');
+} catch (err) {
+  result = /^SQLITE_(CORRUPT|NOTADB)/.test(err.code || '') ? err.message : undefined;
+}
+if (result) db.prepare("UPDATE ledger_checks SET result = ? WHERE name = 'quick_check'").run(result);
+db.close();
+`;
+
+function startQuickCheck(path: string): void {
+  try {
+    const child = spawn(process.execPath, ['-e', QUICK_CHECK_SCRIPT, path, require.resolve('better-sqlite3'), addonPath() ?? ''], { detached: true, stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No process to spare: the check is due again in an hour.
   }
 }
 
@@ -300,7 +337,7 @@ export function openSqlite(path: string, scrub: Scrub): SqliteDb {
     db.pragma('synchronous = NORMAL');
     if (found < SCHEMA_VERSION) migrate(db);
     const opened = new SqliteDb(db, path, scrub);
-    if (path !== ':memory:') opened.corruption = scheduledCheck(db, Date.now());
+    if (path !== ':memory:') opened.corruption = scheduledCheck(db, path, Date.now());
     return opened;
   } catch (err) {
     db?.close();
