@@ -4,6 +4,19 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
 rmSync('dist/bundle', { recursive: true, force: true });
+
+// pg picks its socket by asking whether it runs in a Cloudflare Worker; on Node 20 (no `navigator`)
+// that means `new Response()`, which loads Node's whole fetch implementation (undici): ~20 ms of
+// every PostgreSQL command's start-up (bench/pg-ledger.ts). ops runs on Node: its Node sockets only.
+const pgNodeStreams = {
+  name: 'pg-node-streams',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
+      loader: 'js',
+      contents: "module.exports = { getStream: () => new (require('net').Socket)(), getSecureStream: (options) => require('tls').connect(options) };\n",
+    }));
+  },
+};
 await build({
   entryPoints: ['src/cli/main.ts'],
   bundle: true,
@@ -19,6 +32,7 @@ await build({
   external: ['dockerode', 'ssh2', 'cpu-features', 'js-yaml'],
   // Bundled CommonJS packages call require(); give them one.
   banner: { js: "import { createRequire as __opsCreateRequire } from 'node:module'; const require = __opsCreateRequire(import.meta.url);" },
+  plugins: [pgNodeStreams],
   logLevel: 'warning',
 });
 
