@@ -58,13 +58,13 @@ describe('ops triage: rules on real Docker failures', () => {
     const restart = crash.json.hypotheses[0].actions[0];
     assert.match(restart.command, /^docker restart /, 'no release to roll back to: restart');
 
-    // On a terminal --apply asks first: "no" runs nothing; "yes" restarts, and the watch cycle after it
-    // sees the crash again, so the incident stays open (exit 1).
+    // On a terminal --apply asks first: "no" runs nothing; "yes" restarts, and the watch cycles after it
+    // (up to 20 s for a clean one) see the crash again, so the incident stays open (exit 1).
     const apply = ['triage', String(ids.crash), '--apply', String(restart.n)];
     const declined = await runOpsInTerminal(apply, p.dir, [[/Run "docker restart \S+" for incident #\d+\?/, 'n\r']]);
     assert.equal(declined.code, 1, declined.stdout);
     assert.match(declined.stdout, /not applied: declined at the prompt/);
-    const confirmed = await runOpsInTerminal(apply, p.dir, [[/Run "docker restart/, 'y\r']]);
+    const confirmed = await runOpsInTerminal(apply, p.dir, [[/Run "docker restart/, 'y\r']], 90_000);
     assert.equal(confirmed.code, 1, confirmed.stdout);
     assert.match(confirmed.stdout, new RegExp(`action ${restart.n} succeeded: restarted ${project}-crash-`));
     assert.match(confirmed.stdout, /still failing: .*keeps restarting/);
