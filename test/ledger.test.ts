@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { RUN_STALE_AFTER_MS } from '../src/core/context.js';
 import { Ledger, SCHEMA_VERSION } from '../src/ledger/index.js';
 import { childPids, cleanEnv, OPS_BIN, processName, runOps } from './helpers/ops.js';
+import { BACKENDS, freshLedger } from './helpers/postgres.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ops-ledger-'));
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -27,9 +28,8 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
  * `ops exec` of a long command, resolved once the command has started (so the run is recorded):
  * by default a shell that says so; a given command, once ops has a child of that name.
  */
-async function startLongRun(command?: string[]) {
+async function startLongRun(ledgerPath: string, command?: string[]) {
   const dir = tempDir();
-  const ledgerPath = join(dir, 'l.db');
   const env = cleanEnv();
   const child = spawn(process.execPath, [OPS_BIN, '--ledger', ledgerPath, 'exec', '--', ...(command ?? ['sh', '-c', 'echo started; sleep 30'])], { cwd: dir, env });
   if (!command) {
@@ -88,63 +88,6 @@ describe('ledger', () => {
     assert.equal((ledger.sqlite!.prepare(`SELECT count(*) AS n FROM run_logs`).get() as { n: number }).n, 4000);
     assert.equal((ledger.sqlite!.prepare(`SELECT count(DISTINCT pid) AS n FROM runs`).get() as { n: number }).n, 8);
     assert.deepEqual((await ledger.integrityCheck()), ['ok']);
-    await ledger.close();
-  });
-
-  it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async () => {
-    const { dir, ledgerPath, env, child } = await startLongRun();
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const killedAt = Date.now();
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
-
-    const list = await runOps(['--ledger', ledgerPath, 'runs', 'list', '--json'], { cwd: dir, env });
-    assert.equal(list.code, 0, list.stderr);
-    const [run] = JSON.parse(list.stdout);
-    assert.equal(run.status, 'interrupted');
-    assert.match(run.error, /died/);
-    // It ended when it last showed life (its last log line), not when `runs list` noticed.
-    const reader = Ledger.open(ledgerPath);
-    const { at: lastLog } = (await reader.runs.logs(run.id)).at(-1)!;
-    await reader.close();
-    assert.equal(run.finishedAt, lastLog);
-    assert.ok(Date.parse(run.finishedAt) < killedAt, `${run.finishedAt} is not before the kill at ${new Date(killedAt).toISOString()}`);
-    const ledger = Ledger.open(ledgerPath);
-    assert.deepEqual((await ledger.integrityCheck()), ['ok']);
-    await ledger.close();
-  });
-
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`${signal} marks the current run interrupted and exits 130`, async () => {
-      // The command is the child itself (no shell in between), so that the abort kills it at once:
-      // the race the one signal path closes is the run's own end against the interruption.
-      const { ledgerPath, child } = await startLongRun(['sleep', '30']);
-      child.kill(signal);
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      assert.equal(code, 130);
-      const ledger = Ledger.open(ledgerPath);
-      const run = (await ledger.runs.get(1))!;
-      assert.equal(run.status, 'interrupted');
-      assert.equal(run.exitCode, 130);
-      assert.match(run.error!, new RegExp(signal));
-      await ledger.close();
-    });
-  }
-
-  it('a run whose heartbeat is older than 2 minutes is interrupted, on any host', async () => {
-    const ledger = Ledger.open(join(tempDir(), 'l.db'));
-    const base = { kind: 'exec', actor: 'a', pid: 424242, ci: false, argv: [] };
-    const now = Date.now();
-    const stale = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 125_000);
-    const fresh = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
-    // Another host's pid cannot be checked here: only the heartbeat counts.
-    await ledger.runs.heartbeat(stale, now - 124_000);
-    const marked = await ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
-    assert.deepEqual(marked, [stale]);
-    assert.equal((await ledger.runs.get(stale))!.status, 'interrupted');
-    // It ended at its last heartbeat, a second after it started, not at the sweep's now.
-    assert.equal((await ledger.runs.get(stale))!.durationMs, 1_000);
-    assert.equal((await ledger.runs.get(fresh))!.status, 'running');
     await ledger.close();
   });
 
@@ -208,5 +151,73 @@ describe('ledger', () => {
     assertOneLineError(readOnly.stderr, /read-only|cannot open ledger/);
     assert.equal(sha256(path), before);
     chownSync(dir, 0, 0);
+  });
+});
+
+// A run's life (killed, interrupted, abandoned), the same bodies on both backends.
+for (const backend of BACKENDS) describe(`ledger: runs (${backend})`, () => {
+  it('a process killed with SIGKILL mid-run leaves a clean ledger and an interrupted run', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
+    const { dir, ledgerPath, env, child } = await startLongRun(target);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+
+    const list = await runOps(['--ledger', ledgerPath, 'runs', 'list', '--json'], { cwd: dir, env });
+    assert.equal(list.code, 0, list.stderr);
+    const [run] = JSON.parse(list.stdout);
+    assert.equal(run.status, 'interrupted');
+    assert.match(run.error, /died/);
+    // It ended when it last showed life (its last log line), not when `runs list` noticed.
+    const reader = Ledger.open(ledgerPath);
+    const { at: lastLog } = (await reader.runs.logs(run.id)).at(-1)!;
+    await reader.close();
+    assert.equal(run.finishedAt, lastLog);
+    assert.ok(Date.parse(run.finishedAt) < killedAt, `${run.finishedAt} is not before the kill at ${new Date(killedAt).toISOString()}`);
+    if (backend === 'sqlite') {
+      const ledger = Ledger.open(ledgerPath);
+      assert.deepEqual((await ledger.integrityCheck()), ['ok']);
+      await ledger.close();
+    }
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} marks the current run interrupted and exits 130`, async (t) => {
+      const target = await freshLedger(t, backend);
+      if (!target) return;
+      // The command is the child itself (no shell in between), so that the abort kills it at once:
+      // the race the one signal path closes is the run's own end against the interruption.
+      const { ledgerPath, child } = await startLongRun(target, ['sleep', '30']);
+      child.kill(signal);
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(code, 130);
+      const ledger = Ledger.open(ledgerPath);
+      const run = (await ledger.runs.get(1))!;
+      assert.equal(run.status, 'interrupted');
+      assert.equal(run.exitCode, 130);
+      assert.match(run.error!, new RegExp(signal));
+      await ledger.close();
+    });
+  }
+
+  it('a run whose heartbeat is older than 2 minutes is interrupted, on any host', async (t) => {
+    const target = await freshLedger(t, backend);
+    if (!target) return;
+    const ledger = Ledger.open(target);
+    const base = { kind: 'exec', actor: 'a', pid: 424242, ci: false, argv: [] };
+    const now = Date.now();
+    const stale = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 125_000);
+    const fresh = await ledger.runs.insert({ ...base, host: 'other-host' }, now - 30_000);
+    // Another host's pid cannot be checked here: only the heartbeat counts.
+    await ledger.runs.heartbeat(stale, now - 124_000);
+    const marked = await ledger.runs.sweepAbandoned('this-host', () => true, now, RUN_STALE_AFTER_MS);
+    assert.deepEqual(marked, [stale]);
+    assert.equal((await ledger.runs.get(stale))!.status, 'interrupted');
+    // It ended at its last heartbeat, a second after it started, not at the sweep's now.
+    assert.equal((await ledger.runs.get(stale))!.durationMs, 1_000);
+    assert.equal((await ledger.runs.get(fresh))!.status, 'running');
+    await ledger.close();
   });
 });
