@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 import { kubeTarget } from '../../adapters/kubectl.js';
 import type { Incident, IncidentAction } from '../../ledger/index.js';
 import type { Context } from '../context.js';
 import { OpsError, NotFoundError, UsageError, InputNeededError } from '../../errors.js';
 import { incidentOrFail } from '../watch/manage.js';
+import { sleep } from '../process.js';
 import { dockerEndpoint } from '../watch/sources/docker.js';
 import { gatherEvidence, type Evidence } from './evidence.js';
 import { diagnose, type Action, type ActionSpec, type Hypothesis } from './rules.js';
@@ -157,7 +157,7 @@ async function checkHealthy(ctx: Context, incident: Incident): Promise<{ healthy
       if (ctx.clock.now() + HEALTH_CYCLE_GAP_MS > deadline || ctx.cancel.aborted) {
         return { healthy: false, detail: `${problems.slice(0, 3).join('; ')} (still, after ${cycles} watch cycles over ${Math.round(HEALTHY_WITHIN_MS / 1000)} s)` };
       }
-      await sleep(HEALTH_CYCLE_GAP_MS, undefined, { signal: ctx.cancel }).catch(() => undefined);
+      await sleep(HEALTH_CYCLE_GAP_MS, ctx.cancel);
     }
   }
   const { status } = await import('../deploy/index.js');
