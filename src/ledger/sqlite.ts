@@ -246,18 +246,18 @@ function scheduledCheck(db: Database.Database, path: string, now: number): strin
 
 /**
  * The check's own process: `PRAGMA quick_check`, and its result stored as one line (`ok`, or the
- * problem that every later open reads). Plain CommonJS for `node -e`, given better-sqlite3's path.
+ * problem that every later open reads), by the same `oneLine` as doctor's. Plain CommonJS for
+ * `node -e`, given better-sqlite3's path.
  */
 const QUICK_CHECK_SCRIPT = `
 const [path, pkg, addon] = process.argv.slice(1);
 const Database = require(pkg);
+const oneLine = (${oneLine.toString()});
 const db = new Database(path, { timeout: ${BUSY_TIMEOUT_MS}, nativeBinding: addon || undefined, fileMustExist: true });
 let result;
 try {
   const problems = db.pragma('quick_check(3)').map((r) => r.quick_check);
-  const lines = problems.flatMap((p) => p.split('\\n')).map((l) => l.trim()).filter((l) => l && !/^\\*\\*\\* in database/.test(l));
-  result = problems.length === 1 && problems[0] === 'ok' ? 'ok'
-    : 'quick_check: ' + (lines[0] || 'failed').slice(0, 200) + (lines.length > 1 ? ' (and ' + (lines.length - 1) + ' more)' : '');
+  result = problems.length === 1 && problems[0] === 'ok' ? 'ok' : 'quick_check: ' + oneLine(problems);
 } catch (err) {
   result = /^SQLITE_(CORRUPT|NOTADB)/.test(err.code || '') ? err.message : undefined;
 }
