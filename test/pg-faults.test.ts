@@ -4,13 +4,32 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Ledger } from '../src/ledger/index.js';
 import { OPS_BIN } from './helpers/ops.js';
-import { freshLedger, postgresServer } from './helpers/postgres.js';
+import { freshLedger, postgresServer, type PostgresServer } from './helpers/postgres.js';
 import { recorder, until, watchProject } from './helpers/watch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `ops watch` against the PostgreSQL ledger `url`, checking `health` every `interval`; its stderr is collected. */
+function startWatch(t: TestContext, url: string, health: string, interval: string) {
+  const p = watchProject(t, ['project: shop', 'watch:', `  interval: ${interval}`, '  sources:', `    - { type: http, service: web, env: prod, url: "${health}", failures: 1 }`].join('\n'), { OPS_LEDGER: url });
+  const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
+  const watch = { child, stderr: '', exited: new Promise<number | null>((resolve) => child.on('exit', resolve)), said: () => `ops watch said:\n${watch.stderr}` };
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (watch.stderr += d));
+  t.after(() => void child.kill('SIGKILL'));
+  return watch;
+}
+
+/** A count from the ledger: 0 while ops has not migrated it yet. */
+function countOf(server: PostgresServer, database: string, sql: string): number {
+  try {
+    return Number(server.psql(database, sql));
+  } catch {
+    return 0;
+  }
+}
 
 describe('PostgreSQL ledger faults', () => {
   it('a server restarted during ops watch: the read signal is held and written once it is back, one line for the outage', async (t) => {
@@ -30,20 +49,9 @@ describe('PostgreSQL ledger faults', () => {
       res.end();
       return true;
     });
-    const p = watchProject(t, ['project: shop', 'watch:', '  interval: 300ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 1 }`].join('\n'), { OPS_LEDGER: url });
-    const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    t.after(() => void child.kill('SIGKILL'));
-    const said = () => `ops watch said:\n${stderr}`;
-    const checks = () => {
-      try {
-        return Number(server.psql(database, `SELECT count(*) FROM watch_sources WHERE ok_at IS NOT NULL`));
-      } catch {
-        return 0; // not migrated yet
-      }
-    };
+    const watch = startWatch(t, url, `${app.url}/health`, '300ms');
+    const { child, exited, said } = watch;
+    const checks = () => countOf(server, database, `SELECT count(*) FROM watch_sources WHERE ok_at IS NOT NULL`);
     await until(said, () => (checks() > 0 ? true : undefined), 30_000);
 
     // The next check waits on the app; meanwhile the server goes down; then the app answers 503.
@@ -54,9 +62,9 @@ describe('PostgreSQL ledger faults', () => {
     held!.writeHead(503);
     held!.end();
     mode = 'down';
-    await until(said, () => (/cannot reach PostgreSQL ledger/.test(stderr) ? true : undefined), 30_000);
+    await until(said, () => (/cannot reach PostgreSQL ledger/.test(watch.stderr) ? true : undefined), 30_000);
     await sleep(3500);
-    assert.equal(child.exitCode, null, `ops watch keeps running while the ledger is down\n${stderr}`);
+    assert.equal(child.exitCode, null, `ops watch keeps running while the ledger is down\n${watch.stderr}`);
     const restartedAt = Date.now();
     server.ctl('start');
 
@@ -65,12 +73,12 @@ describe('PostgreSQL ledger faults', () => {
       return row ? row.split(',').map(Number) : undefined;
     }, 60_000);
     assert.ok(incident[1]! >= readAt - 1000 && incident[1]! < restartedAt, `the incident began with the signal read during the outage (${incident[1]}), not after the restart (${restartedAt})`);
-    await until(said, () => (/ledger reachable again after/.test(stderr) ? true : undefined), 30_000);
-    const outage = stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l));
-    assert.equal(outage.length, 1, `one line for the outage:\n${stderr}`);
+    await until(said, () => (/ledger reachable again after/.test(watch.stderr) ? true : undefined), 30_000);
+    const outage = watch.stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l));
+    assert.equal(outage.length, 1, `one line for the outage:\n${watch.stderr}`);
     assert.match(outage[0]!, /warning: cannot reach PostgreSQL ledger postgres:\/\/ops:(\*\*\*|\[REDACTED\])@127\.0\.0\.1:\d+\/\w+: .*; holding what 1 source\(s\) said until it answers, retrying with backoff \(at most every 30 s\)$/);
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, watch.stderr);
     assert.equal(Number(server.psql(database, `SELECT count(*) FROM incidents`)), 1);
   });
 
@@ -94,20 +102,9 @@ describe('PostgreSQL ledger faults', () => {
       res.end();
       return true;
     });
-    const p = watchProject(t, ['project: shop', 'watch:', '  interval: 200ms', '  sources:', `    - { type: http, service: web, env: prod, url: "${app.url}/health", failures: 1 }`].join('\n'), { OPS_LEDGER: url });
-    const child = spawn(process.execPath, [OPS_BIN, 'watch'], { cwd: p.dir, env: p.env });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    t.after(() => void child.kill('SIGKILL'));
-    const said = () => `ops watch said:\n${stderr}`;
-    const counted = () => {
-      try {
-        return Number(server.psql(database, `SELECT coalesce(sum(count), 0) FROM incident_signals`));
-      } catch {
-        return 0; // not migrated yet
-      }
-    };
+    const watch = startWatch(t, url, `${app.url}/health`, '200ms');
+    const { child, exited, said } = watch;
+    const counted = () => countOf(server, database, `SELECT coalesce(sum(count), 0) FROM incident_signals`);
     await until(said, () => (counted() >= 3 ? true : undefined), 30_000);
 
     // First restart while a check waits on the app: its connection is gone when the 503 comes back.
@@ -128,14 +125,14 @@ describe('PostgreSQL ledger faults', () => {
     // A healthy check clears the signal; cycles are written in order, so every failure before it is in.
     failing = false;
     await until(said, () => (server.psql(database, `SELECT count(*) FROM incident_signals WHERE cleared_at IS NOT NULL`) === '1' ? true : undefined), 30_000);
-    assert.equal(counted(), served, `every 503 the app served is one counted signal\n${stderr}`);
+    assert.equal(counted(), served, `every 503 the app served is one counted signal\n${watch.stderr}`);
     assert.equal(Number(server.psql(database, `SELECT signal_count FROM incidents`)), served, 'and one on the incident');
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
-    const outages = stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l)).length;
-    const recoveries = stderr.split('\n').filter((l) => /ledger reachable again after/.test(l)).length;
-    assert.ok(outages <= 2 && outages === recoveries, `at most one line per restart, each with its recovery:\n${stderr}`);
-    assert.doesNotMatch(stderr, /MaxListenersExceeded/, 'cycles leave no listeners behind');
+    assert.equal(await exited, 0, watch.stderr);
+    const outages = watch.stderr.split('\n').filter((l) => /cannot reach PostgreSQL ledger/.test(l)).length;
+    const recoveries = watch.stderr.split('\n').filter((l) => /ledger reachable again after/.test(l)).length;
+    assert.ok(outages <= 2 && outages === recoveries, `at most one line per restart, each with its recovery:\n${watch.stderr}`);
+    assert.doesNotMatch(watch.stderr, /MaxListenersExceeded/, 'cycles leave no listeners behind');
     assert.equal(Number(server.psql(database, `SELECT count(*) FROM incidents`)), 1);
   });
 
